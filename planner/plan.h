@@ -1,0 +1,93 @@
+#ifndef SG_PLANNER_PLAN_H
+#define SG_PLANNER_PLAN_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "common/arena.h"
+#include "common/error.h"
+#include "storage/catalog.h"
+
+/*
+ * DistPlan: what the planner decides for ONE statement, and everything the
+ * executor (planner/exec.c) and the session need to run it. Everything hangs
+ * off the statement arena given to planner_plan_query().
+ *
+ * Tiers, cheapest first (see planner/README.md):
+ *   - no distributed/reference table involved -> one task on the first node
+ *     with the statement's original text (PLAN_TASKS, COMBINE_RELAY);
+ *   - router: every distributed relation pinned to one shard -> one task,
+ *     relation names rewritten to the shard's, deparsed (COMBINE_RELAY);
+ *   - fan-out: one task per node holding shards, each task one SQL string
+ *     covering that node's shards (a SELECT is a UNION ALL of the shard
+ *     SELECTs so the node answers in one snapshot; writes and DDL are
+ *     several statements separated by ';'), results concatenated and
+ *     command counts summed (COMBINE_CONCAT);
+ *   - transaction control and gateway functions are handled by the session.
+ */
+
+typedef enum PlanKind {
+	PLAN_EMPTY,       /* empty query: EmptyQueryResponse */
+	PLAN_TASKS,       /* run tasks on nodes, combine their results */
+	PLAN_TXN_CONTROL, /* BEGIN/COMMIT/ROLLBACK/SAVEPOINT...: see TxnCommand */
+	PLAN_GATEWAY_FUNC /* SELECT create_distributed_table(...) etc.: see GatewayFunc */
+} PlanKind;
+
+typedef enum CombineKind {
+	COMBINE_RELAY, /* exactly one task: relay every message, the node's CommandComplete included */
+	COMBINE_CONCAT /* first RowDescription, all DataRows, counts summed into command_tag */
+} CombineKind;
+
+typedef enum TxnCommand {
+	TXN_BEGIN,     /* BEGIN / START TRANSACTION (options in Task-less `txn_sql`) */
+	TXN_COMMIT,    /* COMMIT / END */
+	TXN_ROLLBACK,  /* ROLLBACK / ABORT */
+	TXN_SAVEPOINT, /* SAVEPOINT name / RELEASE name / ROLLBACK TO name: sent to every participant */
+	TXN_RELEASE,
+	TXN_ROLLBACK_TO,
+	TXN_PREPARE_UNSUPPORTED /* PREPARE TRANSACTION / COMMIT PREPARED from a client: refused */
+} TxnCommand;
+
+typedef enum GatewayFunc {
+	GWF_CREATE_DISTRIBUTED_TABLE, /* args: table, column, [shard_count], [colocate_with] */
+	GWF_CREATE_REFERENCE_TABLE,   /* args: table */
+} GatewayFunc;
+
+typedef struct Task {
+	int32_t node_id;
+	const char *sql;     /* one or more statements; multi-statement only with nparams == 0 */
+	int32_t nparams;     /* > 0: sent with the extended protocol, text parameters */
+	const char **params; /* [nparams], NULL entries are SQL NULL */
+} Task;
+
+typedef struct DistPlan {
+	PlanKind kind;
+
+	/* PLAN_TASKS */
+	int32_t ntasks;
+	Task *tasks;
+	CombineKind combine;
+	const char *command_tag; /* COMBINE_CONCAT: "SELECT", "INSERT", "UPDATE", "DELETE", or a
+	                            fixed tag ("CREATE TABLE") when has_count is false */
+	bool has_count;          /* command tag carries a row count */
+	bool returns_rows;       /* SELECT or RETURNING: RowDescription + DataRows expected */
+	bool is_write;           /* modifies data or schema on the nodes */
+	bool is_ddl;             /* schema change sent to every node */
+	bool in_txn_forbidden;   /* VACUUM, CREATE DATABASE, CREATE INDEX CONCURRENTLY... */
+	bool catalog_changed;    /* the shardgate catalog changes: reload after success */
+
+	/* PLAN_TXN_CONTROL */
+	TxnCommand txn_cmd;
+	const char *txn_sql; /* statement text to send to participants (BEGIN with its options,
+	                        SAVEPOINT x, RELEASE x, ROLLBACK TO x) */
+
+	/* PLAN_GATEWAY_FUNC */
+	GatewayFunc func;
+	const char *func_table;         /* as written, may be schema-qualified */
+	const char *func_column;        /* create_distributed_table */
+	int32_t func_shard_count;       /* 0 = default (32) */
+	const char *func_colocate_with; /* NULL or table name */
+	const char *func_result_column; /* result column name, e.g. "create_distributed_table" */
+} DistPlan;
+
+#endif /* SG_PLANNER_PLAN_H */

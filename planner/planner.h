@@ -1,0 +1,46 @@
+#ifndef SG_PLANNER_PLANNER_H
+#define SG_PLANNER_PLANNER_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "common/arena.h"
+#include "common/error.h"
+#include "planner/plan.h"
+#include "storage/catalog.h"
+
+/*
+ * planner.h: the entry points the gateway calls.
+ *
+ * A simple Query message may hold several statements: planner_split() parses
+ * the whole string once (libpg_query) and returns its statements; each is
+ * then planned by planner_plan_stmt() just before it runs (a statement may
+ * depend on the catalog change of the one before it, e.g.
+ * "CREATE TABLE t(...); SELECT create_distributed_table('t','id'); INSERT ...").
+ */
+
+typedef struct ParsedStmt ParsedStmt; /* opaque: the statement's tree, in the statement arena */
+
+typedef struct StmtList {
+	int32_t nstmts;        /* 0 for an empty query string */
+	ParsedStmt **stmts;    /* [nstmts] */
+	const char **texts;    /* [nstmts] each statement's own source text (NUL-terminated copy) */
+} StmtList;
+
+/*
+ * planner_split: parse sql into statements, in arena a. On a syntax error
+ * returns false with err filled as PostgreSQL would (42601, message like
+ * `syntax error at or near "x"`, position = 1-based cursor).
+ */
+SG_MUSTCHECK bool planner_split(Arena *a, const char *sql, StmtList *out, SgError *err);
+
+/*
+ * planner_plan_stmt: plan one parsed statement against snap. The plan and
+ * its SQL live in arena a. Fails with err (0A000 naming the construct for
+ * what is not supported yet, 42P01 etc. for user errors).
+ */
+SG_MUSTCHECK bool planner_plan_stmt(const CatalogSnapshot *snap, const ParsedStmt *stmt,
+                                    const char *stmt_text, Arena *a, DistPlan **out,
+                                    SgError *err);
+
+#endif /* SG_PLANNER_PLANNER_H */

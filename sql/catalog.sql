@@ -1,0 +1,65 @@
+-- shardgate catalog schema, created on every storage node by the cluster
+-- set-up (scripts/cluster). The metadata node (the first node) holds the
+-- authoritative rows; every node has the tables so any node can hold
+-- commit-log records (two-phase commit decisions).
+-- Idempotent: safe to run again on an existing node.
+
+CREATE SCHEMA IF NOT EXISTS shardgate;
+
+-- Catalog version: bumped by every catalog change; gateways reload on change.
+CREATE TABLE IF NOT EXISTS shardgate.version (
+    singleton boolean PRIMARY KEY DEFAULT true CHECK (singleton),
+    version   bigint NOT NULL
+);
+INSERT INTO shardgate.version VALUES (true, 1) ON CONFLICT DO NOTHING;
+
+CREATE TABLE IF NOT EXISTS shardgate.nodes (
+    node_id   integer PRIMARY KEY,
+    host      text    NOT NULL,
+    port      integer NOT NULL,
+    is_active boolean NOT NULL DEFAULT true,
+    UNIQUE (host, port)
+);
+
+-- Tables of one co-location group share shard count, distribution type and
+-- placement: equal keys live in the same shard on the same node.
+CREATE TABLE IF NOT EXISTS shardgate.colocation_groups (
+    group_id    integer PRIMARY KEY,
+    shard_count integer NOT NULL CHECK (shard_count BETWEEN 1 AND 4096),
+    dist_type   oid     NOT NULL
+);
+
+CREATE TABLE IF NOT EXISTS shardgate.tables (
+    schema_name text NOT NULL,
+    table_name  text NOT NULL,
+    kind        "char" NOT NULL CHECK (kind IN ('d', 'r')), -- distributed, reference
+    dist_column text,
+    group_id    integer REFERENCES shardgate.colocation_groups,
+    PRIMARY KEY (schema_name, table_name),
+    CHECK ((kind = 'd') = (dist_column IS NOT NULL AND group_id IS NOT NULL))
+);
+
+-- Shard i of group g is the schema sg_g<g>_<i> on its node(s); it holds the
+-- rows whose key hashes to i (PostgreSQL hash partitioning, modulus shard_count).
+CREATE TABLE IF NOT EXISTS shardgate.shards (
+    group_id    integer NOT NULL REFERENCES shardgate.colocation_groups ON DELETE CASCADE,
+    shard_index integer NOT NULL,
+    schema_name text    NOT NULL UNIQUE,
+    PRIMARY KEY (group_id, shard_index)
+);
+
+CREATE TABLE IF NOT EXISTS shardgate.placements (
+    group_id    integer NOT NULL,
+    shard_index integer NOT NULL,
+    node_id     integer NOT NULL REFERENCES shardgate.nodes,
+    PRIMARY KEY (group_id, shard_index, node_id),
+    FOREIGN KEY (group_id, shard_index) REFERENCES shardgate.shards ON DELETE CASCADE
+);
+
+-- Two-phase commit decisions: a row with outcome 'c' inserted by the deciding
+-- participant inside its own transaction; recovery claims undecided ids with 'a'.
+CREATE TABLE IF NOT EXISTS shardgate.commit_log (
+    gid        text PRIMARY KEY,
+    outcome    "char" NOT NULL CHECK (outcome IN ('c', 'a')),
+    created_at timestamptz NOT NULL DEFAULT now()
+);

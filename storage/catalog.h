@@ -1,0 +1,91 @@
+#ifndef SG_STORAGE_CATALOG_H
+#define SG_STORAGE_CATALOG_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "common/arena.h"
+#include "common/error.h"
+
+/*
+ * CatalogSnapshot: an immutable, reference-counted copy of the `shardgate`
+ * catalog schema (sql/catalog.sql), loaded from the metadata node. A statement
+ * keeps the snapshot it started with; a change (DDL through any gateway) makes
+ * a new snapshot that replaces the old one whole.
+ *
+ * Shard naming: shard `i` of co-location group `g` is the schema
+ * `sg_g<g>_<i>` on its node; a distributed table `s.t` has its shard table
+ * `sg_g<g>_<i>.t` there (catalog_shard_schema). Reference tables are full
+ * copies in the logical table itself on every node. Local (undeclared) tables
+ * live on the first node (lowest node_id) only; their empty shells exist on
+ * every node.
+ */
+
+typedef enum TableKind { TABLE_DISTRIBUTED = 'd', TABLE_REFERENCE = 'r' } TableKind;
+
+typedef struct CatNode {
+	int32_t id;
+	char *host;
+	int32_t port;
+	bool is_active;
+} CatNode;
+
+typedef struct CatGroup {
+	int32_t id;
+	int32_t shard_count;
+	uint32_t dist_type; /* pg_type oid of the distribution column */
+	int32_t *placement; /* [shard_count]: shard index -> node id */
+} CatGroup;
+
+typedef struct CatTable {
+	char *schema;
+	char *name;
+	TableKind kind;
+	int32_t group_id;   /* distributed only, else 0 */
+	char *dist_column;  /* distributed only, else NULL */
+	uint32_t dist_type; /* pg_type oid of dist_column, distributed only */
+	int32_t ncolumns;   /* user-visible columns in attnum order (dropped excluded) */
+	char **columns;
+	int32_t dist_colpos; /* index of dist_column in columns, -1 if not distributed */
+} CatTable;
+
+typedef struct CatalogSnapshot {
+	int64_t version;
+	int32_t nnodes; /* sorted by id */
+	CatNode *nodes;
+	int32_t ngroups;
+	CatGroup *groups;
+	int32_t ntables;
+	CatTable *tables;
+	Arena *arena; /* owns everything above */
+	int refcount; /* atomic; see catalog_ref/catalog_unref */
+} CatalogSnapshot;
+
+/* catalog_find_table: schema NULL means "public". NULL if not declared (a local table). */
+const CatTable *catalog_find_table(const CatalogSnapshot *snap, const char *schema,
+                                   const char *name);
+const CatGroup *catalog_find_group(const CatalogSnapshot *snap, int32_t group_id);
+const CatNode *catalog_find_node(const CatalogSnapshot *snap, int32_t node_id);
+/* catalog_first_node: the node holding local tables (lowest active id); NULL if none */
+const CatNode *catalog_first_node(const CatalogSnapshot *snap);
+/* catalog_shard_schema: "sg_g<group>_<index>", allocated in a */
+char *catalog_shard_schema(Arena *a, int32_t group_id, int32_t shard_index);
+
+/*
+ * catalog_new_empty: a snapshot with no nodes/tables, refcount 1 (for tests
+ * that build snapshots by hand: allocate the arrays in snap->arena).
+ */
+CatalogSnapshot *catalog_new_empty(int64_t version);
+/*
+ * catalog_load connects (blocking) to the metadata node with the libpq
+ * conninfo string and reads the whole catalog. Returns a snapshot with
+ * refcount 1, or NULL with err filled. Blocking: call from a worker or at
+ * start-up, never on an event loop.
+ */
+CatalogSnapshot *catalog_load(const char *conninfo, SgError *err);
+/* catalog_read_version: blocking; current catalog version, or -1 with err filled */
+int64_t catalog_read_version(const char *conninfo, SgError *err);
+void catalog_ref(CatalogSnapshot *snap);
+void catalog_unref(CatalogSnapshot *snap);
+
+#endif /* SG_STORAGE_CATALOG_H */
