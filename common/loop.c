@@ -1,0 +1,305 @@
+/*
+ * loop.c: the event loop, over libevent (the only file that includes it).
+ *
+ * Worker jobs: loop_run_in_worker starts a detached thread per job; when the
+ * job's work() returns, the thread writes the job pointer into the loop's
+ * self-pipe, and the loop runs done() on its own thread. Jobs are rare
+ * (admin operations, cancel requests), so a thread per job is fine.
+ */
+#include "common/loop.h"
+
+#include <errno.h>
+#include <event2/event.h>
+#include <fcntl.h>
+#include <pthread.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "common/log.h"
+
+typedef struct SignalWatch {
+	struct SignalWatch *next;
+	struct event *ev;
+	TimerFn fn;
+	void *arg;
+} SignalWatch;
+
+struct Loop {
+	struct event_base *base;
+	int wake_pipe[2];
+	struct event *wake_ev;
+	int pending_jobs;
+	SignalWatch *signals; /* list, freed with the loop */
+};
+
+
+struct Watch {
+	Loop *loop;
+	struct event *ev;
+	int fd;
+	short events;
+	WatchFn fn;
+	void *arg;
+};
+
+struct Timer {
+	struct event *ev;
+	TimerFn fn;
+	void *arg;
+};
+
+typedef struct Job {
+	Loop *loop;
+	WorkFn work;
+	WorkFn done;
+	void *arg;
+} Job;
+
+static void
+loop_on_wake(evutil_socket_t fd, short what, void *arg)
+{
+	(void)what;
+	Loop *loop = arg;
+	Job *job;
+	for (;;) {
+		ssize_t n = read(fd, &job, sizeof(job));
+		if (n != (ssize_t)sizeof(job))
+			break;
+		loop->pending_jobs--;
+		job->done(job->arg);
+		free(job);
+	}
+}
+
+Loop *
+loop_create(void)
+{
+	Loop *loop = calloc(1, sizeof(Loop));
+	if (loop == NULL)
+		abort();
+	struct event_config *cfg = event_config_new();
+	event_config_set_flag(cfg, EVENT_BASE_FLAG_NOLOCK);
+	loop->base = event_base_new_with_config(cfg);
+	event_config_free(cfg);
+	if (loop->base == NULL)
+		abort();
+	if (pipe(loop->wake_pipe) != 0)
+		abort();
+	fcntl(loop->wake_pipe[0], F_SETFL, O_NONBLOCK);
+	fcntl(loop->wake_pipe[0], F_SETFD, FD_CLOEXEC);
+	fcntl(loop->wake_pipe[1], F_SETFD, FD_CLOEXEC);
+	loop->wake_ev =
+	    event_new(loop->base, loop->wake_pipe[0], EV_READ | EV_PERSIST, loop_on_wake, loop);
+	event_add(loop->wake_ev, NULL);
+	return loop;
+}
+
+void
+loop_destroy(Loop *loop)
+{
+	if (loop == NULL)
+		return;
+	while (loop->signals != NULL) {
+		SignalWatch *s = loop->signals;
+		loop->signals = s->next;
+		event_free(s->ev);
+		free(s);
+	}
+	event_free(loop->wake_ev);
+	close(loop->wake_pipe[0]);
+	close(loop->wake_pipe[1]);
+	event_base_free(loop->base);
+	free(loop);
+}
+
+bool
+loop_run(Loop *loop)
+{
+	return event_base_dispatch(loop->base) >= 0;
+}
+
+void
+loop_stop(Loop *loop)
+{
+	event_base_loopbreak(loop->base);
+}
+
+uint64_t
+loop_now_us(const Loop *loop)
+{
+	(void)loop;
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000u + (uint64_t)ts.tv_nsec / 1000u;
+}
+
+static void
+watch_on_event(evutil_socket_t fd, short what, void *arg)
+{
+	Watch *w = arg;
+	short ev = 0;
+	if (what & EV_READ)
+		ev |= LOOP_READ;
+	if (what & EV_WRITE)
+		ev |= LOOP_WRITE;
+	w->fn((int)fd, ev, w->arg);
+}
+
+Watch *
+watch_create(Loop *loop, int fd, WatchFn fn, void *arg)
+{
+	Watch *w = calloc(1, sizeof(Watch));
+	if (w == NULL)
+		abort();
+	w->loop = loop;
+	w->fd = fd;
+	w->fn = fn;
+	w->arg = arg;
+	return w;
+}
+
+void
+watch_set(Watch *w, short events)
+{
+	if (w->ev != NULL && events == w->events)
+		return;
+	if (w->ev != NULL) {
+		event_free(w->ev);
+		w->ev = NULL;
+	}
+	w->events = events;
+	if (events == 0)
+		return;
+	short what = EV_PERSIST;
+	if (events & LOOP_READ)
+		what |= EV_READ;
+	if (events & LOOP_WRITE)
+		what |= EV_WRITE;
+	w->ev = event_new(w->loop->base, w->fd, what, watch_on_event, w);
+	if (w->ev == NULL || event_add(w->ev, NULL) != 0)
+		abort();
+}
+
+short
+watch_events(const Watch *w)
+{
+	return w->events;
+}
+
+void
+watch_destroy(Watch *w)
+{
+	if (w == NULL)
+		return;
+	if (w->ev != NULL)
+		event_free(w->ev);
+	free(w);
+}
+
+static void
+timer_on_event(evutil_socket_t fd, short what, void *arg)
+{
+	(void)fd;
+	(void)what;
+	Timer *t = arg;
+	t->fn(t->arg);
+}
+
+Timer *
+loop_timer_create(Loop *loop, TimerFn fn, void *arg)
+{
+	Timer *t = calloc(1, sizeof(Timer));
+	if (t == NULL)
+		abort();
+	t->fn = fn;
+	t->arg = arg;
+	t->ev = evtimer_new(loop->base, timer_on_event, t);
+	if (t->ev == NULL)
+		abort();
+	return t;
+}
+
+void
+loop_timer_start(Timer *t, uint64_t after_ms)
+{
+	struct timeval tv = {.tv_sec = (time_t)(after_ms / 1000),
+	                     .tv_usec = (suseconds_t)((after_ms % 1000) * 1000)};
+	evtimer_add(t->ev, &tv);
+}
+
+void
+loop_timer_stop(Timer *t)
+{
+	evtimer_del(t->ev);
+}
+
+void
+loop_timer_destroy(Timer *t)
+{
+	if (t == NULL)
+		return;
+	event_free(t->ev);
+	free(t);
+}
+
+static void *
+job_thread(void *arg)
+{
+	Job *job = arg;
+	job->work(job->arg);
+	ssize_t n;
+	do {
+		n = write(job->loop->wake_pipe[1], &job, sizeof(job));
+	} while (n < 0 && errno == EINTR);
+	if (n != (ssize_t)sizeof(job))
+		abort();
+	return NULL;
+}
+
+void
+loop_run_in_worker(Loop *loop, WorkFn work, WorkFn done, void *arg)
+{
+	Job *job = calloc(1, sizeof(Job));
+	if (job == NULL)
+		abort();
+	job->loop = loop;
+	job->work = work;
+	job->done = done;
+	job->arg = arg;
+	loop->pending_jobs++;
+	pthread_t th;
+	pthread_attr_t attr;
+	pthread_attr_init(&attr);
+	pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
+	if (pthread_create(&th, &attr, job_thread, job) != 0) {
+		sg_log_error("loop", "cannot start worker thread");
+		abort();
+	}
+	pthread_attr_destroy(&attr);
+}
+
+
+static void
+signal_on_event(evutil_socket_t fd, short what, void *arg)
+{
+	(void)fd;
+	(void)what;
+	SignalWatch *s = arg;
+	s->fn(s->arg);
+}
+
+void
+loop_on_signal(Loop *loop, int signo, TimerFn fn, void *arg)
+{
+	SignalWatch *s = calloc(1, sizeof(SignalWatch));
+	if (s == NULL)
+		abort();
+	s->fn = fn;
+	s->arg = arg;
+	s->ev = evsignal_new(loop->base, signo, signal_on_event, s);
+	event_add(s->ev, NULL);
+	s->next = loop->signals;
+	loop->signals = s;
+}

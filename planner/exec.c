@@ -1,0 +1,2 @@
+/* planner/exec.c: being written */
+typedef int sg_placeholder_exec;

@@ -1,0 +1,2 @@
+/* storage/node.c: being written */
+typedef int sg_placeholder_node;

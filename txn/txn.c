@@ -1,0 +1,2 @@
+/* txn/txn.c: being written */
+typedef int sg_placeholder_txn;
