@@ -802,9 +802,9 @@ pghash_unsupported_type(uint32_t type_oid, SgError *err)
 bool
 pghash_text_value(uint32_t type_oid, const char *text, uint64_t *hash, SgError *err)
 {
-	int64_t i64;
-	int32_t i32;
-	bool b;
+	int64_t i64 = 0;
+	int32_t i32 = 0;
+	bool b = false;
 	unsigned char uuid[PGHASH_UUID_LEN];
 
 	SG_ASSERT(text != NULL);
