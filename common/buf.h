@@ -43,7 +43,7 @@ void buf_append_u8(Buf *b, uint8_t v);
 void buf_append_u16(Buf *b, uint16_t v); /* network byte order */
 void buf_append_u32(Buf *b, uint32_t v);
 void buf_append_i32(Buf *b, int32_t v);
-void buf_append_cstr(Buf *b, const char *s); /* with the trailing NUL */
+void buf_append_cstr(Buf *b, const char *s);                   /* with the trailing NUL */
 void buf_printf(Buf *b, const char *fmt, ...) SG_PRINTF(2, 3); /* no NUL */
 /* buf_put_u32_at overwrites 4 bytes at absolute offset off (for message lengths) */
 void buf_put_u32_at(Buf *b, size_t off, uint32_t v);

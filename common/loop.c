@@ -34,7 +34,6 @@ struct Loop {
 	SignalWatch *signals; /* list, freed with the loop */
 };
 
-
 struct Watch {
 	Loop *loop;
 	struct event *ev;
@@ -279,7 +278,6 @@ loop_run_in_worker(Loop *loop, WorkFn work, WorkFn done, void *arg)
 	}
 	pthread_attr_destroy(&attr);
 }
-
 
 static void
 signal_on_event(evutil_socket_t fd, short what, void *arg)

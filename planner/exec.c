@@ -1,2 +1,348 @@
-/* planner/exec.c: being written */
-typedef int sg_placeholder_exec;
+/*
+ * exec.c: the executor for PLAN_TASKS.
+ *
+ * Exec holds one NodeRun per node that has tasks. A NodeRun asks the Txn for
+ * its participant, then sends its tasks in order: each task is one request
+ * (simple Query, or Parse/Bind/Execute/Sync with text parameters), preceded
+ * in the same write by the session's BEGIN when the participant joins a
+ * transaction block. Replies are relayed (COMBINE_RELAY) or concatenated
+ * (COMBINE_CONCAT: the first RowDescription only, every DataRow, counts
+ * summed into one CommandComplete). After an error a node sends no more
+ * tasks. When every NodeRun is finished the Exec frees itself and calls
+ * sink->done with the first error, if any.
+ */
+#include "planner/exec.h"
+
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "common/buf.h"
+#include "common/log.h"
+#include "common/proto.h"
+
+typedef struct NodeRun {
+	Exec *e;
+	int32_t node_id;
+	int *tasks; /* indexes into plan->tasks, in order */
+	int ntasks;
+	int next; /* next task to send */
+	Participant *p;
+	bool waiting_conn;
+	bool finished;
+	int skip_ready; /* ReadyForQuery replies still owed to our BEGIN */
+	bool in_copy_out;
+} NodeRun;
+
+struct Exec {
+	const DistPlan *plan;
+	const CatalogSnapshot *snap;
+	Txn *txn;
+	ExecSink sink;
+	NodeRun *runs;
+	int nruns;
+	int running;
+	bool sent_rowdesc;
+	uint64_t count;
+	bool has_err;
+	SgError err;
+	bool abandoned;
+	bool starting; /* inside exec_start: defer completion */
+};
+
+static void run_send_next(NodeRun *r);
+
+static void
+exec_record_error(Exec *e, const SgError *err)
+{
+	if (!e->has_err) {
+		e->err = *err;
+		e->has_err = true;
+	}
+}
+
+static void
+exec_free(Exec *e)
+{
+	for (int i = 0; i < e->nruns; i++)
+		free(e->runs[i].tasks);
+	free(e->runs);
+	free(e);
+}
+
+static void
+exec_build_tag(Exec *e, char *tag, size_t cap)
+{
+	const DistPlan *pl = e->plan;
+	if (!pl->has_count)
+		snprintf(tag, cap, "%s", pl->command_tag);
+	else if (strcmp(pl->command_tag, "INSERT") == 0)
+		snprintf(tag, cap, "INSERT 0 %" PRIu64, e->count);
+	else
+		snprintf(tag, cap, "%s %" PRIu64, pl->command_tag, e->count);
+}
+
+/* exec_complete: every run is finished; report and free */
+static void
+exec_complete(Exec *e)
+{
+	if (!e->has_err && e->plan->combine == COMBINE_CONCAT) {
+		char tag[128];
+		exec_build_tag(e, tag, sizeof(tag));
+		e->sink.message(e->sink.arg, PQ_MSG_COMMAND_COMPLETE, tag, strlen(tag) + 1);
+	}
+	ExecSink sink = e->sink;
+	SgError err = e->err;
+	bool has_err = e->has_err;
+	exec_free(e);
+	sink.done(sink.arg, has_err ? &err : NULL);
+}
+
+static void
+run_finish(NodeRun *r)
+{
+	if (r->finished)
+		return;
+	r->finished = true;
+	Exec *e = r->e;
+	if (r->p != NULL && r->p->conn != NULL)
+		node_set_handler(r->p->conn, NULL);
+	if (--e->running == 0 && !e->starting)
+		exec_complete(e);
+}
+
+static void
+run_on_message(NodeConn *c, char type, const char *body, size_t len, void *arg)
+{
+	NodeRun *r = arg;
+	Exec *e = r->e;
+	const DistPlan *pl = e->plan;
+	SgError err;
+
+	if (r->skip_ready > 0) { /* reply to our BEGIN */
+		if (type == PQ_MSG_ERROR) {
+			if (!proto_read_error_fields(body, len, &err))
+				sg_error_set(&err, SQLSTATE_INTERNAL_ERROR, "malformed error from node");
+			exec_record_error(e, &err);
+		} else if (type == PQ_MSG_READY) {
+			r->skip_ready--;
+		}
+		return;
+	}
+	switch (type) {
+	case PQ_MSG_ROW_DESCRIPTION:
+		if (pl->combine == COMBINE_RELAY || !e->sent_rowdesc) {
+			e->sent_rowdesc = true;
+			e->sink.message(e->sink.arg, type, body, len);
+		}
+		return;
+	case PQ_MSG_DATA_ROW:
+		if (r->in_copy_out)
+			return;
+		e->sink.message(e->sink.arg, type, body, len);
+		if (e->sink.is_full(e->sink.arg))
+			node_pause(c, true);
+		return;
+	case PQ_MSG_COMMAND_COMPLETE:
+		if (r->in_copy_out) {
+			r->in_copy_out = false;
+			return;
+		}
+		if (pl->combine == COMBINE_RELAY) {
+			e->sink.message(e->sink.arg, type, body, len);
+		} else {
+			const char *tag;
+			uint64_t n;
+			if (proto_read_command_tag(body, len, &tag) && proto_tag_count(tag, &n))
+				e->count += n;
+		}
+		return;
+	case PQ_MSG_ERROR:
+		if (!proto_read_error_fields(body, len, &err))
+			sg_error_set(&err, SQLSTATE_INTERNAL_ERROR, "malformed error from node");
+		exec_record_error(e, &err);
+		return;
+	case PQ_MSG_NOTICE:
+	case PQ_MSG_PARAMETER_STATUS:
+	case PQ_MSG_NOTIFICATION:
+		e->sink.message(e->sink.arg, type, body, len);
+		return;
+	case PQ_MSG_EMPTY_QUERY:
+		if (pl->combine == COMBINE_RELAY)
+			e->sink.message(e->sink.arg, type, body, len);
+		return;
+	case PQ_MSG_COPY_IN: {
+		sg_error_set(&err, SQLSTATE_FEATURE_NOT_SUPPORTED,
+		             "COPY FROM STDIN is not supported through shardgate yet");
+		exec_record_error(e, &err);
+		Buf b;
+		buf_init(&b);
+		proto_write_message(&b, PQ_MSG_COPY_FAIL, "not supported", sizeof("not supported"));
+		node_send(c, buf_head(&b), buf_avail(&b), 0);
+		buf_free(&b);
+		return;
+	}
+	case PQ_MSG_COPY_OUT:
+	case PQ_MSG_COPY_BOTH:
+		sg_error_set(&err, SQLSTATE_FEATURE_NOT_SUPPORTED,
+		             "COPY TO STDOUT is not supported through shardgate yet");
+		exec_record_error(e, &err);
+		r->in_copy_out = true;
+		return;
+	case PQ_MSG_READY:
+		if (e->has_err || r->next >= r->ntasks || e->abandoned)
+			run_finish(r);
+		else
+			run_send_next(r);
+		return;
+	default: /* ParseComplete, BindComplete, CopyData of a refused COPY... */
+		return;
+	}
+}
+
+static void
+run_on_lost(NodeConn *c, const SgError *err, void *arg)
+{
+	NodeRun *r = arg;
+	(void)c;
+	exec_record_error(r->e, err);
+	txn_mark_broken(r->e->txn, r->p);
+	run_finish(r);
+}
+
+static void
+run_send_next(NodeRun *r)
+{
+	Exec *e = r->e;
+	const Task *task = &e->plan->tasks[r->tasks[r->next++]];
+	Buf b;
+	buf_init(&b);
+	int expect = 0;
+	if (txn_in_block(e->txn) && !r->p->began) {
+		proto_write_query(&b, txn_begin_text(e->txn));
+		r->p->began = true;
+		r->skip_ready = 1;
+		expect++;
+	}
+	if (task->nparams == 0) {
+		proto_write_query(&b, task->sql);
+	} else {
+		proto_write_parse(&b, "", task->sql, 0, NULL);
+		proto_write_bind_text(&b, "", "", task->nparams, task->params);
+		proto_write_execute(&b, "", 0);
+		proto_write_sync(&b);
+	}
+	expect++;
+	if (e->plan->is_write)
+		r->p->wrote = true;
+	NodeHandler h = {run_on_message, run_on_lost, r};
+	node_set_handler(r->p->conn, &h);
+	node_send(r->p->conn, buf_head(&b), buf_avail(&b), expect);
+	buf_free(&b);
+}
+
+static void
+run_on_participant(Participant *p, const SgError *err, void *arg)
+{
+	NodeRun *r = arg;
+	r->waiting_conn = false;
+	r->p = p;
+	if (err != NULL) {
+		exec_record_error(r->e, err);
+		run_finish(r);
+		return;
+	}
+	if (r->e->abandoned) {
+		run_finish(r);
+		return;
+	}
+	run_send_next(r);
+}
+
+Exec *
+exec_start(const DistPlan *plan, const CatalogSnapshot *snap, Txn *txn, const ExecSink *sink)
+{
+	Exec *e = calloc(1, sizeof(Exec));
+	if (e == NULL)
+		abort();
+	e->plan = plan;
+	e->snap = snap;
+	e->txn = txn;
+	e->sink = *sink;
+	e->runs = calloc((size_t)plan->ntasks + 1, sizeof(NodeRun));
+	if (e->runs == NULL)
+		abort();
+	for (int i = 0; i < plan->ntasks; i++) {
+		int32_t id = plan->tasks[i].node_id;
+		NodeRun *r = NULL;
+		for (int j = 0; j < e->nruns; j++)
+			if (e->runs[j].node_id == id)
+				r = &e->runs[j];
+		if (r == NULL) {
+			r = &e->runs[e->nruns++];
+			r->e = e;
+			r->node_id = id;
+			r->tasks = calloc((size_t)plan->ntasks, sizeof(int));
+			if (r->tasks == NULL)
+				abort();
+		}
+		r->tasks[r->ntasks++] = i;
+	}
+	e->starting = true;
+	e->running = e->nruns;
+	for (int j = 0; j < e->nruns; j++) {
+		NodeRun *r = &e->runs[j];
+		const CatNode *node = catalog_find_node(snap, r->node_id);
+		if (node == NULL) {
+			SgError err;
+			sg_error_set(&err, SQLSTATE_INTERNAL_ERROR, "node %d is not in the catalog",
+			             r->node_id);
+			exec_record_error(e, &err);
+			run_finish(r);
+			continue;
+		}
+		r->waiting_conn = true;
+		txn_participant(txn, node->id, node->host, node->port, run_on_participant, r);
+	}
+	e->starting = false;
+	if (e->running == 0) {
+		exec_complete(e);
+		return NULL;
+	}
+	return e;
+}
+
+void
+exec_resume(Exec *e)
+{
+	for (int j = 0; j < e->nruns; j++) {
+		NodeRun *r = &e->runs[j];
+		if (!r->finished && r->p != NULL && r->p->conn != NULL)
+			node_pause(r->p->conn, false);
+	}
+}
+
+void
+exec_cancel(Exec *e)
+{
+	for (int j = 0; j < e->nruns; j++) {
+		NodeRun *r = &e->runs[j];
+		if (!r->finished && r->p != NULL && r->p->conn != NULL)
+			node_cancel(r->p->conn);
+	}
+}
+
+void
+exec_abandon(Exec *e)
+{
+	/* the session is going away: its Txn cleanup closes the connections */
+	for (int j = 0; j < e->nruns; j++) {
+		NodeRun *r = &e->runs[j];
+		if (!r->finished && r->p != NULL && r->p->conn != NULL) {
+			node_set_handler(r->p->conn, NULL);
+			txn_mark_broken(e->txn, r->p);
+		}
+	}
+	exec_free(e);
+}

@@ -1,2 +1,565 @@
-/* txn/txn.c: being written */
-typedef int sg_placeholder_txn;
+/*
+ * txn.c: per-session transaction state, participants, and the commit
+ * protocol (one-phase or two-phase).
+ *
+ * Flow of a commit (txn_finish):
+ *   FIN_PLAIN        COMMIT (or ROLLBACK) on every participant at once;
+ *   FIN_PREPARE      >= 2 writers: PREPARE TRANSACTION on every writer but the
+ *                    decider, COMMIT on read-only participants;
+ *   FIN_DECIDE       decider: INSERT the gid into shardgate.commit_log, COMMIT
+ *                    (pipelined, one round trip). Its commit is the decision;
+ *   FIN_COMMIT_PREP  COMMIT PREPARED on the others (a failure here is left to
+ *                    recovery: the decision is durable);
+ *   FIN_ABORT_PREP   a prepare or the decision failed: ROLLBACK PREPARED.
+ * Each phase is a broadcast: send to a set of participants, count the
+ * ReadyForQuery replies, then step to the next phase.
+ */
+#include "txn/txn.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "common/buf.h"
+#include "common/log.h"
+#include "common/proto.h"
+#include "txn/gid.h"
+
+typedef enum FinishState {
+	FIN_PLAIN,
+	FIN_PREPARE,
+	FIN_DECIDE,
+	FIN_COMMIT_PREP,
+	FIN_ABORT_PREP,
+	FIN_DONE
+} FinishState;
+
+typedef struct BcastEntry {
+	TxnFinish *f;
+	Participant *p;
+	bool failed;
+} BcastEntry;
+
+struct TxnFinish {
+	Txn *t;
+	FinishState state;
+	bool commit;
+	int waiting;
+	bool has_err;
+	bool outcome_unknown;
+	SgError err;
+	TxnDoneFn done;
+	void *arg;
+	Participant *decider;
+	char gid[GID_MAX_LEN];
+	BcastEntry *entries; /* [t->nparts] for the current phase */
+	/* txn_broadcast reuses the machine with its own completion */
+	bool is_broadcast;
+};
+
+static void finish_step(TxnFinish *f);
+
+void
+txn_init(Txn *t, Loop *loop, PoolSet *pools, const char *user, const char *database,
+         const char *gateway_id)
+{
+	memset(t, 0, sizeof(*t));
+	t->loop = loop;
+	t->pools = pools;
+	t->user = user;
+	t->database = database;
+	t->gateway_id = gateway_id;
+	t->next_txid = 1;
+	t->block = TXN_BLOCK_NONE;
+}
+
+static void
+txn_drop_participant(Participant *p, bool keep_conn)
+{
+	if (p->waiter != NULL)
+		pool_cancel(p->waiter);
+	if (p->conn != NULL) {
+		if (keep_conn && !p->broken)
+			pool_release(p->conn);
+		else
+			node_destroy(p->conn); /* closing a connection rolls back its transaction */
+	}
+	free(p);
+}
+
+/*
+ * txn_release_all: give every connection back. A connection still inside a
+ * transaction is closed by pool_release (the node rolls it back).
+ */
+static void
+txn_release_all(Txn *t)
+{
+	for (int i = 0; i < t->nparts; i++)
+		txn_drop_participant(t->parts[i], true);
+	t->nparts = 0;
+}
+
+void
+txn_cleanup(Txn *t)
+{
+	if (t->finish != NULL) {
+		free(t->finish->entries);
+		free(t->finish);
+		t->finish = NULL;
+	}
+	txn_release_all(t);
+	free(t->parts);
+	t->parts = NULL;
+	t->capparts = 0;
+	free(t->begin_sql);
+	t->begin_sql = NULL;
+}
+
+char
+txn_status_byte(const Txn *t)
+{
+	switch (t->block) {
+	case TXN_BLOCK_NONE:
+	case TXN_BLOCK_IMPLICIT:
+		return PQ_TXN_IDLE;
+	case TXN_BLOCK_EXPLICIT:
+		return PQ_TXN_BLOCK;
+	case TXN_BLOCK_FAILED:
+		return PQ_TXN_FAILED;
+	}
+	SG_UNREACHABLE();
+}
+
+bool
+txn_in_block(const Txn *t)
+{
+	return t->block != TXN_BLOCK_NONE;
+}
+
+void
+txn_begin(Txn *t, const char *sql)
+{
+	free(t->begin_sql);
+	t->begin_sql = strdup(sql);
+	if (t->begin_sql == NULL)
+		abort();
+	t->block = TXN_BLOCK_EXPLICIT;
+}
+
+void
+txn_begin_implicit(Txn *t)
+{
+	SG_ASSERT(t->block == TXN_BLOCK_NONE);
+	free(t->begin_sql);
+	t->begin_sql = NULL;
+	t->block = TXN_BLOCK_IMPLICIT;
+}
+
+void
+txn_set_failed(Txn *t)
+{
+	if (t->block == TXN_BLOCK_EXPLICIT)
+		t->block = TXN_BLOCK_FAILED;
+}
+
+const char *
+txn_begin_text(const Txn *t)
+{
+	return t->begin_sql != NULL ? t->begin_sql : "BEGIN";
+}
+
+typedef struct JoinCtx {
+	Txn *t;
+	Participant *p;
+	TxnConnFn cb;
+	void *arg;
+} JoinCtx;
+
+static void
+txn_on_conn(NodeConn *conn, const SgError *err, void *arg)
+{
+	JoinCtx *jc = arg;
+	Participant *p = jc->p;
+	TxnConnFn cb = jc->cb;
+	void *cbarg = jc->arg;
+	free(jc);
+	p->waiter = NULL;
+	if (conn == NULL) {
+		p->broken = true;
+		cb(p, err, cbarg);
+		return;
+	}
+	p->conn = conn;
+	cb(p, NULL, cbarg);
+}
+
+void
+txn_participant(Txn *t, int32_t node_id, const char *host, int32_t port, TxnConnFn cb, void *arg)
+{
+	for (int i = 0; i < t->nparts; i++) {
+		Participant *p = t->parts[i];
+		if (p->node_id != node_id)
+			continue;
+		if (p->broken) {
+			SgError err;
+			sg_error_set(&err, SQLSTATE_CONNECTION_FAILURE,
+			             "connection to node %d was lost in this transaction", node_id);
+			cb(p, &err, arg);
+			return;
+		}
+		SG_ASSERT(p->conn != NULL); /* callers serialise per node */
+		cb(p, NULL, arg);
+		return;
+	}
+	if (t->nparts == t->capparts) {
+		t->capparts = t->capparts ? t->capparts * 2 : 4;
+		t->parts = realloc(t->parts, sizeof(Participant *) * (size_t)t->capparts);
+		if (t->parts == NULL)
+			abort();
+	}
+	Participant *p = calloc(1, sizeof(Participant));
+	if (p == NULL)
+		abort();
+	p->node_id = node_id;
+	p->pool = poolset_get(t->pools, node_id, host, port, t->user, t->database, NULL);
+	t->parts[t->nparts++] = p;
+	JoinCtx *jc = calloc(1, sizeof(JoinCtx));
+	if (jc == NULL)
+		abort();
+	jc->t = t;
+	jc->p = p;
+	jc->cb = cb;
+	jc->arg = arg;
+	p->waiter = pool_acquire(p->pool, txn_on_conn, jc);
+}
+
+void
+txn_mark_broken(Txn *t, Participant *p)
+{
+	(void)t;
+	p->broken = true;
+	if (p->conn != NULL) {
+		node_destroy(p->conn);
+		p->conn = NULL;
+	}
+}
+
+int
+txn_writers(const Txn *t)
+{
+	int n = 0;
+	for (int i = 0; i < t->nparts; i++)
+		n += t->parts[i]->wrote && !t->parts[i]->broken;
+	return n;
+}
+
+void
+txn_statement_end(Txn *t)
+{
+	if (t->block == TXN_BLOCK_NONE)
+		txn_release_all(t);
+}
+
+/* ---- broadcasts -------------------------------------------------------- */
+
+static void
+bcast_record_error(TxnFinish *f, const SgError *err)
+{
+	if (!f->has_err) {
+		f->err = *err;
+		f->has_err = true;
+	}
+}
+
+static void
+bcast_entry_done(BcastEntry *e)
+{
+	TxnFinish *f = e->f;
+	if (--f->waiting == 0)
+		finish_step(f);
+}
+
+static void
+bcast_on_message(NodeConn *c, char type, const char *body, size_t len, void *arg)
+{
+	BcastEntry *e = arg;
+	(void)c;
+	if (type == PQ_MSG_ERROR) {
+		SgError err;
+		if (!proto_read_error_fields(body, len, &err))
+			sg_error_set(&err, SQLSTATE_INTERNAL_ERROR, "malformed error from node %d",
+			             e->p->node_id);
+		e->failed = true;
+		bcast_record_error(e->f, &err);
+	} else if (type == PQ_MSG_READY && node_state(c) == NODE_IDLE) {
+		bcast_entry_done(e);
+	}
+}
+
+static void
+bcast_on_lost(NodeConn *c, const SgError *err, void *arg)
+{
+	BcastEntry *e = arg;
+	(void)c;
+	e->failed = true;
+	if (e->f->state == FIN_DECIDE)
+		e->f->outcome_unknown = true;
+	bcast_record_error(e->f, err);
+	txn_mark_broken(e->f->t, e->p);
+	bcast_entry_done(e);
+}
+
+/* bcast_send: send msgs (expect_ready ReadyForQuery) to participant index i */
+static void
+bcast_send(TxnFinish *f, int i, const Buf *msgs, int expect_ready)
+{
+	BcastEntry *e = &f->entries[i];
+	e->f = f;
+	e->p = f->t->parts[i];
+	e->failed = false;
+	NodeHandler h = {bcast_on_message, bcast_on_lost, e};
+	node_set_handler(e->p->conn, &h);
+	f->waiting++;
+	node_send(e->p->conn, buf_head(msgs), buf_avail(msgs), expect_ready);
+}
+
+static void
+bcast_send_query(TxnFinish *f, int i, const char *sql)
+{
+	Buf b;
+	buf_init(&b);
+	proto_write_query(&b, sql);
+	bcast_send(f, i, &b, 1);
+	buf_free(&b);
+}
+
+static bool
+part_live(const Participant *p)
+{
+	return p->conn != NULL && !p->broken && p->began;
+}
+
+/* ---- finish machine ---------------------------------------------------- */
+
+static void
+finish_complete(TxnFinish *f)
+{
+	Txn *t = f->t;
+	TxnDoneFn done = f->done;
+	void *arg = f->arg;
+	SgError err = f->err;
+	bool has_err = f->has_err;
+	bool is_broadcast = f->is_broadcast;
+	free(f->entries);
+	free(f);
+	t->finish = NULL;
+	if (!is_broadcast) {
+		txn_release_all(t);
+		t->block = TXN_BLOCK_NONE;
+		free(t->begin_sql);
+		t->begin_sql = NULL;
+	}
+	done(has_err ? &err : NULL, arg);
+}
+
+static void
+finish_send_prepared(TxnFinish *f, const char *verb)
+{
+	Txn *t = f->t;
+	for (int i = 0; i < t->nparts; i++) {
+		Participant *p = t->parts[i];
+		if (!p->prepared || p->conn == NULL || p->broken)
+			continue;
+		char gid[GID_MAX_LEN];
+		gid_participant(gid, sizeof(gid), f->gid, p->node_id);
+		char sql[GID_MAX_LEN + 32];
+		snprintf(sql, sizeof(sql), "%s '%s'", verb, gid);
+		bcast_send_query(f, i, sql);
+	}
+}
+
+static void
+finish_start_decide(TxnFinish *f)
+{
+	Txn *t = f->t;
+	int i;
+	for (i = 0; i < t->nparts; i++)
+		if (t->parts[i] == f->decider)
+			break;
+	SG_ASSERT(i < t->nparts);
+	Buf b;
+	buf_init(&b);
+	const char *params[] = {f->gid};
+	proto_write_parse(&b, "", "INSERT INTO shardgate.commit_log (gid, outcome) VALUES ($1, 'c')", 0,
+	                  NULL);
+	proto_write_bind_text(&b, "", "", 1, params);
+	proto_write_execute(&b, "", 0);
+	proto_write_sync(&b);
+	proto_write_query(&b, "COMMIT");
+	bcast_send(f, i, &b, 2);
+	buf_free(&b);
+}
+
+/*
+ * finish_step: called when the current phase's replies are all in; moves to
+ * the next phase (which may send and return) or completes.
+ */
+static void
+finish_step(TxnFinish *f)
+{
+	Txn *t = f->t;
+	switch (f->state) {
+	case FIN_PLAIN:
+		f->state = FIN_DONE;
+		finish_complete(f);
+		return;
+	case FIN_PREPARE:
+		for (int i = 0; i < t->nparts; i++) {
+			if (f->entries[i].p == t->parts[i] && !f->entries[i].failed &&
+			    t->parts[i] != f->decider && t->parts[i]->wrote)
+				t->parts[i]->prepared = true;
+		}
+		if (f->has_err) {
+			f->state = FIN_ABORT_PREP;
+			int decider = -1;
+			for (int i = 0; i < t->nparts; i++)
+				if (t->parts[i] == f->decider && part_live(f->decider))
+					decider = i;
+			memset(f->entries, 0, sizeof(BcastEntry) * (size_t)t->nparts);
+			if (decider >= 0)
+				bcast_send_query(f, decider, "ROLLBACK");
+			finish_send_prepared(f, "ROLLBACK PREPARED");
+			if (f->waiting == 0)
+				finish_step(f);
+			return;
+		}
+		f->state = FIN_DECIDE;
+		memset(f->entries, 0, sizeof(BcastEntry) * (size_t)t->nparts);
+		finish_start_decide(f);
+		return;
+	case FIN_DECIDE:
+		if (f->outcome_unknown) {
+			sg_log_warning(f->gid, "connection to the deciding node lost during commit");
+			sg_error_set(&f->err, SQLSTATE_TRANSACTION_RESOLUTION_UNKNOWN,
+			             "the outcome of the transaction is unknown: connection to node %d "
+			             "was lost while committing",
+			             f->decider->node_id);
+			f->has_err = true;
+			f->state = FIN_DONE;
+			finish_complete(f);
+			return;
+		}
+		memset(f->entries, 0, sizeof(BcastEntry) * (size_t)t->nparts);
+		if (f->has_err) {
+			f->state = FIN_ABORT_PREP;
+			finish_send_prepared(f, "ROLLBACK PREPARED");
+		} else {
+			f->state = FIN_COMMIT_PREP;
+			finish_send_prepared(f, "COMMIT PREPARED");
+		}
+		if (f->waiting == 0)
+			finish_step(f);
+		return;
+	case FIN_COMMIT_PREP:
+		if (f->has_err) {
+			/* decided: recovery finishes the rest; the client's commit succeeded */
+			sg_log_warning(f->gid, "COMMIT PREPARED failed (%s); left to recovery", f->err.message);
+			f->has_err = false;
+		}
+		f->state = FIN_DONE;
+		finish_complete(f);
+		return;
+	case FIN_ABORT_PREP:
+		f->state = FIN_DONE;
+		finish_complete(f);
+		return;
+	case FIN_DONE:
+		SG_UNREACHABLE();
+	}
+}
+
+static TxnFinish *
+finish_new(Txn *t, TxnDoneFn done, void *arg)
+{
+	TxnFinish *f = calloc(1, sizeof(TxnFinish));
+	if (f == NULL)
+		abort();
+	f->t = t;
+	f->done = done;
+	f->arg = arg;
+	f->entries = calloc((size_t)t->nparts + 1, sizeof(BcastEntry));
+	if (f->entries == NULL)
+		abort();
+	t->finish = f;
+	return f;
+}
+
+void
+txn_finish(Txn *t, bool commit, TxnDoneFn done, void *arg)
+{
+	SG_ASSERT(t->finish == NULL);
+	TxnFinish *f = finish_new(t, done, arg);
+	f->commit = commit;
+	int writers = 0;
+	for (int i = 0; i < t->nparts; i++)
+		if (part_live(t->parts[i]) && t->parts[i]->wrote)
+			writers++;
+	bool lost_writer = false;
+	for (int i = 0; i < t->nparts; i++)
+		if (t->parts[i]->broken && t->parts[i]->began)
+			lost_writer = true;
+	if (commit && lost_writer) {
+		/* a participant's connection died: its part is gone, so is the transaction */
+		commit = false;
+		sg_error_set(&f->err, SQLSTATE_CONNECTION_FAILURE,
+		             "transaction rolled back: a node connection was lost during it");
+		f->has_err = true;
+	}
+	if (!commit || writers < 2) {
+		f->state = FIN_PLAIN;
+		for (int i = 0; i < t->nparts; i++)
+			if (part_live(t->parts[i]))
+				bcast_send_query(f, i, commit ? "COMMIT" : "ROLLBACK");
+		if (f->waiting == 0)
+			finish_step(f);
+		return;
+	}
+	/* two-phase commit */
+	gid_make(f->gid, sizeof(f->gid), t->gateway_id, t->next_txid++);
+	f->state = FIN_PREPARE;
+	for (int i = 0; i < t->nparts; i++) {
+		Participant *p = t->parts[i];
+		if (!part_live(p))
+			continue;
+		if (p->wrote && f->decider == NULL) {
+			f->decider = p;
+			continue;
+		}
+		if (p->wrote) {
+			char gid[GID_MAX_LEN];
+			gid_participant(gid, sizeof(gid), f->gid, p->node_id);
+			char sql[GID_MAX_LEN + 32];
+			snprintf(sql, sizeof(sql), "PREPARE TRANSACTION '%s'", gid);
+			bcast_send_query(f, i, sql);
+		} else {
+			bcast_send_query(f, i, "COMMIT");
+		}
+	}
+	sg_log_debug(f->gid, "two-phase commit over %d writers", writers);
+	if (f->waiting == 0)
+		finish_step(f);
+}
+
+void
+txn_broadcast(Txn *t, const char *sql, TxnDoneFn done, void *arg)
+{
+	SG_ASSERT(t->finish == NULL);
+	TxnFinish *f = finish_new(t, done, arg);
+	f->is_broadcast = true;
+	f->state = FIN_PLAIN;
+	for (int i = 0; i < t->nparts; i++)
+		if (part_live(t->parts[i]))
+			bcast_send_query(f, i, sql);
+	if (f->waiting == 0)
+		finish_step(f);
+}

@@ -1,0 +1,47 @@
+#ifndef SG_PLANNER_EXEC_H
+#define SG_PLANNER_EXEC_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "common/error.h"
+#include "planner/plan.h"
+#include "storage/catalog.h"
+#include "txn/txn.h"
+
+/*
+ * Exec: runs one DistPlan's tasks on the nodes through the session's Txn
+ * and streams the combined result to a sink (the client connection).
+ *
+ * Tasks of one node run one after the other on that node's participant
+ * connection; different nodes run at the same time. Rows are relayed as the
+ * nodes' DataRow messages, never decoded. The sink's is_full() is asked
+ * after each relayed row: when true, node reads pause until exec_resume().
+ */
+
+typedef struct ExecSink {
+	/* a message for the client (RowDescription, DataRow, CommandComplete, Notice...) */
+	void (*message)(void *arg, char type, const char *body, size_t len);
+	/* the statement ended; err NULL on success (the Exec is already freed) */
+	void (*done)(void *arg, const SgError *err);
+	/* true while the client's output buffer is over its limit */
+	bool (*is_full)(void *arg);
+	void *arg;
+} ExecSink;
+
+typedef struct Exec Exec;
+
+/*
+ * exec_start runs plan (PLAN_TASKS). The plan and snapshot must outlive the
+ * Exec (statement arena, session's snapshot ref). done() always runs
+ * exactly once, possibly before exec_start returns (then NULL is returned).
+ */
+Exec *exec_start(const DistPlan *plan, const CatalogSnapshot *snap, Txn *txn, const ExecSink *sink);
+/* exec_resume: the sink has room again */
+void exec_resume(Exec *e);
+/* exec_cancel: send a CancelRequest to every node running part of the statement */
+void exec_cancel(Exec *e);
+/* exec_abandon: the client is gone; stop without calling done(); connections are dropped */
+void exec_abandon(Exec *e);
+
+#endif /* SG_PLANNER_EXEC_H */

@@ -1,0 +1,82 @@
+#ifndef SG_STORAGE_NODE_H
+#define SG_STORAGE_NODE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "common/error.h"
+#include "common/loop.h"
+
+/*
+ * NodeConn: one non-blocking connection to a storage node.
+ *
+ * libpq does the connection start-up (so every authentication method a node
+ * may ask for works); once the connection is ready the gateway speaks the
+ * protocol on the socket itself, so a node's reply can be relayed to a client
+ * message by message without decoding rows. TLS to nodes is not used
+ * (sslmode=disable is forced).
+ *
+ * A request is a batch of frontend messages (node_send) that ends in
+ * `expect_ready` ReadyForQuery messages; every backend message of the
+ * request, ReadyForQuery included, goes to the handler. The connection is
+ * NODE_BUSY from node_send until the last expected ReadyForQuery.
+ */
+
+typedef struct NodeConn NodeConn;
+
+typedef enum NodeState {
+	/* start-up */
+	NODE_CONNECTING,
+	/* usable */
+	NODE_IDLE, /* no request in flight */
+	NODE_BUSY, /* waiting for ReadyForQuery */
+	/* dead */
+	NODE_BROKEN
+} NodeState;
+
+/* connect finished: err NULL on success; on failure the conn is NODE_BROKEN */
+typedef void (*NodeReadyFn)(NodeConn *c, const SgError *err, void *arg);
+
+typedef struct NodeHandler {
+	/* each backend message of the current request (type, body after the length) */
+	void (*message)(NodeConn *c, char type, const char *body, size_t len, void *arg);
+	/* the connection broke while a request was in flight (08006, message says why) */
+	void (*lost)(NodeConn *c, const SgError *err, void *arg);
+	void *arg;
+} NodeHandler;
+
+/*
+ * node_connect starts connecting with the libpq conninfo; ready() runs later
+ * on the loop (never before this returns). node_id is a tag for logs.
+ */
+NodeConn *node_connect(Loop *loop, int32_t node_id, const char *conninfo, NodeReadyFn ready,
+                       void *arg);
+/* node_destroy closes the connection (Terminate) and frees it; no callback runs after */
+void node_destroy(NodeConn *c);
+
+NodeState node_state(const NodeConn *c);
+const char *node_state_name(NodeState s);
+int32_t node_id(const NodeConn *c);
+/* transaction status byte of the last ReadyForQuery ('I', 'T', 'E') */
+char node_txn_status(const NodeConn *c);
+/* a server parameter reported at start-up (server_version, TimeZone, ...); NULL if unknown */
+const char *node_parameter(const NodeConn *c, const char *name);
+
+void node_set_handler(NodeConn *c, const NodeHandler *h);
+/*
+ * node_send queues len bytes of frontend messages ending in expect_ready
+ * ReadyForQuery replies (one per Query or Sync). Only on NODE_IDLE or
+ * NODE_BUSY (appends to the pipeline).
+ */
+void node_send(NodeConn *c, const char *data, size_t len, int expect_ready);
+/* node_pause: stop (true) or resume (false) reading replies: back-pressure */
+void node_pause(NodeConn *c, bool paused);
+/* node_cancel: send a CancelRequest for whatever runs on this connection (async) */
+void node_cancel(NodeConn *c);
+
+/* owner's slot: the pool keeps its bookkeeping here */
+void *node_owner(const NodeConn *c);
+void node_set_owner(NodeConn *c, void *owner);
+
+#endif /* SG_STORAGE_NODE_H */

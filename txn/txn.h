@@ -1,0 +1,118 @@
+#ifndef SG_TXN_TXN_H
+#define SG_TXN_TXN_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "common/error.h"
+#include "common/loop.h"
+#include "storage/node.h"
+#include "storage/pool.h"
+
+/*
+ * Txn: the transaction state of one client session, and the backend
+ * connections it holds (its participants).
+ *
+ * Connections are leased from the pools per statement outside a transaction
+ * block and per transaction inside one (transaction pooling). A participant
+ * joins lazily: the first time a statement touches its node, the session's
+ * BEGIN (with its options) is sent in the same write as that statement.
+ *
+ * Commit (txn_finish): no writer or one writer -> plain COMMIT everywhere;
+ * several writers -> two-phase commit: PREPARE TRANSACTION on all writers
+ * but one, then the deciding writer inserts the decision into
+ * shardgate.commit_log and commits in one round trip (its commit IS the
+ * decision), then COMMIT PREPARED on the others. See txn/README.md.
+ */
+
+typedef enum TxnBlock {
+	TXN_BLOCK_NONE,     /* autocommit: each statement commits on its own */
+	TXN_BLOCK_IMPLICIT, /* statements of one multi-statement Query message */
+	TXN_BLOCK_EXPLICIT, /* after BEGIN */
+	TXN_BLOCK_FAILED    /* explicit block after an error: 25P02 until ROLLBACK */
+} TxnBlock;
+
+typedef struct Participant {
+	int32_t node_id;
+	NodePool *pool;
+	NodeConn *conn;     /* NULL while waiting for the pool */
+	PoolWaiter *waiter; /* pending pool_acquire */
+	bool began;         /* BEGIN was sent */
+	bool wrote;         /* a write statement ran here in this transaction */
+	bool broken;        /* connection lost: the node rolled the transaction back */
+	bool prepared;      /* 2PC: PREPARE TRANSACTION succeeded */
+} Participant;
+
+typedef void (*TxnConnFn)(Participant *p, const SgError *err, void *arg);
+typedef void (*TxnDoneFn)(const SgError *err, void *arg);
+
+typedef struct TxnFinish TxnFinish; /* in-flight commit/rollback, see txn.c */
+
+typedef struct Txn {
+	Loop *loop;
+	PoolSet *pools;
+	const char *user; /* owned by the session */
+	const char *database;
+	const char *gateway_id; /* for 2PC GIDs, [a-z0-9]+ */
+	uint64_t next_txid;
+	TxnBlock block;
+	char *begin_sql; /* malloc'd BEGIN text sent to each participant, NULL = "BEGIN" */
+	int nparts;
+	int capparts;
+	Participant **parts;
+	TxnFinish *finish;
+} Txn;
+
+void txn_init(Txn *t, Loop *loop, PoolSet *pools, const char *user, const char *database,
+              const char *gateway_id);
+/* txn_cleanup releases every connection (closing those inside a transaction) */
+void txn_cleanup(Txn *t);
+
+/* ReadyForQuery status byte for the client: 'I', 'T' or 'E' */
+char txn_status_byte(const Txn *t);
+bool txn_in_block(const Txn *t);
+
+/* txn_begin: enter an explicit block (from NONE or IMPLICIT); sql is the client's BEGIN text */
+void txn_begin(Txn *t, const char *sql);
+/* txn_begin_implicit: a multi-statement Query starts (only from NONE) */
+void txn_begin_implicit(Txn *t);
+/* txn_set_failed: an error happened inside an explicit block */
+void txn_set_failed(Txn *t);
+
+/*
+ * txn_participant gets the participant for a node, joining it (pool lease)
+ * if needed: cb runs before return when the connection is at hand, later
+ * otherwise. If p->began is false and the session is in a block, the caller
+ * must send txn_begin_text() ahead of its statement and then set p->began.
+ */
+void txn_participant(Txn *t, int32_t node_id, const char *host, int32_t port, TxnConnFn cb,
+                     void *arg);
+const char *txn_begin_text(const Txn *t);
+/* txn_mark_broken: the participant's connection was lost; it is dropped */
+void txn_mark_broken(Txn *t, Participant *p);
+/* number of participants that wrote (for the multi-node write rules) */
+int txn_writers(const Txn *t);
+
+/*
+ * txn_statement_end: a statement finished outside a block: release every
+ * connection to its pool. Inside a block, nothing happens.
+ */
+void txn_statement_end(Txn *t);
+
+/*
+ * txn_finish ends the transaction on every participant (commit or
+ * rollback), releases the connections and leaves the block (NONE); done()
+ * runs later with NULL or the error (the commit failed and was rolled back,
+ * or 08007 when the outcome is unknown). With no participants done() runs
+ * before this returns.
+ */
+void txn_finish(Txn *t, bool commit, TxnDoneFn done, void *arg);
+
+/*
+ * txn_broadcast sends one statement (fixed text) to every live participant
+ * that has begun (SAVEPOINT, RELEASE, ROLLBACK TO); done() gets the first
+ * error. Runs done() before return when there is no participant.
+ */
+void txn_broadcast(Txn *t, const char *sql, TxnDoneFn done, void *arg);
+
+#endif /* SG_TXN_TXN_H */
