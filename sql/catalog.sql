@@ -63,3 +63,42 @@ CREATE TABLE IF NOT EXISTS shardgate.commit_log (
     outcome    "char" NOT NULL CHECK (outcome IN ('c', 'a')),
     created_at timestamptz NOT NULL DEFAULT now()
 );
+
+-- Helper functions, each callable as one statement with $n parameters.
+
+-- bump_version: increments the catalog version and notifies listening
+-- gateways on channel 'shardgate_catalog' (payload: the new version) at commit.
+CREATE OR REPLACE FUNCTION shardgate.bump_version() RETURNS bigint
+LANGUAGE plpgsql AS $$
+DECLARE
+    v bigint;
+BEGIN
+    UPDATE shardgate.version SET version = version + 1 RETURNING version INTO v;
+    PERFORM pg_notify('shardgate_catalog', v::text);
+    RETURN v;
+END
+$$;
+
+-- forget_table: deletes the catalog rows of a distributed or reference table
+-- (after DROP TABLE), drops its co-location group (shards and placements
+-- cascade) when no other table uses it, and bumps the version. Returns false
+-- (and changes nothing) if the table was not catalogued. The shard tables
+-- themselves are dropped by the caller's DDL fan-out.
+CREATE OR REPLACE FUNCTION shardgate.forget_table(p_schema text, p_name text) RETURNS boolean
+LANGUAGE plpgsql AS $$
+DECLARE
+    g integer;
+BEGIN
+    DELETE FROM shardgate.tables
+     WHERE schema_name = p_schema AND table_name = p_name
+    RETURNING group_id INTO g;
+    IF NOT FOUND THEN
+        RETURN false;
+    END IF;
+    IF g IS NOT NULL AND NOT EXISTS (SELECT 1 FROM shardgate.tables WHERE group_id = g) THEN
+        DELETE FROM shardgate.colocation_groups WHERE group_id = g;
+    END IF;
+    PERFORM shardgate.bump_version();
+    RETURN true;
+END
+$$;
