@@ -79,8 +79,10 @@ typedef struct TestClient {
 static void
 client_first(TestClient *c, const char *nonce, char *out, size_t cap)
 {
-	snprintf(c->first_bare, sizeof(c->first_bare), "n=,r=%s", nonce);
-	snprintf(out, cap, "%c,,%s", c->cbind, c->first_bare);
+	int n = snprintf(c->first_bare, sizeof(c->first_bare), "n=,r=%s", nonce);
+	CU_ASSERT_TRUE_FATAL(n > 0 && (size_t)n < sizeof(c->first_bare));
+	n = snprintf(out, cap, "%c,,%s", c->cbind, c->first_bare);
+	CU_ASSERT_TRUE_FATAL(n > 0 && (size_t)n < cap);
 }
 
 /* client_final: compute the client-final-message answering server_first */
