@@ -2,10 +2,14 @@
  * test_catalog.c: the pure lookups of storage/catalog.c on a hand-built
  * snapshot (no network): find_table (NULL schema = public), find_group,
  * find_node, first_node (lowest active id), shard schema naming, refcount.
+ * A second suite covers the pure text helpers of storage/admin.c (COPY text
+ * field decoding, qualified-name splitting); the rest of admin.c needs real
+ * nodes and is tested by tests/integration/test_admin_ops.py.
  */
 #include <CUnit/CUnit.h>
 #include <string.h>
 
+#include "storage/admin.h"
 #include "storage/catalog.h"
 
 void sg_register_tests(void);
@@ -138,6 +142,109 @@ test_shard_schema(void)
 	arena_destroy(a);
 }
 
+/* one COPY text line: real tabs separate fields, backslash escapes inside them */
+static const char COPY_LINE[] = "42\t"
+                                "tab\\there\t"
+                                "\\N\t"
+                                "back\\\\slash \\x41\\101\\b\\f\\n\\r\\v\\q\t"
+                                "\\\\N\t"
+                                "\n";
+
+typedef struct CopyCase {
+	int index;
+	bool is_found;
+	bool is_null;
+	const char *value;
+} CopyCase;
+
+static void
+test_copy_field(void)
+{
+	static const CopyCase cases[] = {
+	    {0, true, false, "42"},  {1, true, false, "tab\there"},
+	    {2, true, true, NULL},   {3, true, false, "back\\slash AA\b\f\n\r\vq"},
+	    {4, true, false, "\\N"}, /* an escaped backslash then N is the text \N */
+	    {5, true, false, ""},    /* empty last field before the newline */
+	    {6, false, false, NULL},
+	};
+	Arena *a = arena_create(1024);
+	for (size_t i = 0; i < SG_ARRAY_LEN(cases); i++) {
+		const CopyCase *c = &cases[i];
+		char *v = NULL;
+		bool is_null = false;
+		bool found = admin_copy_field(a, COPY_LINE, strlen(COPY_LINE), c->index, &v, &is_null);
+		CU_ASSERT_EQUAL(found, c->is_found);
+		if (!found || !c->is_found)
+			continue;
+		CU_ASSERT_EQUAL(is_null, c->is_null);
+		if (c->value == NULL) {
+			CU_ASSERT_PTR_NULL(v);
+		} else {
+			CU_ASSERT_PTR_NOT_NULL_FATAL(v);
+			CU_ASSERT_STRING_EQUAL(v, c->value);
+		}
+	}
+	/* no trailing newline, single field, a lone trailing backslash kept */
+	char *v;
+	bool is_null;
+	CU_ASSERT_TRUE(admin_copy_field(a, "abc\\", 4, 0, &v, &is_null));
+	CU_ASSERT_STRING_EQUAL(v, "abc\\");
+	CU_ASSERT_TRUE(admin_copy_field(a, "\\N", 2, 0, &v, &is_null));
+	CU_ASSERT_TRUE(is_null);
+	/* octal with three digits, hex with one */
+	CU_ASSERT_TRUE(admin_copy_field(a, "\\1011\\x4g", 9, 0, &v, &is_null));
+	CU_ASSERT_STRING_EQUAL(v, "A1\x04g");
+	arena_destroy(a);
+}
+
+typedef struct NameCase {
+	const char *text;
+	const char *schema; /* NULL: unqualified */
+	const char *name;   /* NULL: syntax error */
+} NameCase;
+
+static void
+test_split_name(void)
+{
+	static const NameCase cases[] = {
+	    {"orders", NULL, "orders"},
+	    {"Orders", NULL, "orders"},
+	    {"public.Orders", "public", "orders"},
+	    {"\"My Schema\".\"Weird Tab\"", "My Schema", "Weird Tab"},
+	    {"s.\"x.y\"", "s", "x.y"},
+	    {"\"a\"\"b\"", NULL, "a\"b"},
+	    {"  sales . orders ", "sales", "orders"},
+	    {"", NULL, NULL},
+	    {"a.", NULL, NULL},
+	    {".a", NULL, NULL},
+	    {"a.b.c", NULL, NULL},
+	    {"\"open", NULL, NULL},
+	    {"\"\"", NULL, NULL},
+	    {"a b", NULL, NULL},
+	};
+	Arena *a = arena_create(1024);
+	for (size_t i = 0; i < SG_ARRAY_LEN(cases); i++) {
+		const NameCase *c = &cases[i];
+		char *schema = NULL, *name = NULL;
+		SgError err = {0};
+		bool ok = admin_split_name(a, c->text, &schema, &name, &err);
+		if (c->name == NULL) {
+			CU_ASSERT_FALSE(ok);
+			CU_ASSERT_STRING_EQUAL(err.sqlstate, "42602");
+			continue;
+		}
+		CU_ASSERT_TRUE_FATAL(ok);
+		CU_ASSERT_STRING_EQUAL(name, c->name);
+		if (c->schema == NULL) {
+			CU_ASSERT_PTR_NULL(schema);
+		} else {
+			CU_ASSERT_PTR_NOT_NULL_FATAL(schema);
+			CU_ASSERT_STRING_EQUAL(schema, c->schema);
+		}
+	}
+	arena_destroy(a);
+}
+
 void
 sg_register_tests(void)
 {
@@ -147,4 +254,8 @@ sg_register_tests(void)
 	CU_add_test(s, "first_node", test_first_node);
 	CU_add_test(s, "empty_and_refcount", test_empty);
 	CU_add_test(s, "shard_schema", test_shard_schema);
+
+	CU_pSuite t = CU_add_suite("admin_text", NULL, NULL);
+	CU_add_test(t, "copy_field", test_copy_field);
+	CU_add_test(t, "split_name", test_split_name);
 }
