@@ -56,6 +56,12 @@ typedef struct Job {
 	void *arg;
 } Job;
 
+int
+loop_pending_jobs(const Loop *loop)
+{
+	return loop->pending_jobs;
+}
+
 static void
 loop_on_wake(evutil_socket_t fd, short what, void *arg)
 {

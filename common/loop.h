@@ -50,6 +50,8 @@ void loop_timer_destroy(Timer *t);
  * Neither may touch loop-owned state from work().
  */
 void loop_run_in_worker(Loop *loop, WorkFn work, WorkFn done, void *arg);
+/* loop_pending_jobs: worker jobs whose done() has not run yet */
+int loop_pending_jobs(const Loop *loop);
 /* loop_on_signal: fn(arg) on the loop thread when signo arrives */
 void loop_on_signal(Loop *loop, int signo, TimerFn fn, void *arg);
 

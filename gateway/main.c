@@ -1,6 +1,265 @@
-/* main.c: being written */
-int
-main(void)
+/*
+ * main.c: shardgate's entry point: flags and configuration file, start-up
+ * checks (catalog, metadata node), the listener, signals, and the event
+ * loop. One loop for now; every loop-owned object hangs off Server so more
+ * loops can be added without globals.
+ */
+#define _GNU_SOURCE /* accept4 */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "common/arena.h"
+#include "common/config.h"
+#include "common/log.h"
+#include "gateway/scram.h"
+#include "gateway/server.h"
+#include "gateway/session.h"
+#include "storage/node.h"
+
+static void
+usage(FILE *f)
 {
-	return 1;
+	fprintf(f, "shardgate: a PostgreSQL-compatible gateway over a fleet of PostgreSQL nodes\n\n"
+	           "Usage: shardgate [--config FILE] [options]\n\n"
+	           "Options (override the configuration file):\n"
+	           "  --config FILE        key = value settings file\n"
+	           "  --listen ADDR        address to listen on (listen_addr, default 127.0.0.1)\n"
+	           "  --port P             port to listen on (port, default 6432)\n"
+	           "  --metadata CONNINFO  libpq conninfo of the metadata node (metadata_node)\n"
+	           "  --log-level L        error, warning, info, debug (log_level)\n"
+	           "  --set KEY=VALUE      any other setting (pool_size, auth_type, auth_file, ...)\n"
+	           "  --make-scram-verifier PASSWORD\n"
+	           "                       print a SCRAM-SHA-256 verifier for an auth_file line\n"
+	           "  --help               this text\n");
+}
+
+static void
+on_signal_stop(void *arg)
+{
+	Server *srv = arg;
+	if (srv->stopping)
+		return;
+	sg_log_info(NULL, "shutting down");
+	srv->stopping = true;
+	watch_destroy(srv->listen_watch);
+	srv->listen_watch = NULL;
+	close(srv->listen_fd);
+	loop_timer_stop(srv->catalog_timer);
+	session_close_all(srv);
+	loop_timer_start(srv->stop_timer, 0);
+}
+
+/* on_stop_check: once no worker job is left (they refer to sessions), end the loop */
+static void
+on_stop_check(void *arg)
+{
+	Server *srv = arg;
+	if (loop_pending_jobs(srv->loop) > 0) {
+		loop_timer_start(srv->stop_timer, 20);
+		return;
+	}
+	session_close_all(srv);
+	loop_stop(srv->loop);
+}
+
+static void
+on_accept(int fd, short events, void *arg)
+{
+	Server *srv = arg;
+	(void)events;
+	for (int i = 0; i < 64; i++) {
+		int c = accept4(fd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
+		if (c < 0) {
+			if (errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR)
+				sg_log_warning(NULL, "accept: %s", strerror(errno));
+			return;
+		}
+		int one = 1;
+		setsockopt(c, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+		session_accept(srv, c);
+	}
+}
+
+static int
+listen_on(const char *addr, int port, SgError *err)
+{
+	struct sockaddr_in sa;
+	memset(&sa, 0, sizeof(sa));
+	sa.sin_family = AF_INET;
+	sa.sin_port = htons((uint16_t)port);
+	if (inet_pton(AF_INET, addr, &sa.sin_addr) != 1) {
+		sg_error_set(err, SQLSTATE_INVALID_PARAMETER_VALUE, "invalid listen address \"%s\"", addr);
+		return -1;
+	}
+	int fd = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	int one = 1;
+	setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+	if (bind(fd, (struct sockaddr *)&sa, sizeof(sa)) != 0 || listen(fd, 1024) != 0) {
+		sg_error_set(err, SQLSTATE_CONNECTION_FAILURE, "could not listen on %s:%d: %s", addr, port,
+		             strerror(errno));
+		close(fd);
+		return -1;
+	}
+	return fd;
+}
+
+static bool
+parse_args(int argc, char **argv, Config *cfg, int *exit_code)
+{
+	SgError err;
+	/* the configuration file first, then flags override it */
+	for (int i = 1; i < argc; i++) {
+		if (strcmp(argv[i], "--config") == 0 && i + 1 < argc) {
+			if (!config_load_file(cfg, argv[i + 1], &err)) {
+				fprintf(stderr, "shardgate: %s\n", err.message);
+				*exit_code = 2;
+				return false;
+			}
+		}
+	}
+	for (int i = 1; i < argc; i++) {
+		const char *a = argv[i];
+		const char *v = i + 1 < argc ? argv[i + 1] : NULL;
+		const char *key = NULL;
+		if (strcmp(a, "--help") == 0 || strcmp(a, "-h") == 0) {
+			usage(stdout);
+			*exit_code = 0;
+			return false;
+		}
+		if (strcmp(a, "--make-scram-verifier") == 0 && v != NULL) {
+			Arena *ar = arena_create(1024);
+			printf("%s\n", scram_make_verifier(ar, v, SCRAM_DEFAULT_ITERATIONS));
+			arena_destroy(ar);
+			*exit_code = 0;
+			return false;
+		}
+		if (strcmp(a, "--config") == 0) {
+			i++;
+			continue;
+		}
+		if (strcmp(a, "--listen") == 0)
+			key = "listen_addr";
+		else if (strcmp(a, "--port") == 0)
+			key = "port";
+		else if (strcmp(a, "--metadata") == 0)
+			key = "metadata_node";
+		else if (strcmp(a, "--log-level") == 0)
+			key = "log_level";
+		if (key != NULL && v != NULL) {
+			if (!config_set(cfg, key, v, &err)) {
+				fprintf(stderr, "shardgate: %s\n", err.message);
+				*exit_code = 2;
+				return false;
+			}
+			i++;
+			continue;
+		}
+		if (strcmp(a, "--set") == 0 && v != NULL) {
+			char buf[2048];
+			snprintf(buf, sizeof(buf), "%s", v);
+			char *eq = strchr(buf, '=');
+			if (eq == NULL || (*eq = '\0', !config_set(cfg, buf, eq + 1, &err))) {
+				fprintf(stderr, "shardgate: --set %s: %s\n", v,
+				        eq == NULL ? "expected KEY=VALUE" : err.message);
+				*exit_code = 2;
+				return false;
+			}
+			i++;
+			continue;
+		}
+		fprintf(stderr, "shardgate: unknown or incomplete option \"%s\" (see --help)\n", a);
+		*exit_code = 2;
+		return false;
+	}
+	return true;
+}
+
+static void
+make_gateway_id(char *out, size_t cap)
+{
+	unsigned v = (unsigned)getpid() ^ (unsigned)time(NULL) ^ (unsigned)random();
+	snprintf(out, cap, "%08x", v);
+}
+
+int
+main(int argc, char **argv)
+{
+	Config cfg;
+	config_defaults(&cfg);
+	int code = 0;
+	if (!parse_args(argc, argv, &cfg, &code))
+		return code;
+	sg_log_set_level(cfg.log_level);
+	srandom((unsigned)time(NULL) ^ (unsigned)getpid());
+	signal(SIGPIPE, SIG_IGN);
+
+	SgError err;
+	CatalogSnapshot *snap = catalog_load(cfg.metadata_node, &err);
+	if (snap == NULL) {
+		sg_log_error(NULL, "cannot load the catalog: %s", err.message);
+		return 1;
+	}
+	Server srv;
+	memset(&srv, 0, sizeof(srv));
+	const char *names[] = {"server_version", "TimeZone", "DateStyle", "IntervalStyle"};
+	char values[4][64];
+	if (!node_probe_parameters(cfg.metadata_node, names, 4, values, &err)) {
+		sg_log_error(NULL, "%s", err.message);
+		catalog_unref(snap);
+		return 1;
+	}
+	snprintf(srv.server_version, sizeof(srv.server_version), "%s", values[0]);
+	snprintf(srv.timezone, sizeof(srv.timezone), "%s", values[1]);
+	snprintf(srv.datestyle, sizeof(srv.datestyle), "%s", values[2]);
+	snprintf(srv.intervalstyle, sizeof(srv.intervalstyle), "%s", values[3]);
+
+	srv.listen_fd = listen_on(cfg.listen_addr, cfg.port, &err);
+	if (srv.listen_fd < 0) {
+		sg_log_error(NULL, "%s", err.message);
+		catalog_unref(snap);
+		return 1;
+	}
+	if (cfg.pidfile[0] != '\0') {
+		FILE *f = fopen(cfg.pidfile, "w");
+		if (f != NULL) {
+			fprintf(f, "%d\n", (int)getpid());
+			fclose(f);
+		}
+	}
+	srv.loop = loop_create();
+	srv.config = &cfg;
+	srv.catalog = snap;
+	make_gateway_id(srv.gateway_id, sizeof(srv.gateway_id));
+	PoolLimits limits = {cfg.pool_size, (uint64_t)cfg.pool_wait_timeout_ms, cfg.pool_idle};
+	srv.pools = poolset_create(srv.loop, &limits);
+	srv.listen_watch = watch_create(srv.loop, srv.listen_fd, on_accept, &srv);
+	watch_set(srv.listen_watch, LOOP_READ);
+	loop_on_signal(srv.loop, SIGTERM, on_signal_stop, &srv);
+	loop_on_signal(srv.loop, SIGINT, on_signal_stop, &srv);
+	server_start_catalog_poll(&srv);
+	sg_log_info(NULL,
+	            "shardgate listening on %s:%d (gateway id %s, %d nodes, catalog version %lld)",
+	            cfg.listen_addr, cfg.port, srv.gateway_id, snap->nnodes, (long long)snap->version);
+
+	srv.stop_timer = loop_timer_create(srv.loop, on_stop_check, &srv);
+	bool ok = loop_run(srv.loop);
+	loop_timer_destroy(srv.stop_timer);
+	loop_timer_destroy(srv.catalog_timer);
+	poolset_destroy(srv.pools);
+	server_set_catalog(&srv, NULL);
+	loop_destroy(srv.loop);
+	if (cfg.pidfile[0] != '\0')
+		unlink(cfg.pidfile);
+	sg_log_info(NULL, "stopped");
+	return ok ? 0 : 1;
 }

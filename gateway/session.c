@@ -1,2 +1,1059 @@
-/* gateway/session.c: being written */
-typedef int sg_placeholder_session;
+/*
+ * session.c: the client session state machine.
+ *
+ *   SESS_STARTUP        waiting for the startup packet (SSLRequest and
+ *                       GSSENCRequest are answered 'N' and stay here;
+ *                       CancelRequest cancels another session and closes)
+ *   SESS_AUTH_SASL      AuthenticationSASL sent, waiting for SASLInitialResponse
+ *   SESS_AUTH_SASL_CONT SASLContinue sent, waiting for SASLResponse
+ *   SESS_IDLE           ReadyForQuery sent, waiting for a message
+ *   SESS_QUERY          running the statements of one Query message
+ *   SESS_CLOSING        flushing a final message, then close
+ *
+ * A Query message is split into statements once; each is planned just
+ * before it runs (so a statement sees the catalog change of the previous
+ * one) and run by the executor, or handled here (transaction control,
+ * gateway functions). Several statements in one message form one implicit
+ * transaction, as in PostgreSQL; an autocommit write that touches several
+ * nodes is also wrapped in an implicit transaction, so it commits
+ * atomically (two-phase commit in txn/).
+ *
+ * Memory: the statement arena (created on first use, reset at
+ * ReadyForQuery) holds parse trees and plans; socket buffers are released
+ * when empty so an idle session costs little.
+ */
+#include "gateway/session.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include "common/arena.h"
+#include "common/buf.h"
+#include "common/log.h"
+#include "common/proto.h"
+#include "gateway/scram.h"
+#include "planner/exec.h"
+#include "planner/planner.h"
+#include "storage/admin.h"
+#include "txn/txn.h"
+
+#define SESS_READ_CHUNK 16384
+#define SESS_KEEP_BUF 8192
+#define SESS_MAX_PIPELINED (1024 * 1024) /* input buffered while a statement runs */
+
+typedef enum SessState {
+	/* start-up */
+	SESS_STARTUP,
+	SESS_AUTH_SASL,
+	SESS_AUTH_SASL_CONT,
+	/* ready */
+	SESS_IDLE,
+	SESS_QUERY,
+	/* end */
+	SESS_CLOSING
+} SessState;
+
+struct Session {
+	Session *next;
+	Session *prev;
+	Server *srv;
+	int fd;
+	Watch *watch;
+	SessState state;
+	Buf in;
+	Buf out;
+	uint32_t pid;
+	uint32_t key;
+	char actor[24];
+	char *user;
+	char *database;
+	char *appname;
+	ScramExchange *scram;
+	Txn txn;
+	Arena *arena; /* statement arena */
+	CatalogSnapshot *snap;
+	StmtList stmts;
+	int cur;
+	DistPlan *plan;
+	Exec *exec;
+	bool wrapped;      /* autocommit statement wrapped in an implicit transaction */
+	bool skip_to_sync; /* extended protocol error: discard until Sync */
+	bool in_worker;    /* a worker job refers to this session */
+	bool dead;         /* closed while a worker job was running */
+	bool out_full;     /* node reads are paused for back-pressure */
+};
+
+static void session_on_socket(int fd, short events, void *arg);
+static void session_process(Session *s);
+static void session_run_next(Session *s);
+static void session_stmt_failed(Session *s, const SgError *err);
+static void session_stmt_ok(Session *s);
+
+static const char *
+sess_state_name(SessState st)
+{
+	switch (st) {
+	case SESS_STARTUP:
+		return "startup";
+	case SESS_AUTH_SASL:
+		return "auth-sasl";
+	case SESS_AUTH_SASL_CONT:
+		return "auth-sasl-continue";
+	case SESS_IDLE:
+		return "idle";
+	case SESS_QUERY:
+		return "query";
+	case SESS_CLOSING:
+		return "closing";
+	}
+	return "?";
+}
+
+static void
+session_set_state(Session *s, SessState next)
+{
+	sg_log_debug(s->actor, "%s -> %s", sess_state_name(s->state), sess_state_name(next));
+	s->state = next;
+}
+
+/* ---- output ------------------------------------------------------------ */
+
+static void
+session_update_watch(Session *s)
+{
+	if (s->watch == NULL)
+		return;
+	short ev = 0;
+	if (buf_avail(&s->out) > 0)
+		ev |= LOOP_WRITE;
+	/* read more only when we can act on it: not while a statement runs */
+	if (s->state != SESS_CLOSING && s->state != SESS_QUERY &&
+	    buf_avail(&s->in) < s->srv->config->max_message_size + 5)
+		ev |= LOOP_READ;
+	if (s->state == SESS_QUERY && buf_avail(&s->in) < SESS_MAX_PIPELINED)
+		ev |= LOOP_READ; /* to notice a client that goes away; input is buffered */
+	watch_set(s->watch, ev);
+}
+
+static void session_destroy(Session *s);
+
+/* session_flush writes what the socket takes now; false if the client is gone */
+static bool
+session_flush(Session *s)
+{
+	while (buf_avail(&s->out) > 0) {
+		ssize_t n = send(s->fd, buf_head(&s->out), buf_avail(&s->out), MSG_NOSIGNAL);
+		if (n > 0) {
+			buf_consume(&s->out, (size_t)n);
+			continue;
+		}
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
+			break;
+		return false;
+	}
+	if (s->out_full && buf_avail(&s->out) < s->srv->config->client_out_limit / 2) {
+		s->out_full = false;
+		if (s->exec != NULL)
+			exec_resume(s->exec);
+	}
+	buf_release_if_large(&s->out, SESS_KEEP_BUF);
+	session_update_watch(s);
+	return true;
+}
+
+static void
+session_send_error(Session *s, const SgError *err)
+{
+	proto_write_error(&s->out, err);
+}
+
+static void
+session_send_ready(Session *s)
+{
+	proto_write_ready(&s->out, txn_status_byte(&s->txn));
+}
+
+/* session_fatal: send a FATAL error and close once it is flushed */
+static void
+session_fatal(Session *s, const SgError *err)
+{
+	SgError e = *err;
+	snprintf(e.severity, sizeof(e.severity), "FATAL");
+	session_send_error(s, &e);
+	session_set_state(s, SESS_CLOSING);
+	if (!session_flush(s) || buf_avail(&s->out) == 0)
+		session_destroy(s);
+}
+
+/* ---- lifecycle --------------------------------------------------------- */
+
+void
+session_accept(Server *srv, int fd)
+{
+	Session *s = calloc(1, sizeof(Session));
+	if (s == NULL)
+		abort();
+	s->srv = srv;
+	s->fd = fd;
+	s->pid = ++srv->next_pid;
+	s->key = (uint32_t)random() ^ ((uint32_t)random() << 16);
+	snprintf(s->actor, sizeof(s->actor), "session %u", s->pid);
+	buf_init(&s->in);
+	buf_init(&s->out);
+	s->state = SESS_STARTUP;
+	s->next = srv->sessions;
+	if (srv->sessions != NULL)
+		srv->sessions->prev = s;
+	srv->sessions = s;
+	srv->nsessions++;
+	s->watch = watch_create(srv->loop, fd, session_on_socket, s);
+	session_update_watch(s);
+}
+
+static void
+session_release_statement(Session *s)
+{
+	if (s->snap != NULL) {
+		catalog_unref(s->snap);
+		s->snap = NULL;
+	}
+	if (s->arena != NULL)
+		arena_reset(s->arena);
+	memset(&s->stmts, 0, sizeof(s->stmts));
+	s->plan = NULL;
+	s->cur = 0;
+}
+
+static void
+session_destroy(Session *s)
+{
+	Server *srv = s->srv;
+	if (s->exec != NULL) {
+		exec_abandon(s->exec);
+		s->exec = NULL;
+	}
+	if (s->watch != NULL) {
+		watch_destroy(s->watch);
+		s->watch = NULL;
+	}
+	if (s->fd >= 0) {
+		close(s->fd);
+		s->fd = -1;
+	}
+	if (s->in_worker) { /* the job's done() finishes the destruction */
+		s->dead = true;
+		return;
+	}
+	if (s->state != SESS_STARTUP && s->state != SESS_AUTH_SASL && s->state != SESS_AUTH_SASL_CONT &&
+	    s->user != NULL)
+		txn_cleanup(&s->txn);
+	if (s->prev != NULL)
+		s->prev->next = s->next;
+	else
+		srv->sessions = s->next;
+	if (s->next != NULL)
+		s->next->prev = s->prev;
+	srv->nsessions--;
+	session_release_statement(s);
+	arena_destroy(s->arena);
+	if (s->scram != NULL) {
+		scram_server_clear(s->scram);
+		free(s->scram);
+	}
+	free(s->user);
+	free(s->database);
+	free(s->appname);
+	buf_free(&s->in);
+	buf_free(&s->out);
+	free(s);
+}
+
+void
+session_close_all(Server *srv)
+{
+	Session *s = srv->sessions;
+	while (s != NULL) {
+		Session *next = s->next;
+		if (!s->dead) {
+			SgError err;
+			sg_error_fatal(&err, SQLSTATE_ADMIN_SHUTDOWN,
+			               "terminating connection due to administrator command");
+			session_send_error(s, &err);
+			(void)session_flush(s);
+			session_destroy(s); /* one in a worker job stays linked until the job ends */
+		}
+		s = next;
+	}
+}
+
+/* ---- start-up and authentication -------------------------------------- */
+
+static void
+session_send_startup_done(Session *s)
+{
+	Server *srv = s->srv;
+	Buf *o = &s->out;
+	proto_write_auth(o, PQ_AUTH_OK);
+	proto_write_parameter_status(o, "application_name", s->appname != NULL ? s->appname : "");
+	proto_write_parameter_status(o, "client_encoding", "UTF8");
+	proto_write_parameter_status(o, "DateStyle", srv->datestyle);
+	proto_write_parameter_status(o, "default_transaction_read_only", "off");
+	proto_write_parameter_status(o, "in_hot_standby", "off");
+	proto_write_parameter_status(o, "integer_datetimes", "on");
+	proto_write_parameter_status(o, "IntervalStyle", srv->intervalstyle);
+	proto_write_parameter_status(o, "is_superuser",
+	                             strcmp(s->user, "postgres") == 0 ? "on" : "off");
+	proto_write_parameter_status(o, "server_encoding", "UTF8");
+	proto_write_parameter_status(o, "server_version", srv->server_version);
+	proto_write_parameter_status(o, "session_authorization", s->user);
+	proto_write_parameter_status(o, "standard_conforming_strings", "on");
+	proto_write_parameter_status(o, "TimeZone", srv->timezone);
+	proto_write_backend_key(o, s->pid, s->key);
+	txn_init(&s->txn, srv->loop, srv->pools, s->user, s->database, srv->gateway_id);
+	session_set_state(s, SESS_IDLE);
+	session_send_ready(s);
+}
+
+static void
+session_cancel_request(Session *s, const StartupPacket *sp)
+{
+	for (Session *t = s->srv->sessions; t != NULL; t = t->next) {
+		if (t != s && t->pid == sp->cancel_pid && t->key == sp->cancel_key) {
+			sg_log_info(t->actor, "cancel request");
+			if (t->exec != NULL)
+				exec_cancel(t->exec);
+			break;
+		}
+	}
+	session_destroy(s); /* PostgreSQL closes a cancel connection without a reply */
+}
+
+static bool
+session_startup(Session *s, const char *body, size_t len)
+{
+	StartupPacket sp;
+	SgError err;
+	if (!proto_parse_startup(body, len, &sp, &err)) {
+		session_fatal(s, &err);
+		return false;
+	}
+	switch (sp.kind) {
+	case STARTUP_SSL:
+	case STARTUP_GSSENC:
+		buf_append_u8(&s->out, 'N'); /* no TLS/GSS yet: the client goes on in plain text */
+		return true;
+	case STARTUP_CANCEL:
+		session_cancel_request(s, &sp);
+		return false;
+	case STARTUP_NORMAL:
+		break;
+	}
+	const char *user = proto_startup_param(&sp, "user");
+	if (user == NULL || user[0] == '\0') {
+		sg_error_fatal(&err, SQLSTATE_INVALID_AUTHORIZATION,
+		               "no PostgreSQL user name specified in startup packet");
+		session_fatal(s, &err);
+		return false;
+	}
+	const char *db = proto_startup_param(&sp, "database");
+	s->user = strdup(user);
+	s->database = strdup(db != NULL && db[0] != '\0' ? db : user);
+	if (s->user == NULL || s->database == NULL)
+		abort();
+	if (s->srv->nsessions > s->srv->config->max_client_conn) {
+		sg_error_fatal(&err, SQLSTATE_TOO_MANY_CONNECTIONS, "sorry, too many clients already");
+		session_fatal(s, &err);
+		return false;
+	}
+	const char *app = proto_startup_param(&sp, "application_name");
+	if (app != NULL) {
+		s->appname = strdup(app);
+		if (s->appname == NULL)
+			abort();
+	}
+	if (strcmp(s->srv->config->auth_type, "scram-sha-256") == 0) {
+		ScramVerifier v;
+		bool found = false;
+		if (!scram_auth_file_lookup(s->srv->config->auth_file, s->user, &v, &found, &err)) {
+			sg_log_error(s->actor, "%s", err.message);
+			sg_error_fatal(&err, SQLSTATE_INVALID_PASSWORD,
+			               "password authentication failed for user \"%s\"", s->user);
+			session_fatal(s, &err);
+			return false;
+		}
+		s->scram = calloc(1, sizeof(ScramExchange));
+		if (s->scram == NULL)
+			abort();
+		scram_server_start(s->scram, found ? &v : NULL, s->user);
+		const char *mechs[] = {SCRAM_MECHANISM};
+		proto_write_auth_sasl(&s->out, mechs, 1);
+		session_set_state(s, SESS_AUTH_SASL);
+	} else {
+		session_send_startup_done(s);
+	}
+	return true;
+}
+
+static bool
+session_auth_message(Session *s, char type, const char *body, size_t len)
+{
+	SgError err;
+	if (!scram_check_message_type(type, &err)) {
+		session_fatal(s, &err);
+		return false;
+	}
+	Buf reply;
+	buf_init(&reply);
+	bool ok;
+	if (s->state == SESS_AUTH_SASL) {
+		const char *mech, *data;
+		size_t dlen;
+		ok = proto_read_sasl_initial(body, len, &mech, &data, &dlen, &err) &&
+		     scram_check_mechanism(mech, &err) &&
+		     scram_server_first(s->scram, data, dlen, &reply, &err);
+		if (ok) {
+			proto_write_auth_sasl_data(&s->out, PQ_AUTH_SASL_CONTINUE, buf_head(&reply),
+			                           buf_avail(&reply));
+			session_set_state(s, SESS_AUTH_SASL_CONT);
+		}
+	} else {
+		ok = scram_server_final(s->scram, body, len, &reply, &err);
+		if (ok) {
+			proto_write_auth_sasl_data(&s->out, PQ_AUTH_SASL_FINAL, buf_head(&reply),
+			                           buf_avail(&reply));
+			scram_server_clear(s->scram);
+			free(s->scram);
+			s->scram = NULL;
+			session_send_startup_done(s);
+		}
+	}
+	buf_free(&reply);
+	if (!ok) {
+		session_fatal(s, &err);
+		return false;
+	}
+	return true;
+}
+
+/* ---- executor sink ------------------------------------------------------ */
+
+static void
+sink_message(void *arg, char type, const char *body, size_t len)
+{
+	Session *s = arg;
+	proto_write_message(&s->out, type, body, len);
+	if (buf_avail(&s->out) >= 65536)
+		(void)session_flush(s); /* a failure shows up as a read error */
+}
+
+static bool
+sink_is_full(void *arg)
+{
+	Session *s = arg;
+	if (buf_avail(&s->out) >= s->srv->config->client_out_limit) {
+		s->out_full = true;
+		session_update_watch(s);
+		return true;
+	}
+	return false;
+}
+
+static void
+sink_done(void *arg, const SgError *err)
+{
+	Session *s = arg;
+	s->exec = NULL;
+	if (err != NULL)
+		session_stmt_failed(s, err);
+	else
+		session_stmt_ok(s);
+}
+
+/* ---- statements --------------------------------------------------------- */
+
+static void
+session_query_end(Session *s)
+{
+	txn_statement_end(&s->txn);
+	session_send_ready(s);
+	session_release_statement(s);
+	session_set_state(s, SESS_IDLE);
+	if (!session_flush(s)) {
+		session_destroy(s);
+		return;
+	}
+	buf_release_if_large(&s->in, SESS_KEEP_BUF);
+	session_process(s);
+}
+
+static void
+on_implicit_rollback_done(const SgError *err, void *arg)
+{
+	(void)err;
+	session_query_end(arg);
+}
+
+/* session_stmt_failed: send the error; the rest of the Query message is skipped */
+static void
+session_stmt_failed(Session *s, const SgError *err)
+{
+	session_send_error(s, err);
+	s->wrapped = false;
+	if (s->txn.block == TXN_BLOCK_EXPLICIT) {
+		txn_set_failed(&s->txn);
+	} else if (s->txn.block == TXN_BLOCK_IMPLICIT) {
+		txn_finish(&s->txn, false, on_implicit_rollback_done, s);
+		return;
+	}
+	session_query_end(s);
+}
+
+static void
+on_implicit_commit_done(const SgError *err, void *arg)
+{
+	Session *s = arg;
+	if (err != NULL) {
+		session_send_error(s, err);
+		session_query_end(s);
+		return;
+	}
+	session_query_end(s);
+}
+
+static void
+on_wrapped_commit_done(const SgError *err, void *arg)
+{
+	Session *s = arg;
+	s->wrapped = false;
+	if (err != NULL) {
+		session_send_error(s, err);
+		session_query_end(s);
+		return;
+	}
+	s->cur++;
+	session_run_next(s);
+}
+
+static void
+on_catalog_reloaded(void *arg)
+{
+	Session *s = arg;
+	s->in_worker = false;
+	if (s->dead) {
+		session_destroy(s);
+		return;
+	}
+	s->cur++;
+	session_run_next(s);
+}
+
+static void
+session_stmt_ok(Session *s)
+{
+	if (s->wrapped) {
+		/* the CommandComplete is already out; commit the wrapping transaction */
+		txn_finish(&s->txn, true, on_wrapped_commit_done, s);
+		return;
+	}
+	if (s->plan != NULL && s->plan->catalog_changed) {
+		s->in_worker = true;
+		server_reload_catalog(s->srv, on_catalog_reloaded, s);
+		return;
+	}
+	s->cur++;
+	session_run_next(s);
+}
+
+static void
+session_complete(Session *s, const char *tag)
+{
+	proto_write_command_complete(&s->out, tag);
+}
+
+static void
+session_notice(Session *s, const char *sqlstate, const char *msg)
+{
+	SgError n;
+	sg_error_set(&n, sqlstate, "%s", msg);
+	snprintf(n.severity, sizeof(n.severity), "WARNING");
+	proto_write_notice(&s->out, &n);
+}
+
+static void
+on_txn_end_done(const SgError *err, void *arg)
+{
+	Session *s = arg;
+	if (err != NULL) {
+		session_stmt_failed(s, err);
+		return;
+	}
+	session_complete(s, s->plan->txn_cmd == TXN_COMMIT ? "COMMIT" : "ROLLBACK");
+	session_stmt_ok(s);
+}
+
+static void
+on_commit_failed_block(const SgError *err, void *arg)
+{
+	Session *s = arg;
+	(void)err;
+	session_complete(s, "ROLLBACK"); /* COMMIT of a failed block reports ROLLBACK */
+	session_stmt_ok(s);
+}
+
+static void
+on_savepoint_done(const SgError *err, void *arg)
+{
+	Session *s = arg;
+	if (err != NULL) {
+		session_stmt_failed(s, err);
+		return;
+	}
+	const DistPlan *p = s->plan;
+	if (p->txn_cmd == TXN_ROLLBACK_TO && s->txn.block == TXN_BLOCK_FAILED)
+		s->txn.block = TXN_BLOCK_EXPLICIT;
+	session_complete(s, p->txn_cmd == TXN_SAVEPOINT ? "SAVEPOINT"
+	                    : p->txn_cmd == TXN_RELEASE ? "RELEASE"
+	                                                : "ROLLBACK");
+	session_stmt_ok(s);
+}
+
+static void
+session_txn_control(Session *s, const DistPlan *p)
+{
+	Txn *t = &s->txn;
+	SgError err;
+	switch (p->txn_cmd) {
+	case TXN_BEGIN:
+		if (t->block == TXN_BLOCK_EXPLICIT || t->block == TXN_BLOCK_FAILED)
+			session_notice(s, SQLSTATE_ACTIVE_SQL_TRANSACTION,
+			               "there is already a transaction in progress");
+		else
+			txn_begin(t, p->txn_sql);
+		session_complete(s, "BEGIN");
+		session_stmt_ok(s);
+		return;
+	case TXN_COMMIT:
+	case TXN_ROLLBACK:
+		if (t->block == TXN_BLOCK_NONE) {
+			session_notice(s, SQLSTATE_NO_ACTIVE_SQL_TRANSACTION,
+			               "there is no transaction in progress");
+			session_complete(s, p->txn_cmd == TXN_COMMIT ? "COMMIT" : "ROLLBACK");
+			session_stmt_ok(s);
+			return;
+		}
+		if (t->block == TXN_BLOCK_FAILED && p->txn_cmd == TXN_COMMIT) {
+			txn_finish(t, false, on_commit_failed_block, s);
+			return;
+		}
+		txn_finish(t, p->txn_cmd == TXN_COMMIT, on_txn_end_done, s);
+		return;
+	case TXN_SAVEPOINT:
+	case TXN_RELEASE:
+	case TXN_ROLLBACK_TO:
+		if (t->block == TXN_BLOCK_NONE) {
+			sg_error_set(&err, SQLSTATE_NO_ACTIVE_SQL_TRANSACTION,
+			             "%s can only be used in transaction blocks",
+			             p->txn_cmd == TXN_SAVEPOINT ? "SAVEPOINT"
+			             : p->txn_cmd == TXN_RELEASE ? "RELEASE SAVEPOINT"
+			                                         : "ROLLBACK TO SAVEPOINT");
+			session_stmt_failed(s, &err);
+			return;
+		}
+		txn_broadcast(t, p->txn_sql, on_savepoint_done, s);
+		return;
+	case TXN_PREPARE_UNSUPPORTED:
+		sg_error_set(&err, SQLSTATE_FEATURE_NOT_SUPPORTED,
+		             "PREPARE TRANSACTION, COMMIT PREPARED and ROLLBACK PREPARED are not "
+		             "supported through shardgate");
+		session_stmt_failed(s, &err);
+		return;
+	}
+}
+
+/* gateway functions (create_distributed_table ...) run in a worker: blocking libpq */
+typedef struct FuncJob {
+	Session *s;
+	Server *srv;
+	const DistPlan *plan;
+	CatalogSnapshot *snap;
+	AdminTarget target;
+	bool ok;
+	SgError err;
+	CatalogSnapshot *new_snap;
+} FuncJob;
+
+static void
+func_work(void *arg)
+{
+	FuncJob *job = arg;
+	const DistPlan *p = job->plan;
+	Arena *a = arena_create(1024);
+	char *schema = NULL, *table = NULL, *cschema = NULL, *ctable = NULL;
+	job->ok = admin_split_name(a, p->func_table, &schema, &table, &job->err);
+	if (job->ok && p->func_colocate_with != NULL && strcmp(p->func_colocate_with, "default") != 0 &&
+	    strcmp(p->func_colocate_with, "none") != 0)
+		job->ok = admin_split_name(a, p->func_colocate_with, &cschema, &ctable, &job->err);
+	if (job->ok) {
+		if (p->func == GWF_CREATE_DISTRIBUTED_TABLE)
+			job->ok = admin_create_distributed_table(&job->target, job->snap, schema, table,
+			                                         p->func_column, p->func_shard_count, cschema,
+			                                         ctable, &job->err);
+		else
+			job->ok =
+			    admin_create_reference_table(&job->target, job->snap, schema, table, &job->err);
+	}
+	arena_destroy(a);
+	/* load the changed catalog here too, so the next statement sees it */
+	SgError lerr;
+	job->new_snap = catalog_load(job->target.meta_conninfo, &lerr);
+	if (job->new_snap == NULL)
+		sg_log_warning("catalog", "reload failed: %s", lerr.message);
+}
+
+static void
+func_done(void *arg)
+{
+	FuncJob *job = arg;
+	Session *s = job->s;
+	if (job->new_snap != NULL)
+		server_set_catalog(job->srv, job->new_snap);
+	catalog_unref(job->snap);
+	s->in_worker = false;
+	bool ok = job->ok;
+	SgError err = job->err;
+	const DistPlan *p = job->plan;
+	free(job);
+	if (s->dead) {
+		session_destroy(s);
+		return;
+	}
+	if (!ok) {
+		session_stmt_failed(s, &err);
+		return;
+	}
+	const char *names[] = {p->func_result_column};
+	const uint32_t types[] = {2278}; /* void */
+	const char *vals[] = {""};
+	const int lens[] = {0};
+	proto_write_row_description(&s->out, 1, names, types);
+	proto_write_data_row(&s->out, 1, vals, lens);
+	session_complete(s, "SELECT 1");
+	session_stmt_ok(s);
+}
+
+static void session_start_func(Session *s);
+
+static void
+on_commit_before_func(const SgError *err, void *arg)
+{
+	Session *s = arg;
+	if (err != NULL) {
+		session_stmt_failed(s, err);
+		return;
+	}
+	txn_begin_implicit(&s->txn); /* the rest of the message stays one implicit block */
+	session_start_func(s);
+}
+
+static void
+session_start_func(Session *s)
+{
+	FuncJob *job = calloc(1, sizeof(FuncJob));
+	if (job == NULL)
+		abort();
+	job->s = s;
+	job->srv = s->srv;
+	job->plan = s->plan;
+	job->snap = s->snap;
+	catalog_ref(job->snap);
+	job->target.meta_conninfo = s->srv->config->metadata_node;
+	job->target.user = s->user;
+	job->target.dbname = s->database;
+	s->in_worker = true;
+	loop_run_in_worker(s->srv->loop, func_work, func_done, job);
+}
+
+static void
+session_gateway_func(Session *s)
+{
+	SgError err;
+	if (s->txn.block == TXN_BLOCK_EXPLICIT || s->txn.block == TXN_BLOCK_FAILED) {
+		sg_error_set(&err, SQLSTATE_ACTIVE_SQL_TRANSACTION,
+		             "%s cannot run inside a transaction block", s->plan->func_result_column);
+		session_stmt_failed(s, &err);
+		return;
+	}
+	if (s->txn.block == TXN_BLOCK_IMPLICIT && s->txn.nparts > 0) {
+		/* earlier statements of this message (CREATE TABLE ...) must be visible to the
+		 * worker's own connections: commit them first */
+		txn_finish(&s->txn, true, on_commit_before_func, s);
+		return;
+	}
+	session_start_func(s);
+}
+
+static int
+plan_distinct_nodes(const DistPlan *p)
+{
+	int n = 0;
+	for (int i = 0; i < p->ntasks; i++) {
+		bool seen = false;
+		for (int j = 0; j < i; j++)
+			seen = seen || p->tasks[j].node_id == p->tasks[i].node_id;
+		n += !seen;
+	}
+	return n;
+}
+
+static void
+session_run_tasks(Session *s)
+{
+	const DistPlan *p = s->plan;
+	SgError err;
+	if (p->in_txn_forbidden && s->txn.block != TXN_BLOCK_NONE) {
+		sg_error_set(&err, SQLSTATE_ACTIVE_SQL_TRANSACTION,
+		             "%s cannot run inside a transaction block", p->command_tag);
+		session_stmt_failed(s, &err);
+		return;
+	}
+	if (s->txn.block == TXN_BLOCK_NONE && p->is_write && !p->in_txn_forbidden &&
+	    plan_distinct_nodes(p) > 1) {
+		txn_begin_implicit(&s->txn);
+		s->wrapped = true;
+	}
+	ExecSink sink = {sink_message, sink_done, sink_is_full, s};
+	s->exec = exec_start(p, s->snap, &s->txn, &sink);
+}
+
+static void
+session_run_next(Session *s)
+{
+	if (s->cur >= s->stmts.nstmts) {
+		if (s->txn.block == TXN_BLOCK_IMPLICIT) {
+			txn_finish(&s->txn, true, on_implicit_commit_done, s);
+			return;
+		}
+		session_query_end(s);
+		return;
+	}
+	if (s->txn.block == TXN_BLOCK_NONE && s->cur > 0 && s->stmts.nstmts > 1)
+		txn_begin_implicit(&s->txn); /* after a COMMIT inside the message */
+	SgError err;
+	DistPlan *plan = NULL;
+	if (!planner_plan_stmt(s->snap, s->stmts.stmts[s->cur], s->stmts.texts[s->cur], s->arena, &plan,
+	                       &err)) {
+		if (s->txn.block == TXN_BLOCK_FAILED) {
+			sg_error_set(&err, SQLSTATE_IN_FAILED_SQL_TRANSACTION,
+			             "current transaction is aborted, commands ignored until end of "
+			             "transaction block");
+		}
+		session_stmt_failed(s, &err);
+		return;
+	}
+	s->plan = plan;
+	if (s->txn.block == TXN_BLOCK_FAILED &&
+	    !(plan->kind == PLAN_TXN_CONTROL &&
+	      (plan->txn_cmd == TXN_ROLLBACK || plan->txn_cmd == TXN_COMMIT ||
+	       plan->txn_cmd == TXN_ROLLBACK_TO))) {
+		sg_error_set(&err, SQLSTATE_IN_FAILED_SQL_TRANSACTION,
+		             "current transaction is aborted, commands ignored until end of "
+		             "transaction block");
+		session_stmt_failed(s, &err);
+		return;
+	}
+	switch (plan->kind) {
+	case PLAN_EMPTY:
+		s->cur++;
+		session_run_next(s);
+		return;
+	case PLAN_TXN_CONTROL:
+		session_txn_control(s, plan);
+		return;
+	case PLAN_GATEWAY_FUNC:
+		session_gateway_func(s);
+		return;
+	case PLAN_TASKS:
+		session_run_tasks(s);
+		return;
+	}
+}
+
+static void
+session_query(Session *s, const char *body, size_t len)
+{
+	SgError err;
+	const char *sql;
+	if (!proto_read_query(body, len, &sql, &err)) {
+		session_fatal(s, &err);
+		return;
+	}
+	if (s->arena == NULL)
+		s->arena = arena_create(8192);
+	session_set_state(s, SESS_QUERY);
+	s->snap = s->srv->catalog;
+	catalog_ref(s->snap);
+	if (!planner_split(s->arena, sql, &s->stmts, &err)) {
+		session_send_error(s, &err);
+		if (s->txn.block == TXN_BLOCK_EXPLICIT)
+			txn_set_failed(&s->txn);
+		session_query_end(s);
+		return;
+	}
+	if (s->stmts.nstmts == 0) {
+		proto_write_empty_query(&s->out);
+		session_query_end(s);
+		return;
+	}
+	s->cur = 0;
+	if (s->stmts.nstmts > 1 && s->txn.block == TXN_BLOCK_NONE)
+		txn_begin_implicit(&s->txn);
+	session_run_next(s);
+}
+
+/* ---- input -------------------------------------------------------------- */
+
+static bool
+session_is_extended(char type)
+{
+	return type == PQ_MSG_PARSE || type == PQ_MSG_BIND || type == PQ_MSG_DESCRIBE ||
+	       type == PQ_MSG_EXECUTE || type == PQ_MSG_CLOSE || type == PQ_MSG_FLUSH;
+}
+
+/* session_message: one whole message in SESS_IDLE; false if the session ended */
+static bool
+session_message(Session *s, char type, const char *body, size_t len)
+{
+	SgError err;
+	if (session_is_extended(type)) {
+		if (!s->skip_to_sync && type != PQ_MSG_FLUSH) {
+			sg_error_set(&err, SQLSTATE_FEATURE_NOT_SUPPORTED,
+			             "the extended query protocol is not supported by shardgate yet");
+			session_send_error(s, &err);
+			if (s->txn.block == TXN_BLOCK_EXPLICIT)
+				txn_set_failed(&s->txn);
+			s->skip_to_sync = true;
+		}
+		return true;
+	}
+	switch (type) {
+	case PQ_MSG_SYNC:
+		s->skip_to_sync = false;
+		session_send_ready(s);
+		return true;
+	case PQ_MSG_QUERY:
+		s->skip_to_sync = false;
+		session_query(s, body, len);
+		return true;
+	case PQ_MSG_TERMINATE:
+		session_destroy(s);
+		return false;
+	case PQ_MSG_COPY_DATA:
+	case PQ_MSG_COPY_DONE:
+	case PQ_MSG_COPY_FAIL:
+		return true; /* outside COPY these are ignored, as PostgreSQL does */
+	case PQ_MSG_FUNCTION_CALL:
+		sg_error_set(&err, SQLSTATE_FEATURE_NOT_SUPPORTED,
+		             "the function call protocol message is not supported");
+		session_send_error(s, &err);
+		session_send_ready(s);
+		return true;
+	default:
+		sg_error_fatal(&err, SQLSTATE_PROTOCOL_VIOLATION, "invalid frontend message type %d",
+		               (int)(unsigned char)type);
+		session_fatal(s, &err);
+		return false;
+	}
+}
+
+/* session_process: act on every whole message buffered, as long as the state allows */
+static void
+session_process(Session *s)
+{
+	const Config *cfg = s->srv->config;
+	for (;;) {
+		SgError err;
+		size_t total;
+		char type;
+		if (s->state == SESS_QUERY || s->state == SESS_CLOSING || s->in_worker)
+			break;
+		if (s->state == SESS_STARTUP) {
+			FrameResult fr = proto_frame_startup(buf_head(&s->in), buf_avail(&s->in),
+			                                     cfg->max_startup_packet, &total, &err);
+			if (fr == FRAME_NEED_MORE)
+				break;
+			if (fr == FRAME_ERROR) {
+				session_fatal(s, &err);
+				return;
+			}
+			/* the packet stays in `in` while it is parsed: its strings point there */
+			bool alive = session_startup(s, buf_head(&s->in) + 4, total - 4);
+			if (!alive)
+				return;
+			buf_consume(&s->in, total);
+			continue;
+		}
+		FrameResult fr = proto_frame(buf_head(&s->in), buf_avail(&s->in), cfg->max_message_size,
+		                             &type, &total, &err);
+		if (fr == FRAME_NEED_MORE)
+			break;
+		if (fr == FRAME_ERROR) {
+			session_fatal(s, &err);
+			return;
+		}
+		/* copy the message out of `in`: handlers may run long and `in` keeps filling */
+		char *msg = malloc(total);
+		if (msg == NULL)
+			abort();
+		memcpy(msg, buf_head(&s->in), total);
+		buf_consume(&s->in, total);
+		bool alive;
+		if (s->state == SESS_AUTH_SASL || s->state == SESS_AUTH_SASL_CONT)
+			alive = session_auth_message(s, type, msg + 5, total - 5);
+		else
+			alive = session_message(s, type, msg + 5, total - 5);
+		free(msg);
+		if (!alive)
+			return;
+	}
+	if (!session_flush(s))
+		session_destroy(s);
+}
+
+static void
+session_on_socket(int fd, short events, void *arg)
+{
+	Session *s = arg;
+	(void)fd;
+	if (events & LOOP_WRITE) {
+		if (!session_flush(s)) {
+			session_destroy(s);
+			return;
+		}
+		if (s->state == SESS_CLOSING && buf_avail(&s->out) == 0) {
+			session_destroy(s);
+			return;
+		}
+	}
+	if (!(events & LOOP_READ))
+		return;
+	buf_reserve(&s->in, SESS_READ_CHUNK);
+	ssize_t n = recv(s->fd, s->in.data + s->in.len, s->in.cap - s->in.len, 0);
+	if (n == 0) {
+		session_destroy(s);
+		return;
+	}
+	if (n < 0) {
+		if (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR)
+			return;
+		session_destroy(s);
+		return;
+	}
+	s->in.len += (size_t)n;
+	session_process(s);
+}

@@ -397,3 +397,24 @@ node_set_owner(NodeConn *c, void *owner)
 {
 	c->owner = owner;
 }
+
+bool
+node_probe_parameters(const char *conninfo, const char *const *names, int n, char (*values)[64],
+                      SgError *err)
+{
+	PGconn *pg = PQconnectdb(conninfo);
+	if (PQstatus(pg) != CONNECTION_OK) {
+		char msg[256];
+		snprintf(msg, sizeof(msg), "%s", PQerrorMessage(pg));
+		msg[strcspn(msg, "\n")] = '\0';
+		PQfinish(pg);
+		return sg_error_set(err, SQLSTATE_CONNECTION_FAILURE,
+		                    "could not connect to the metadata node: %s", msg);
+	}
+	for (int i = 0; i < n; i++) {
+		const char *v = PQparameterStatus(pg, names[i]);
+		snprintf(values[i], 64, "%s", v != NULL ? v : "");
+	}
+	PQfinish(pg);
+	return true;
+}

@@ -75,6 +75,14 @@ void node_pause(NodeConn *c, bool paused);
 /* node_cancel: send a CancelRequest for whatever runs on this connection (async) */
 void node_cancel(NodeConn *c);
 
+/*
+ * node_probe_parameters: blocking (start-up only): connect with conninfo and
+ * copy the server's reported values of the names[n] parameters into
+ * values[n] (each cap bytes; "" when not reported).
+ */
+SG_MUSTCHECK bool node_probe_parameters(const char *conninfo, const char *const *names, int n,
+                                        char (*values)[64], SgError *err);
+
 /* owner's slot: the pool keeps its bookkeeping here */
 void *node_owner(const NodeConn *c);
 void node_set_owner(NodeConn *c, void *owner);

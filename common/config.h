@@ -1,0 +1,40 @@
+#ifndef SG_COMMON_CONFIG_H
+#define SG_COMMON_CONFIG_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "common/error.h"
+#include "common/log.h"
+
+/*
+ * Config: the gateway's settings, from a `key = value` file (pgbouncer
+ * style; '#' comments; values may be single-quoted) and command-line flags
+ * (which win). Immutable once the loops start.
+ */
+typedef struct Config {
+	char listen_addr[128];
+	int port;
+	char metadata_node[1024]; /* libpq conninfo of the metadata node */
+	char auth_type[32];       /* "trust" or "scram-sha-256" */
+	char auth_file[1024];     /* users and SCRAM verifiers */
+	char pidfile[1024];
+	LogLevel log_level;
+	size_t max_message_size;   /* largest client message body accepted */
+	size_t max_startup_packet; /* largest startup packet accepted */
+	size_t client_out_limit;   /* pause node reads above this many buffered bytes */
+	int pool_size;             /* connections per (node, user, database) */
+	int pool_idle;             /* idle connections kept per pool */
+	int pool_wait_timeout_ms;
+	int max_client_conn;
+	int catalog_poll_ms; /* how often to check the catalog version */
+} Config;
+
+void config_defaults(Config *c);
+/* config_set: one setting by name; false with err (22023) on an unknown key or bad value */
+SG_MUSTCHECK bool config_set(Config *c, const char *key, const char *value, SgError *err);
+/* config_load_file: read a file of settings; false with err naming the file and line */
+SG_MUSTCHECK bool config_load_file(Config *c, const char *path, SgError *err);
+
+#endif /* SG_COMMON_CONFIG_H */

@@ -1,0 +1,108 @@
+/*
+ * server.c: the catalog snapshot of a loop and its refresh.
+ *
+ * A reload runs catalog_load in a worker thread (it is blocking libpq) and
+ * installs the new snapshot on the loop thread. Statements already running
+ * keep their own reference to the snapshot they started with. A poll timer
+ * compares shardgate.version so changes made through other gateways are seen.
+ */
+#include "gateway/server.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+
+#include "common/log.h"
+
+void
+server_set_catalog(Server *srv, CatalogSnapshot *snap)
+{
+	CatalogSnapshot *old = srv->catalog;
+	srv->catalog = snap;
+	if (old != NULL)
+		catalog_unref(old);
+}
+
+typedef struct ReloadJob {
+	Server *srv;
+	char conninfo[1024];
+	int64_t have_version; /* -1: load unconditionally */
+	CatalogSnapshot *snap;
+	SgError err;
+	bool failed;
+	void (*done)(void *arg);
+	void *arg;
+} ReloadJob;
+
+static void
+reload_work(void *arg)
+{
+	ReloadJob *job = arg;
+	if (job->have_version >= 0) {
+		int64_t v = catalog_read_version(job->conninfo, &job->err);
+		if (v < 0) {
+			job->failed = true;
+			return;
+		}
+		if (v == job->have_version)
+			return;
+	}
+	job->snap = catalog_load(job->conninfo, &job->err);
+	job->failed = job->snap == NULL;
+}
+
+static void
+reload_done(void *arg)
+{
+	ReloadJob *job = arg;
+	Server *srv = job->srv;
+	srv->catalog_reloading = false;
+	if (job->failed)
+		sg_log_warning("catalog", "reload failed: %s", job->err.message);
+	if (job->snap != NULL) {
+		if (srv->catalog == NULL || job->snap->version != srv->catalog->version)
+			sg_log_info("catalog", "version %lld loaded", (long long)job->snap->version);
+		server_set_catalog(srv, job->snap);
+	}
+	if (job->done != NULL)
+		job->done(job->arg);
+	free(job);
+}
+
+static void
+server_start_reload(Server *srv, int64_t have_version, void (*done)(void *arg), void *arg)
+{
+	ReloadJob *job = calloc(1, sizeof(ReloadJob));
+	if (job == NULL)
+		abort();
+	job->srv = srv;
+	snprintf(job->conninfo, sizeof(job->conninfo), "%s", srv->config->metadata_node);
+	job->have_version = have_version;
+	job->done = done;
+	job->arg = arg;
+	srv->catalog_reloading = true;
+	loop_run_in_worker(srv->loop, reload_work, reload_done, job);
+}
+
+void
+server_reload_catalog(Server *srv, void (*done)(void *arg), void *arg)
+{
+	server_start_reload(srv, -1, done, arg);
+}
+
+static void
+server_on_poll(void *arg)
+{
+	Server *srv = arg;
+	if (srv->stopping)
+		return;
+	if (!srv->catalog_reloading)
+		server_start_reload(srv, srv->catalog ? srv->catalog->version : -1, NULL, NULL);
+	loop_timer_start(srv->catalog_timer, (uint64_t)srv->config->catalog_poll_ms);
+}
+
+void
+server_start_catalog_poll(Server *srv)
+{
+	srv->catalog_timer = loop_timer_create(srv->loop, server_on_poll, srv);
+	loop_timer_start(srv->catalog_timer, (uint64_t)srv->config->catalog_poll_ms);
+}

@@ -1,0 +1,53 @@
+#ifndef SG_GATEWAY_SERVER_H
+#define SG_GATEWAY_SERVER_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "common/config.h"
+#include "common/loop.h"
+#include "storage/catalog.h"
+#include "storage/pool.h"
+
+/*
+ * Server: the state one event loop shares among its sessions: the
+ * configuration, the current catalog snapshot, the backend pools, the
+ * sessions (for CancelRequest lookup) and the values reported to clients in
+ * ParameterStatus at start-up.
+ */
+
+typedef struct Session Session;
+
+typedef struct Server {
+	Loop *loop;
+	const Config *config;
+	CatalogSnapshot *catalog; /* current; sessions take a ref per statement */
+	PoolSet *pools;
+	char gateway_id[24]; /* [a-z0-9]+, unique per process start: 2PC GIDs */
+	int listen_fd;
+	Watch *listen_watch;
+	Timer *catalog_timer;
+	Timer *stop_timer;
+	bool catalog_reloading;
+	Session *sessions; /* all sessions, doubly linked */
+	int nsessions;
+	uint32_t next_pid;
+	bool stopping;
+	/* ParameterStatus values read from the metadata node at start-up */
+	char server_version[64];
+	char timezone[64];
+	char datestyle[64];
+	char intervalstyle[64];
+} Server;
+
+/* server_set_catalog replaces the current snapshot (drops the server's ref on the old one) */
+void server_set_catalog(Server *srv, CatalogSnapshot *snap);
+/*
+ * server_reload_catalog loads the catalog again in a worker; done(arg) runs
+ * on the loop once the new snapshot is installed (or the load failed, logged).
+ */
+void server_reload_catalog(Server *srv, void (*done)(void *arg), void *arg);
+/* server_start_catalog_poll: check the catalog version every catalog_poll_ms */
+void server_start_catalog_poll(Server *srv);
+
+#endif /* SG_GATEWAY_SERVER_H */
