@@ -345,7 +345,7 @@ test_tag_count(void)
 
 /* ------------------------------------------------------------ writers */
 
-/* expect_bytes: b holds exactly the len bytes at want; then clears b */
+/* expect_bytes_at: b holds exactly the len bytes at want (else both are dumped); clears b */
 static void
 expect_bytes_at(Buf *b, const char *want, size_t len, int line)
 {

@@ -401,9 +401,9 @@ test_malformed_first(void)
 }
 
 /*
- * final_case: start an exchange with the PostgreSQL verifier for 'pw', run
- * client-first with nonce "abc" (flag 'n'), then apply edit to a correct
- * client-final (a printf format taking the correct message) and check the error.
+ * final_case: start an exchange with the PostgreSQL verifier for 'pw' and a
+ * preset server nonce "SRV", answer client-first "n,,n=,r=abc", then feed
+ * client_final and check that it fails with sqlstate/message/detail.
  */
 static void
 final_case(const char *client_final, const char *sqlstate, const char *message, const char *detail)
