@@ -859,11 +859,44 @@ admin_write_group_rows(AdminOp *op, const AdminGroup *g, uint32_t key_type, Admi
 	return ok;
 }
 
+/* AdminCommit: outcome of the catalog commit */
+typedef enum AdminCommit {
+	ADMIN_COMMIT_DONE,   /* committed */
+	ADMIN_COMMIT_FAILED, /* definitely not committed: undo what was done on the nodes */
+	ADMIN_COMMIT_UNKNOWN /* connection lost during COMMIT and could not check: keep all */
+} AdminCommit;
+
+/*
+ * admin_catalog_has_row checks with a fresh metadata connection whether the
+ * table's catalog row exists (after a COMMIT whose answer was lost).
+ * 1 yes, 0 no, -1 cannot tell.
+ */
+static int
+admin_catalog_has_row(AdminOp *op)
+{
+	PGconn *conn = PQconnectdb(op->target->meta_conninfo);
+	int found = -1;
+	if (conn != NULL && PQstatus(conn) == CONNECTION_OK) {
+		const char *params[] = {op->schema, op->table};
+		PGresult *res = PQexecParams(conn,
+		                             "SELECT 1 FROM shardgate.tables WHERE schema_name = $1 AND "
+		                             "table_name = $2",
+		                             2, NULL, params, NULL, NULL, 0);
+		if (res != NULL && PQresultStatus(res) == PGRES_TUPLES_OK)
+			found = PQntuples(res) > 0;
+		PQclear(res);
+	}
+	PQfinish(conn);
+	return found;
+}
+
 /*
  * admin_commit_catalog inserts the table's row (kind 'd' with column and
  * group, or 'r'), bumps the version and commits the catalog transaction.
+ * If the COMMIT's answer is lost, the outcome is looked up again; err is
+ * filled unless the result is ADMIN_COMMIT_DONE.
  */
-static bool
+static AdminCommit
 admin_commit_catalog(AdminOp *op, char kind, const char *column, int32_t group_id, SgError *err)
 {
 	char kind_text[2] = {kind, '\0'};
@@ -874,14 +907,40 @@ admin_commit_catalog(AdminOp *op, char kind, const char *column, int32_t group_i
 	                            "dist_column, group_id) VALUES ($1, $2, $3::\"char\", $4, $5::int)",
 	                            5, params, PGRES_COMMAND_OK, "while writing the catalog", err);
 	if (res == NULL)
-		return false;
+		return ADMIN_COMMIT_FAILED;
 	PQclear(res);
 	res = admin_query(op->meta, "SELECT shardgate.bump_version()", 0, NULL, PGRES_TUPLES_OK,
 	                  "while bumping the catalog version", err);
 	if (res == NULL)
-		return false;
+		return ADMIN_COMMIT_FAILED;
 	PQclear(res);
-	return admin_exec(op->meta, "COMMIT", "while committing the catalog", err);
+	res = PQexec(op->meta, "COMMIT");
+	ExecStatusType status = res ? PQresultStatus(res) : PGRES_FATAL_ERROR;
+	bool has_sqlstate = res != NULL && PQresultErrorField(res, PG_DIAG_SQLSTATE) != NULL;
+	if (status == PGRES_COMMAND_OK) {
+		PQclear(res);
+		return ADMIN_COMMIT_DONE;
+	}
+	admin_pq_error(op->meta, res, "while committing the catalog", err);
+	PQclear(res);
+	if (has_sqlstate && PQstatus(op->meta) == CONNECTION_OK)
+		return ADMIN_COMMIT_FAILED; /* the server answered: rolled back */
+	switch (admin_catalog_has_row(op)) {
+	case 1:
+		sg_log_warning("admin", "table %s: catalog commit answer lost, but it committed",
+		               op->display);
+		return ADMIN_COMMIT_DONE;
+	case 0:
+		return ADMIN_COMMIT_FAILED;
+	default:
+		sg_error_set(err, SQLSTATE_TRANSACTION_RESOLUTION_UNKNOWN,
+		             "lost the connection to the metadata node while committing the catalog "
+		             "for table \"%s\"",
+		             op->display);
+		sg_error_hint(err, "Check shardgate.tables on the metadata node; the table's rows are "
+		                   "kept in the local table until the catalog says otherwise.");
+		return ADMIN_COMMIT_UNKNOWN;
+	}
 }
 
 /*
@@ -997,7 +1056,10 @@ admin_create_distributed_table(const AdminTarget *t, const CatalogSnapshot *snap
 		goto done;
 	if (group.is_new && !admin_write_group_rows(&op, &group, key_type, shards, err))
 		goto done;
-	if (!admin_commit_catalog(&op, 'd', column, group.id, err))
+	AdminCommit outcome = admin_commit_catalog(&op, 'd', column, group.id, err);
+	if (outcome == ADMIN_COMMIT_UNKNOWN)
+		shards_committed = false; /* the catalog may point at them: keep the shard tables */
+	if (outcome != ADMIN_COMMIT_DONE)
 		goto done;
 	ok = true;
 	admin_finish_first(&op);
@@ -1173,7 +1235,12 @@ admin_create_reference_table(const AdminTarget *t, const CatalogSnapshot *snap, 
 	if (!admin_copy_to_replicas(&op, &rows, err))
 		goto done;
 	copies_committed = true;
-	if (!admin_commit_nodes(&op, err) || !admin_commit_catalog(&op, 'r', NULL, 0, err))
+	if (!admin_commit_nodes(&op, err))
+		goto done;
+	AdminCommit outcome = admin_commit_catalog(&op, 'r', NULL, 0, err);
+	if (outcome == ADMIN_COMMIT_UNKNOWN)
+		copies_committed = false; /* the catalog may say 'r': keep the copies */
+	if (outcome != ADMIN_COMMIT_DONE)
 		goto done;
 	ok = true;
 	admin_finish_first(&op);
