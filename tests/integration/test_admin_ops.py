@@ -468,6 +468,28 @@ def run(ck, nodes, binary):
     got, dup = actual_shards(nodes, meta, next_group, "failing", "id")
     ck.eq(len(got), 100, "failing: all rows moved")
 
+    # --- a bigger table: several batch flushes per shard (1 MB batches)
+    rows(meta, "CREATE TABLE big (id int, pad text)")
+    for n in nodes[1:]:
+        c2 = n.connect()
+        rows(c2, "CREATE TABLE big (id int, pad text)")
+        c2.close()
+    rows(meta, "INSERT INTO big SELECT i, repeat(md5(i::text), 5) FROM generate_series(1, 100000) i")
+    want = scalar(meta, "SELECT sum(hashtext(pad)::bigint + id) FROM big")
+    rc, out = cli(binary, metainfo, "dist", "-", "big", "id", "4", "-", "-")
+    ck.eq((rc, out), (0, "OK"), "distribute big")
+    gbig = scalar(meta, "SELECT group_id FROM shardgate.tables WHERE table_name = 'big'")
+    total, checksum = 0, 0
+    for shard, node_id in rows(meta, "SELECT shard_index, node_id FROM shardgate.placements "
+                                     "WHERE group_id = %s", (gbig,)):
+        c2 = nodes[node_id - 1].connect()
+        n_, s_ = rows(c2, "SELECT count(*), coalesce(sum(hashtext(pad)::bigint + id), 0) "
+                          "FROM sg_g%d_%d.big" % (gbig, shard))[0]
+        total += n_
+        checksum += int(s_)
+        c2.close()
+    ck.eq((total, checksum), (100000, int(want)), "big: every row moved once, intact")
+
     # --- catalog_load sees everything
     rc, out = cli(binary, metainfo, "load")
     ck.eq(rc, 0, "load: rc (%s)" % out)
