@@ -524,17 +524,18 @@ txn_finish(Txn *t, bool commit, TxnDoneFn done, void *arg)
 			finish_step(f);
 		return;
 	}
-	/* two-phase commit */
-	gid_make(f->gid, sizeof(f->gid), t->gateway_id, t->next_txid++);
+	/* two-phase commit: the first writer decides */
+	for (int i = 0; i < t->nparts && f->decider == NULL; i++)
+		if (part_live(t->parts[i]) && t->parts[i]->wrote)
+			f->decider = t->parts[i];
+	gid_make(f->gid, sizeof(f->gid), t->gateway_id, t->next_txid++, f->decider->node_id);
 	f->state = FIN_PREPARE;
 	for (int i = 0; i < t->nparts; i++) {
 		Participant *p = t->parts[i];
 		if (!part_live(p))
 			continue;
-		if (p->wrote && f->decider == NULL) {
-			f->decider = p;
+		if (p == f->decider)
 			continue;
-		}
 		if (p->wrote) {
 			char gid[GID_MAX_LEN];
 			gid_participant(gid, sizeof(gid), f->gid, p->node_id);
