@@ -20,6 +20,7 @@
 
 #include "common/arena.h"
 #include "common/config.h"
+#include "common/fault.h"
 #include "common/log.h"
 #include "gateway/scram.h"
 #include "gateway/server.h"
@@ -202,6 +203,7 @@ main(int argc, char **argv)
 	sg_log_set_level(cfg.log_level);
 	srandom((unsigned)time(NULL) ^ (unsigned)getpid());
 	signal(SIGPIPE, SIG_IGN);
+	fault_init_from_env();
 
 	SgError err;
 	CatalogSnapshot *snap = catalog_load(cfg.metadata_node, &err);

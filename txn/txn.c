@@ -21,6 +21,7 @@
 #include <string.h>
 
 #include "common/buf.h"
+#include "common/fault.h"
 #include "common/log.h"
 #include "common/proto.h"
 #include "txn/gid.h"
@@ -375,6 +376,7 @@ finish_send_prepared(TxnFinish *f, const char *verb)
 		char sql[GID_MAX_LEN + 32];
 		snprintf(sql, sizeof(sql), "%s '%s'", verb, gid);
 		bcast_send_query(f, i, sql);
+		SG_FAULT_POINT("between_commit_prepared");
 	}
 }
 
@@ -433,6 +435,7 @@ finish_step(TxnFinish *f)
 				finish_step(f);
 			return;
 		}
+		SG_FAULT_POINT("before_decide"); /* all prepared, no decision yet */
 		f->state = FIN_DECIDE;
 		memset(f->entries, 0, sizeof(BcastEntry) * (size_t)t->nparts);
 		finish_start_decide(f);
@@ -454,6 +457,7 @@ finish_step(TxnFinish *f)
 			f->state = FIN_ABORT_PREP;
 			finish_send_prepared(f, "ROLLBACK PREPARED");
 		} else {
+			SG_FAULT_POINT("after_decide"); /* decided, nothing committed-prepared yet */
 			f->state = FIN_COMMIT_PREP;
 			finish_send_prepared(f, "COMMIT PREPARED");
 		}
@@ -529,6 +533,7 @@ txn_finish(Txn *t, bool commit, TxnDoneFn done, void *arg)
 		if (part_live(t->parts[i]) && t->parts[i]->wrote)
 			f->decider = t->parts[i];
 	gid_make(f->gid, sizeof(f->gid), t->gateway_id, t->next_txid++, f->decider->node_id);
+	SG_FAULT_POINT("before_prepare");
 	f->state = FIN_PREPARE;
 	for (int i = 0; i < t->nparts; i++) {
 		Participant *p = t->parts[i];
@@ -542,6 +547,7 @@ txn_finish(Txn *t, bool commit, TxnDoneFn done, void *arg)
 			char sql[GID_MAX_LEN + 32];
 			snprintf(sql, sizeof(sql), "PREPARE TRANSACTION '%s'", gid);
 			bcast_send_query(f, i, sql);
+			SG_FAULT_POINT("between_prepares"); /* some PREPAREs sent, not all */
 		} else {
 			bcast_send_query(f, i, "COMMIT");
 		}
