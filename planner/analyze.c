@@ -1,0 +1,242 @@
+/*
+ * analyze.c: relations against the catalog, and shard pinning.
+ *
+ * Each ParseRel becomes a RelInfo: a CTE reference, a local table (not in
+ * the catalog; pg_catalog and information_schema relations included), a
+ * reference table or a distributed table with its co-location group.
+ *
+ * Pinning: a distributed relation is pinned to shard i when a top-level
+ * AND-ed condition of the query level that lists it (WHERE, inner JOIN ON)
+ * is `dist_col = constant` (either side; constants may be cast or negated)
+ * and the constant hashes to shard i; NULL pins nothing (`= NULL` is never
+ * true, the query still runs, on every shard). Then `a.dist_col =
+ * b.dist_col` between two distributed relations of the same group carries a
+ * pin from one to the other, until nothing changes. Column references are
+ * resolved against the query level and its enclosing levels (correlated
+ * subqueries): `col` when exactly one catalogued relation of the level has
+ * that column and no relation of unknown columns is there, `q.col` by alias
+ * (or name when unaliased), `s.t.col` by schema and name.
+ *
+ * A constant that does not parse as the column's type (e.g. `id = 1.5` on
+ * an int4 column) pins nothing: the query is still correct across shards.
+ */
+#include "planner/analyze.h"
+
+#include <string.h>
+
+#include "storage/pghash.h"
+#include "storage/shardmap.h"
+
+const char *
+analyze_rel_name(Arena *a, const ParseRel *r)
+{
+	if (r->schema != NULL)
+		return arena_printf(a, "%s.%s", r->schema, r->name);
+	return r->name;
+}
+
+bool
+analyze_shard_index(const CatTable *t, const CatGroup *g, const ParseValue *v, int32_t *shard,
+                    SgError *err)
+{
+	if (v->kind == PV_NULL) {
+		*shard = shardmap_null_shard_index();
+		return true;
+	}
+	SG_ASSERT(v->kind == PV_CONST);
+	uint64_t h;
+	if (!pghash_text_value(t->dist_type, v->text, &h, err))
+		return false;
+	*shard = shardmap_shard_index(h, g->shard_count);
+	return true;
+}
+
+static bool
+table_has_column(const CatTable *t, const char *col)
+{
+	for (int32_t i = 0; i < t->ncolumns; i++)
+		if (strcmp(t->columns[i], col) == 0)
+			return true;
+	return false;
+}
+
+/* rel_matches_qualifier: does `q.col` (or `schema.q.col`) name relation r? */
+static bool
+rel_matches_qualifier(const ParseRel *r, const char *schema, const char *q)
+{
+	if (schema != NULL) {
+		const char *rs = r->schema != NULL ? r->schema : "public";
+		return r->alias == NULL && strcmp(rs, schema) == 0 && strcmp(r->name, q) == 0;
+	}
+	return strcmp(r->alias != NULL ? r->alias : r->name, q) == 0;
+}
+
+/*
+ * resolve_column: the relation a column reference of query level `scope`
+ * belongs to, or -1 when unknown/ambiguous. *col gets the column name.
+ */
+static int32_t
+resolve_column(const Analysis *an, int32_t scope, const ParseValue *v, const char **col)
+{
+	const ParseInfo *pi = &an->pi;
+	*col = v->fields[v->nfields - 1];
+	for (int32_t s = scope; s >= 0; s = pi->scopes[s].parent) {
+		int32_t found = -1, nfound = 0;
+		bool unknown = false;
+		for (int32_t i = 0; i < pi->nrels; i++) {
+			const ParseRel *r = &pi->rels[i];
+			if (r->scope != s)
+				continue;
+			if (v->nfields == 1) {
+				const RelInfo *ri = &an->rels[i];
+				if (ri->table == NULL)
+					unknown = true;
+				else if (table_has_column(ri->table, *col)) {
+					found = i;
+					nfound++;
+				}
+			} else {
+				const char *schema = v->nfields == 3 ? v->fields[0] : NULL;
+				if (rel_matches_qualifier(r, schema, v->fields[v->nfields - 2]))
+					return i;
+			}
+		}
+		if (v->nfields == 1) {
+			if (nfound == 1 && !unknown)
+				return found;
+			if (nfound > 0 || unknown)
+				return -1;
+		}
+	}
+	return -1;
+}
+
+/* dist_rel_of: relation index when v is the distribution column of a distributed relation */
+static int32_t
+dist_rel_of(const Analysis *an, int32_t scope, const ParseValue *v)
+{
+	if (v->kind != PV_COLUMN)
+		return -1;
+	const char *col;
+	int32_t r = resolve_column(an, scope, v, &col);
+	if (r < 0 || an->rels[r].cls != REL_DISTRIBUTED)
+		return -1;
+	return strcmp(an->rels[r].table->dist_column, col) == 0 ? r : -1;
+}
+
+static void
+pin_relations(Analysis *an)
+{
+	const ParseInfo *pi = &an->pi;
+	for (int32_t e = 0; e < pi->nequal; e++) {
+		const ParseEquality *eq = &pi->equal[e];
+		const ParseValue *col = &eq->lhs, *val = &eq->rhs;
+		if (col->kind != PV_COLUMN) {
+			col = &eq->rhs;
+			val = &eq->lhs;
+		}
+		if (val->kind != PV_CONST)
+			continue;
+		int32_t r = dist_rel_of(an, eq->scope, col);
+		if (r < 0 || an->rels[r].shard >= 0)
+			continue;
+		SgError ignored;
+		int32_t shard;
+		if (analyze_shard_index(an->rels[r].table, an->rels[r].group, val, &shard, &ignored))
+			an->rels[r].shard = shard;
+	}
+	bool changed = true;
+	while (changed) {
+		changed = false;
+		for (int32_t e = 0; e < pi->nequal; e++) {
+			const ParseEquality *eq = &pi->equal[e];
+			int32_t r1 = dist_rel_of(an, eq->scope, &eq->lhs);
+			int32_t r2 = dist_rel_of(an, eq->scope, &eq->rhs);
+			if (r1 < 0 || r2 < 0 || an->rels[r1].group != an->rels[r2].group)
+				continue;
+			RelInfo *a1 = &an->rels[r1], *a2 = &an->rels[r2];
+			if (a1->shard >= 0 && a2->shard < 0) {
+				a2->shard = a1->shard;
+				changed = true;
+			} else if (a2->shard >= 0 && a1->shard < 0) {
+				a1->shard = a2->shard;
+				changed = true;
+			}
+		}
+	}
+}
+
+bool
+analyze_stmt(const CatalogSnapshot *snap, const ParsedStmt *stmt, const char *text, Arena *a,
+             Analysis *out, SgError *err)
+{
+	memset(out, 0, sizeof(*out));
+	out->snap = snap;
+	out->stmt = stmt;
+	out->text = text;
+	out->first_dist = -1;
+	out->first_local = -1;
+	parse_inspect(a, stmt, &out->pi);
+	const ParseInfo *pi = &out->pi;
+	out->rels = ARENA_NEW_ARRAY(a, RelInfo, pi->nrels + 1);
+	for (int32_t i = 0; i < pi->nrels; i++) {
+		const ParseRel *r = &pi->rels[i];
+		RelInfo *ri = &out->rels[i];
+		ri->shard = -1;
+		if (r->is_cte_ref) {
+			ri->cls = REL_CTE;
+			continue;
+		}
+		const CatTable *t = catalog_find_table(snap, r->schema, r->name);
+		if (t == NULL) {
+			ri->cls = REL_LOCAL;
+			out->nlocal++;
+			if (out->first_local < 0)
+				out->first_local = i;
+			continue;
+		}
+		ri->table = t;
+		if (t->kind == TABLE_REFERENCE) {
+			ri->cls = REL_REFERENCE;
+			out->nref++;
+			continue;
+		}
+		ri->cls = REL_DISTRIBUTED;
+		ri->group = catalog_find_group(snap, t->group_id);
+		if (ri->group == NULL || ri->group->shard_count <= 0)
+			return sg_error_set(err, SQLSTATE_INTERNAL_ERROR,
+			                    "catalog has no co-location group %d for table \"%s.%s\"",
+			                    (int)t->group_id, t->schema, t->name);
+		out->ndist++;
+		if (out->first_dist < 0)
+			out->first_dist = i;
+	}
+	pin_relations(out);
+	return true;
+}
+
+bool
+analyze_returns_rows(const Analysis *an)
+{
+	const ParseInfo *pi = &an->pi;
+	if (pi->kind == PARSE_SELECT)
+		return true;
+	return analyze_is_dml(an) && pi->nscopes > 0 &&
+	       (pi->scopes[0].features & PARSE_F_RETURNING) != 0;
+}
+
+bool
+analyze_is_dml(const Analysis *an)
+{
+	ParseStmtKind k = an->pi.kind;
+	return k == PARSE_INSERT || k == PARSE_UPDATE || k == PARSE_DELETE || k == PARSE_MERGE;
+}
+
+int32_t
+analyze_target(const Analysis *an)
+{
+	for (int32_t i = 0; i < an->pi.nrels; i++)
+		if (an->pi.rels[i].is_target && an->pi.rels[i].scope == 0)
+			return i;
+	return -1;
+}

@@ -1,0 +1,64 @@
+#ifndef SG_PLANNER_ANALYZE_H
+#define SG_PLANNER_ANALYZE_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "common/arena.h"
+#include "common/error.h"
+#include "planner/parse.h"
+#include "storage/catalog.h"
+
+/*
+ * analyze.h: resolve every relation of a statement against the catalog and
+ * pin distributed relations to shards from `dist_col = constant` equalities
+ * (directly, or through `a.dist_col = b.dist_col` between co-located tables).
+ */
+
+typedef enum RelClass {
+	REL_LOCAL,       /* not in the catalog: lives on the first node (pg_catalog too) */
+	REL_REFERENCE,   /* full copy on every node */
+	REL_DISTRIBUTED, /* hash-distributed over the shards of its group */
+	REL_CTE          /* reference to a WITH query of the statement */
+} RelClass;
+
+typedef struct RelInfo {
+	RelClass cls;
+	const CatTable *table; /* REL_REFERENCE / REL_DISTRIBUTED */
+	const CatGroup *group; /* REL_DISTRIBUTED */
+	int32_t shard;         /* pinned shard index, -1 when not pinned */
+} RelInfo;
+
+typedef struct Analysis {
+	const CatalogSnapshot *snap;
+	const ParsedStmt *stmt;
+	const char *text; /* the statement's original text */
+	ParseInfo pi;
+	RelInfo *rels; /* [pi.nrels] */
+	int32_t ndist, nref, nlocal;
+	int32_t first_dist;  /* index of the first distributed relation, -1 if none */
+	int32_t first_local; /* index of the first local relation, -1 if none */
+} Analysis;
+
+/*
+ * analyze_stmt inspects stmt and resolves it against snap into out (arrays
+ * in a). Fails only on an inconsistent catalog (XX000).
+ */
+SG_MUSTCHECK bool analyze_stmt(const CatalogSnapshot *snap, const ParsedStmt *stmt,
+                               const char *text, Arena *a, Analysis *out, SgError *err);
+
+/* analyze_rel_name: "schema.name" or "name" as written, for messages (in a) */
+const char *analyze_rel_name(Arena *a, const ParseRel *r);
+
+/* analyze_shard_index: shard index of a distribution value (text form), or false with err */
+SG_MUSTCHECK bool analyze_shard_index(const CatTable *t, const CatGroup *g, const ParseValue *v,
+                                      int32_t *shard, SgError *err);
+
+/* analyze_returns_rows: SELECT, or DML with RETURNING */
+bool analyze_returns_rows(const Analysis *an);
+/* analyze_is_dml: INSERT / UPDATE / DELETE / MERGE */
+bool analyze_is_dml(const Analysis *an);
+/* analyze_target: index of the DML target relation, -1 if none */
+int32_t analyze_target(const Analysis *an);
+
+#endif /* SG_PLANNER_ANALYZE_H */

@@ -1,0 +1,26 @@
+#ifndef SG_PLANNER_FANOUT_H
+#define SG_PLANNER_FANOUT_H
+
+#include <stdbool.h>
+
+#include "common/arena.h"
+#include "common/error.h"
+#include "planner/analyze.h"
+#include "planner/plan.h"
+
+/*
+ * fanout.h: SELECT / UPDATE / DELETE over every shard of one distributed
+ * table, when concatenating the per-shard answers is the right answer.
+ */
+
+/*
+ * fanout_plan fills plan with one task per node holding shards: a SELECT
+ * becomes the UNION ALL of its per-shard copies (one snapshot per node); an
+ * UPDATE/DELETE one statement per shard joined with "; ". COMBINE_CONCAT.
+ * 0A000 naming the construct when per-shard results cannot simply be
+ * concatenated (aggregates, ORDER BY, LIMIT, DISTINCT, joins of unpinned
+ * distributed tables, subqueries on the distributed table...).
+ */
+SG_MUSTCHECK bool fanout_plan(const Analysis *an, Arena *a, DistPlan *plan, SgError *err);
+
+#endif /* SG_PLANNER_FANOUT_H */

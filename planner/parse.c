@@ -1,0 +1,1142 @@
+/*
+ * parse.c: libpg_query wrapper, part one (reading).
+ *
+ * parse_split() parses a whole query string once with
+ * pg_query_parse_protobuf() and unpacks the protobuf with an allocator that
+ * draws from the statement arena, so the tree dies with the arena (no
+ * free_unpacked). Each RawStmt becomes one ParsedStmt; its text is the
+ * substring [stmt_location, stmt_location + stmt_len) of the input, trimmed
+ * (stmt_len 0 means "to the end").
+ *
+ * parse_inspect() walks a tree once and writes plain facts into ParseInfo:
+ * the statement kind and command tag, every relation reference (RangeVar)
+ * with the query level (scope) that lists it and whether it sits in a
+ * sublink, a CTE or on the nullable side of an outer join, each query
+ * level's features (aggregates, ORDER BY, ...), the top-level AND-ed
+ * equalities of each level's WHERE and inner JOIN ... ON, INSERT VALUES
+ * rows, assigned columns, DROP objects and gateway function calls.
+ *
+ * The walk is generic: it follows every message field through protobuf-c's
+ * descriptors, so a relation in any corner of any statement (subqueries,
+ * CTEs, DDL) is found; only the node types that matter for planning have
+ * handlers. Invariant: nothing outside parse.c/deparse.c sees a pg_query or
+ * protobuf-c type; ParseRel.node is an opaque handle for deparse.c.
+ */
+#include "planner/parse.h"
+
+#include <ctype.h>
+#include <string.h>
+
+#include <pg_query.h>
+
+#include "planner/parse_int.h"
+
+static void *
+pb_arena_alloc(void *data, size_t size)
+{
+	return arena_alloc((Arena *)data, size == 0 ? 1 : size);
+}
+
+static void
+pb_arena_free(void *data, void *p)
+{
+	(void)data;
+	(void)p; /* memory goes with the arena */
+}
+
+void
+parse_pb_allocator(Arena *a, ProtobufCAllocator *out)
+{
+	out->alloc = pb_arena_alloc;
+	out->free = pb_arena_free;
+	out->allocator_data = a;
+}
+
+/* trimmed copy of sql[start, end) in a */
+static char *
+copy_trimmed(Arena *a, const char *sql, size_t start, size_t end)
+{
+	while (start < end && isspace((unsigned char)sql[start]))
+		start++;
+	while (end > start && isspace((unsigned char)sql[end - 1]))
+		end--;
+	return arena_strndup(a, sql + start, end - start);
+}
+
+bool
+parse_split(Arena *a, const char *sql, StmtList *out, SgError *err)
+{
+	memset(out, 0, sizeof(*out));
+	PgQueryProtobufParseResult res = pg_query_parse_protobuf(sql);
+	if (res.error != NULL) {
+		sg_error_set(err, SQLSTATE_SYNTAX_ERROR, "%s", res.error->message);
+		err->position = res.error->cursorpos;
+		pg_query_free_protobuf_parse_result(res);
+		return false;
+	}
+	ProtobufCAllocator pa;
+	parse_pb_allocator(a, &pa);
+	PgQuery__ParseResult *tree = pg_query__parse_result__unpack(
+	    &pa, res.parse_tree.len, (const uint8_t *)res.parse_tree.data);
+	pg_query_free_protobuf_parse_result(res);
+	if (tree == NULL)
+		return sg_error_set(err, SQLSTATE_INTERNAL_ERROR, "could not unpack the parse tree");
+
+	size_t len = strlen(sql);
+	out->nstmts = (int32_t)tree->n_stmts;
+	out->stmts = ARENA_NEW_ARRAY(a, ParsedStmt *, tree->n_stmts + 1);
+	out->texts = ARENA_NEW_ARRAY(a, const char *, tree->n_stmts + 1);
+	for (size_t i = 0; i < tree->n_stmts; i++) {
+		PgQuery__RawStmt *raw = tree->stmts[i];
+		ParsedStmt *ps = ARENA_NEW(a, ParsedStmt);
+		ps->raw = raw;
+		ps->version = tree->version;
+		size_t start = raw->stmt_location < 0 ? 0 : (size_t)raw->stmt_location;
+		size_t end = raw->stmt_len == 0 ? len : start + (size_t)raw->stmt_len;
+		if (start > len)
+			start = len;
+		if (end > len)
+			end = len;
+		out->stmts[i] = ps;
+		out->texts[i] = copy_trimmed(a, sql, start, end);
+	}
+	return true;
+}
+
+/* ---------------------------------------------------------------- values */
+
+static const char *
+str_or_null(const char *s)
+{
+	return (s == NULL || s[0] == '\0') ? NULL : s;
+}
+
+/* string value of a String node, NULL otherwise */
+static const char *
+node_string(const PgQuery__Node *n)
+{
+	if (n == NULL || n->node_case != PG_QUERY__NODE__NODE_STRING)
+		return NULL;
+	return n->string->sval;
+}
+
+/* last String of a name list (function or operator name), NULL if none */
+static const char *
+last_name(size_t n, PgQuery__Node **names)
+{
+	return n == 0 ? NULL : node_string(names[n - 1]);
+}
+
+static ParseValue
+value_of(Arena *a, const PgQuery__Node *n)
+{
+	ParseValue v = {.kind = PV_OTHER};
+	if (n == NULL)
+		return v;
+	switch (n->node_case) {
+	case PG_QUERY__NODE__NODE_A_CONST: {
+		const PgQuery__AConst *c = n->a_const;
+		if (c->isnull) {
+			v.kind = PV_NULL;
+			return v;
+		}
+		switch (c->val_case) {
+		case PG_QUERY__A__CONST__VAL_IVAL:
+			v.text = arena_printf(a, "%d", (int)c->ival->ival);
+			break;
+		case PG_QUERY__A__CONST__VAL_FVAL:
+			v.text = c->fval->fval;
+			break;
+		case PG_QUERY__A__CONST__VAL_BOOLVAL:
+			v.text = c->boolval->boolval ? "true" : "false";
+			break;
+		case PG_QUERY__A__CONST__VAL_SVAL:
+			v.text = c->sval->sval;
+			break;
+		case PG_QUERY__A__CONST__VAL_BSVAL:
+			v.text = c->bsval->bsval;
+			break;
+		default:
+			/* protobuf default: an A_Const with no value set is integer 0 */
+			v.text = "0";
+			break;
+		}
+		v.kind = PV_CONST;
+		return v;
+	}
+	case PG_QUERY__NODE__NODE_TYPE_CAST: {
+		ParseValue inner = value_of(a, n->type_cast->arg);
+		if (inner.kind == PV_CONST || inner.kind == PV_NULL || inner.kind == PV_PARAM)
+			return inner;
+		return v;
+	}
+	case PG_QUERY__NODE__NODE_A_EXPR: {
+		const PgQuery__AExpr *e = n->a_expr;
+		const char *op = last_name(e->n_name, e->name);
+		if (e->kind != PG_QUERY__A__EXPR__KIND__AEXPR_OP || e->lexpr != NULL || op == NULL)
+			return v;
+		ParseValue inner = value_of(a, e->rexpr);
+		if (inner.kind != PV_CONST)
+			return v;
+		if (strcmp(op, "+") == 0)
+			return inner;
+		if (strcmp(op, "-") == 0) {
+			inner.text = inner.text[0] == '-' ? inner.text + 1 : arena_printf(a, "-%s", inner.text);
+			return inner;
+		}
+		return v;
+	}
+	case PG_QUERY__NODE__NODE_COLUMN_REF: {
+		const PgQuery__ColumnRef *cr = n->column_ref;
+		if (cr->n_fields == 0 || cr->n_fields > 3)
+			return v;
+		const char **fields = ARENA_NEW_ARRAY(a, const char *, cr->n_fields);
+		for (size_t i = 0; i < cr->n_fields; i++) {
+			fields[i] = node_string(cr->fields[i]);
+			if (fields[i] == NULL)
+				return v; /* t.* */
+		}
+		v.kind = PV_COLUMN;
+		v.nfields = (int32_t)cr->n_fields;
+		v.fields = fields;
+		return v;
+	}
+	case PG_QUERY__NODE__NODE_SET_TO_DEFAULT:
+		v.kind = PV_DEFAULT;
+		return v;
+	case PG_QUERY__NODE__NODE_PARAM_REF:
+		v.kind = PV_PARAM;
+		v.param = n->param_ref->number;
+		return v;
+	default:
+		return v;
+	}
+}
+
+/* ------------------------------------------------------------------ walk */
+
+typedef struct Walk {
+	Arena *a;
+	ParseInfo *info;
+	int32_t cap_rels, cap_scopes, cap_equal, cap_ctes;
+	int32_t nctes;
+	const char **ctes;
+	int32_t scope;
+	bool in_sublink, in_cte, outer_nullable;
+} Walk;
+
+/* grow *arr (elements of size sz, *cap capacity) to hold n + 1 elements */
+static void *
+grow(Arena *a, void *arr, int32_t n, int32_t *cap, size_t sz)
+{
+	if (n < *cap)
+		return arr;
+	int32_t ncap = *cap == 0 ? 8 : *cap * 2;
+	void *bigger = arena_zalloc(a, sz * (size_t)ncap);
+	if (n > 0)
+		memcpy(bigger, arr, sz * (size_t)n);
+	*cap = ncap;
+	return bigger;
+}
+
+static void walk_msg(Walk *w, const ProtobufCMessage *m);
+
+static int32_t
+add_scope(Walk *w, uint32_t features)
+{
+	ParseInfo *pi = w->info;
+	pi->scopes = grow(w->a, pi->scopes, pi->nscopes, &w->cap_scopes, sizeof(ParseScope));
+	pi->scopes[pi->nscopes].parent = w->scope;
+	pi->scopes[pi->nscopes].features = features;
+	return pi->nscopes++;
+}
+
+static void
+add_rel(Walk *w, PgQuery__RangeVar *rv, bool is_target)
+{
+	ParseInfo *pi = w->info;
+	pi->rels = grow(w->a, pi->rels, pi->nrels, &w->cap_rels, sizeof(ParseRel));
+	ParseRel *r = &pi->rels[pi->nrels++];
+	r->schema = str_or_null(rv->schemaname);
+	r->name = rv->relname;
+	r->alias = rv->alias != NULL ? str_or_null(rv->alias->aliasname) : NULL;
+	r->scope = w->scope;
+	r->in_sublink = w->in_sublink;
+	r->in_cte = w->in_cte;
+	r->outer_nullable = w->outer_nullable;
+	r->is_target = is_target;
+	r->node = rv;
+}
+
+/* add_conjuncts records the `a = b` conditions of an AND tree for the current scope */
+static void
+add_conjuncts(Walk *w, const PgQuery__Node *n)
+{
+	if (n == NULL)
+		return;
+	if (n->node_case == PG_QUERY__NODE__NODE_BOOL_EXPR &&
+	    n->bool_expr->boolop == PG_QUERY__BOOL_EXPR_TYPE__AND_EXPR) {
+		for (size_t i = 0; i < n->bool_expr->n_args; i++)
+			add_conjuncts(w, n->bool_expr->args[i]);
+		return;
+	}
+	if (n->node_case != PG_QUERY__NODE__NODE_A_EXPR)
+		return;
+	const PgQuery__AExpr *e = n->a_expr;
+	const char *op = last_name(e->n_name, e->name);
+	if (e->kind != PG_QUERY__A__EXPR__KIND__AEXPR_OP || op == NULL || strcmp(op, "=") != 0)
+		return;
+	ParseValue l = value_of(w->a, e->lexpr), r = value_of(w->a, e->rexpr);
+	if (l.kind != PV_COLUMN && r.kind != PV_COLUMN)
+		return;
+	ParseInfo *pi = w->info;
+	pi->equal = grow(w->a, pi->equal, pi->nequal, &w->cap_equal, sizeof(ParseEquality));
+	pi->equal[pi->nequal++] = (ParseEquality){.scope = w->scope, .lhs = l, .rhs = r};
+}
+
+/* add_join_quals records the ON conditions of inner joins anywhere in a FROM item */
+static void
+add_join_quals(Walk *w, const PgQuery__Node *n)
+{
+	if (n == NULL || n->node_case != PG_QUERY__NODE__NODE_JOIN_EXPR)
+		return;
+	const PgQuery__JoinExpr *j = n->join_expr;
+	if (j->jointype == PG_QUERY__JOIN_TYPE__JOIN_INNER)
+		add_conjuncts(w, j->quals);
+	add_join_quals(w, j->larg);
+	add_join_quals(w, j->rarg);
+}
+
+/* walk_fields visits every message-typed field of m */
+static void
+walk_fields(Walk *w, const ProtobufCMessage *m, const void *skip)
+{
+	const ProtobufCMessageDescriptor *d = m->descriptor;
+	for (unsigned i = 0; i < d->n_fields; i++) {
+		const ProtobufCFieldDescriptor *f = &d->fields[i];
+		if (f->type != PROTOBUF_C_TYPE_MESSAGE)
+			continue;
+		const char *base = (const char *)m;
+		if (f->flags & PROTOBUF_C_FIELD_FLAG_ONEOF) {
+			uint32_t which = *(const uint32_t *)(base + f->quantifier_offset);
+			if (which != f->id)
+				continue;
+		}
+		if (f->label == PROTOBUF_C_LABEL_REPEATED) {
+			size_t n = *(const size_t *)(base + f->quantifier_offset);
+			ProtobufCMessage *const *arr = *(ProtobufCMessage *const *const *)(base + f->offset);
+			for (size_t k = 0; k < n; k++)
+				walk_msg(w, arr[k]);
+		} else {
+			const ProtobufCMessage *sub = *(ProtobufCMessage *const *)(base + f->offset);
+			if (sub != NULL && sub != skip)
+				walk_msg(w, sub);
+		}
+	}
+}
+
+static bool
+is_aggregate_name(const char *name)
+{
+	static const char *const aggs[] = {"count",
+	                                   "sum",
+	                                   "avg",
+	                                   "min",
+	                                   "max",
+	                                   "array_agg",
+	                                   "string_agg",
+	                                   "bool_and",
+	                                   "bool_or",
+	                                   "every",
+	                                   "bit_and",
+	                                   "bit_or",
+	                                   "bit_xor",
+	                                   "json_agg",
+	                                   "jsonb_agg",
+	                                   "json_object_agg",
+	                                   "jsonb_object_agg",
+	                                   "xmlagg",
+	                                   "stddev",
+	                                   "stddev_pop",
+	                                   "stddev_samp",
+	                                   "variance",
+	                                   "var_pop",
+	                                   "var_samp",
+	                                   "corr",
+	                                   "covar_pop",
+	                                   "covar_samp",
+	                                   "regr_avgx",
+	                                   "regr_avgy",
+	                                   "regr_count",
+	                                   "regr_intercept",
+	                                   "regr_r2",
+	                                   "regr_slope",
+	                                   "regr_sxx",
+	                                   "regr_sxy",
+	                                   "regr_syy",
+	                                   "mode",
+	                                   "percentile_cont",
+	                                   "percentile_disc",
+	                                   "range_agg",
+	                                   "range_intersect_agg",
+	                                   "any_value"};
+	for (size_t i = 0; i < SG_ARRAY_LEN(aggs); i++)
+		if (strcmp(name, aggs[i]) == 0)
+			return true;
+	return false;
+}
+
+static bool
+is_gateway_func(const char *name)
+{
+	return name != NULL && (strcmp(name, "create_distributed_table") == 0 ||
+	                        strcmp(name, "create_reference_table") == 0);
+}
+
+static void
+note_func_call(Walk *w, const PgQuery__FuncCall *fc)
+{
+	const char *name = last_name(fc->n_funcname, fc->funcname);
+	if (is_gateway_func(name))
+		w->info->func.mentioned = true;
+	if (w->scope < 0)
+		return;
+	ParseScope *s = &w->info->scopes[w->scope];
+	if (fc->over != NULL)
+		s->features |= PARSE_F_WINDOW;
+	else if (fc->agg_star || fc->agg_distinct || fc->n_agg_order > 0 || fc->agg_filter != NULL ||
+	         fc->agg_within_group || (name != NULL && is_aggregate_name(name)))
+		s->features |= PARSE_F_AGGREGATE;
+}
+
+static void
+walk_select(Walk *w, const PgQuery__SelectStmt *s)
+{
+	uint32_t f = 0;
+	if (s->n_distinct_clause > 0)
+		f |= PARSE_F_DISTINCT;
+	if (s->n_group_clause > 0)
+		f |= PARSE_F_GROUP_BY;
+	if (s->having_clause != NULL)
+		f |= PARSE_F_HAVING;
+	if (s->n_window_clause > 0)
+		f |= PARSE_F_WINDOW;
+	if (s->n_sort_clause > 0)
+		f |= PARSE_F_ORDER_BY;
+	if (s->limit_count != NULL || s->limit_offset != NULL)
+		f |= PARSE_F_LIMIT;
+	if (s->op != PG_QUERY__SET_OPERATION__SETOP_NONE &&
+	    s->op != PG_QUERY__SET_OPERATION__SET_OPERATION_UNDEFINED)
+		f |= PARSE_F_SETOP;
+	if (s->with_clause != NULL)
+		f |= PARSE_F_CTE;
+	if (s->n_locking_clause > 0)
+		f |= PARSE_F_LOCKING;
+	int32_t saved = w->scope;
+	w->scope = add_scope(w, f);
+	add_conjuncts(w, s->where_clause);
+	for (size_t i = 0; i < s->n_from_clause; i++)
+		add_join_quals(w, s->from_clause[i]);
+	walk_fields(w, &s->base, NULL);
+	w->scope = saved;
+}
+
+static void
+walk_dml(Walk *w, const ProtobufCMessage *m, PgQuery__RangeVar *target, const PgQuery__Node *where,
+         size_t nfrom, PgQuery__Node **from, uint32_t f)
+{
+	int32_t saved = w->scope;
+	w->scope = add_scope(w, f);
+	if (target != NULL)
+		add_rel(w, target, true);
+	add_conjuncts(w, where);
+	for (size_t i = 0; i < nfrom; i++)
+		add_join_quals(w, from[i]);
+	walk_fields(w, m, target);
+	w->scope = saved;
+}
+
+static void
+walk_join(Walk *w, const PgQuery__JoinExpr *j)
+{
+	bool saved = w->outer_nullable;
+	bool left_nullable = j->jointype == PG_QUERY__JOIN_TYPE__JOIN_RIGHT ||
+	                     j->jointype == PG_QUERY__JOIN_TYPE__JOIN_FULL;
+	bool right_nullable = j->jointype == PG_QUERY__JOIN_TYPE__JOIN_LEFT ||
+	                      j->jointype == PG_QUERY__JOIN_TYPE__JOIN_FULL;
+	w->outer_nullable = saved || left_nullable;
+	if (j->larg != NULL)
+		walk_msg(w, &j->larg->base);
+	w->outer_nullable = saved || right_nullable;
+	if (j->rarg != NULL)
+		walk_msg(w, &j->rarg->base);
+	w->outer_nullable = saved;
+	if (j->quals != NULL)
+		walk_msg(w, &j->quals->base);
+}
+
+static void
+walk_msg(Walk *w, const ProtobufCMessage *m)
+{
+	if (m == NULL)
+		return;
+	const ProtobufCMessageDescriptor *d = m->descriptor;
+	if (d == &pg_query__range_var__descriptor) {
+		add_rel(w, (PgQuery__RangeVar *)m, false);
+	} else if (d == &pg_query__select_stmt__descriptor) {
+		walk_select(w, (const PgQuery__SelectStmt *)m);
+	} else if (d == &pg_query__insert_stmt__descriptor) {
+		const PgQuery__InsertStmt *s = (const PgQuery__InsertStmt *)m;
+		uint32_t f = (s->n_returning_list > 0 ? PARSE_F_RETURNING : 0) |
+		             (s->on_conflict_clause != NULL ? PARSE_F_ON_CONFLICT : 0) |
+		             (s->with_clause != NULL ? PARSE_F_CTE : 0);
+		walk_dml(w, m, s->relation, NULL, 0, NULL, f);
+	} else if (d == &pg_query__update_stmt__descriptor) {
+		const PgQuery__UpdateStmt *s = (const PgQuery__UpdateStmt *)m;
+		uint32_t f = (s->n_returning_list > 0 ? PARSE_F_RETURNING : 0) |
+		             (s->with_clause != NULL ? PARSE_F_CTE : 0);
+		walk_dml(w, m, s->relation, s->where_clause, s->n_from_clause, s->from_clause, f);
+	} else if (d == &pg_query__delete_stmt__descriptor) {
+		const PgQuery__DeleteStmt *s = (const PgQuery__DeleteStmt *)m;
+		uint32_t f = (s->n_returning_list > 0 ? PARSE_F_RETURNING : 0) |
+		             (s->with_clause != NULL ? PARSE_F_CTE : 0);
+		walk_dml(w, m, s->relation, s->where_clause, s->n_using_clause, s->using_clause, f);
+	} else if (d == &pg_query__merge_stmt__descriptor) {
+		const PgQuery__MergeStmt *s = (const PgQuery__MergeStmt *)m;
+		walk_dml(w, m, s->relation, NULL, 0, NULL, s->with_clause != NULL ? PARSE_F_CTE : 0);
+	} else if (d == &pg_query__sub_link__descriptor) {
+		bool saved = w->in_sublink;
+		w->in_sublink = true;
+		walk_fields(w, m, NULL);
+		w->in_sublink = saved;
+	} else if (d == &pg_query__common_table_expr__descriptor) {
+		const PgQuery__CommonTableExpr *c = (const PgQuery__CommonTableExpr *)m;
+		w->ctes = grow(w->a, w->ctes, w->nctes, &w->cap_ctes, sizeof(const char *));
+		w->ctes[w->nctes++] = c->ctename;
+		bool saved = w->in_cte;
+		w->in_cte = true;
+		walk_fields(w, m, NULL);
+		w->in_cte = saved;
+	} else if (d == &pg_query__join_expr__descriptor) {
+		walk_join(w, (const PgQuery__JoinExpr *)m);
+	} else if (d == &pg_query__func_call__descriptor) {
+		note_func_call(w, (const PgQuery__FuncCall *)m);
+		walk_fields(w, m, NULL);
+	} else {
+		walk_fields(w, m, NULL);
+	}
+}
+
+/* ------------------------------------------------------- classification */
+
+static const char *
+object_type_name(PgQuery__ObjectType t)
+{
+	switch (t) {
+	case PG_QUERY__OBJECT_TYPE__OBJECT_ACCESS_METHOD:
+		return "ACCESS METHOD";
+	case PG_QUERY__OBJECT_TYPE__OBJECT_AGGREGATE:
+		return "AGGREGATE";
+	case PG_QUERY__OBJECT_TYPE__OBJECT_CAST:
+		return "CAST";
+	case PG_QUERY__OBJECT_TYPE__OBJECT_COLUMN:
+	case PG_QUERY__OBJECT_TYPE__OBJECT_TABCONSTRAINT:
+	case PG_QUERY__OBJECT_TYPE__OBJECT_TABLE:
+		return "TABLE";
+	case PG_QUERY__OBJECT_TYPE__OBJECT_COLLATION:
+		return "COLLATION";
+	case PG_QUERY__OBJECT_TYPE__OBJECT_CONVERSION:
+		return "CONVERSION";
+	case PG_QUERY__OBJECT_TYPE__OBJECT_DATABASE:
+		return "DATABASE";
+	case PG_QUERY__OBJECT_TYPE__OBJECT_DOMAIN:
+	case PG_QUERY__OBJECT_TYPE__OBJECT_DOMCONSTRAINT:
+		return "DOMAIN";
+	case PG_QUERY__OBJECT_TYPE__OBJECT_EVENT_TRIGGER:
+		return "EVENT TRIGGER";
+	case PG_QUERY__OBJECT_TYPE__OBJECT_EXTENSION:
+		return "EXTENSION";
+	case PG_QUERY__OBJECT_TYPE__OBJECT_FDW:
+		return "FOREIGN DATA WRAPPER";
+	case PG_QUERY__OBJECT_TYPE__OBJECT_FOREIGN_SERVER:
+		return "SERVER";
+	case PG_QUERY__OBJECT_TYPE__OBJECT_FOREIGN_TABLE:
+		return "FOREIGN TABLE";
+	case PG_QUERY__OBJECT_TYPE__OBJECT_FUNCTION:
+		return "FUNCTION";
+	case PG_QUERY__OBJECT_TYPE__OBJECT_INDEX:
+		return "INDEX";
+	case PG_QUERY__OBJECT_TYPE__OBJECT_LANGUAGE:
+		return "LANGUAGE";
+	case PG_QUERY__OBJECT_TYPE__OBJECT_MATVIEW:
+		return "MATERIALIZED VIEW";
+	case PG_QUERY__OBJECT_TYPE__OBJECT_OPCLASS:
+		return "OPERATOR CLASS";
+	case PG_QUERY__OBJECT_TYPE__OBJECT_OPERATOR:
+		return "OPERATOR";
+	case PG_QUERY__OBJECT_TYPE__OBJECT_OPFAMILY:
+		return "OPERATOR FAMILY";
+	case PG_QUERY__OBJECT_TYPE__OBJECT_POLICY:
+		return "POLICY";
+	case PG_QUERY__OBJECT_TYPE__OBJECT_PROCEDURE:
+		return "PROCEDURE";
+	case PG_QUERY__OBJECT_TYPE__OBJECT_PUBLICATION:
+		return "PUBLICATION";
+	case PG_QUERY__OBJECT_TYPE__OBJECT_ROLE:
+		return "ROLE";
+	case PG_QUERY__OBJECT_TYPE__OBJECT_ROUTINE:
+		return "ROUTINE";
+	case PG_QUERY__OBJECT_TYPE__OBJECT_RULE:
+		return "RULE";
+	case PG_QUERY__OBJECT_TYPE__OBJECT_SCHEMA:
+		return "SCHEMA";
+	case PG_QUERY__OBJECT_TYPE__OBJECT_SEQUENCE:
+		return "SEQUENCE";
+	case PG_QUERY__OBJECT_TYPE__OBJECT_SUBSCRIPTION:
+		return "SUBSCRIPTION";
+	case PG_QUERY__OBJECT_TYPE__OBJECT_STATISTIC_EXT:
+		return "STATISTICS";
+	case PG_QUERY__OBJECT_TYPE__OBJECT_TABLESPACE:
+		return "TABLESPACE";
+	case PG_QUERY__OBJECT_TYPE__OBJECT_TRANSFORM:
+		return "TRANSFORM";
+	case PG_QUERY__OBJECT_TYPE__OBJECT_TRIGGER:
+		return "TRIGGER";
+	case PG_QUERY__OBJECT_TYPE__OBJECT_TSCONFIGURATION:
+		return "TEXT SEARCH CONFIGURATION";
+	case PG_QUERY__OBJECT_TYPE__OBJECT_TSDICTIONARY:
+		return "TEXT SEARCH DICTIONARY";
+	case PG_QUERY__OBJECT_TYPE__OBJECT_TSPARSER:
+		return "TEXT SEARCH PARSER";
+	case PG_QUERY__OBJECT_TYPE__OBJECT_TSTEMPLATE:
+		return "TEXT SEARCH TEMPLATE";
+	case PG_QUERY__OBJECT_TYPE__OBJECT_ATTRIBUTE:
+	case PG_QUERY__OBJECT_TYPE__OBJECT_TYPE:
+		return "TYPE";
+	case PG_QUERY__OBJECT_TYPE__OBJECT_USER_MAPPING:
+		return "USER MAPPING";
+	case PG_QUERY__OBJECT_TYPE__OBJECT_VIEW:
+		return "VIEW";
+	default:
+		return "OBJECT";
+	}
+}
+
+static bool
+is_temp(const PgQuery__RangeVar *rv)
+{
+	return rv != NULL && rv->relpersistence != NULL && rv->relpersistence[0] == 't';
+}
+
+static void
+set_ddl(ParseInfo *pi, Arena *a, const char *verb, const char *object)
+{
+	pi->kind = PARSE_DDL;
+	pi->tag = object == NULL ? verb : arena_printf(a, "%s %s", verb, object);
+}
+
+/* mark_target flags the relation recorded for rv as a target of the statement */
+static void
+mark_target(ParseInfo *pi, const PgQuery__RangeVar *rv)
+{
+	for (int32_t i = 0; i < pi->nrels; i++)
+		if (pi->rels[i].node == rv)
+			pi->rels[i].is_target = true;
+}
+
+static bool
+has_defelem(size_t n, PgQuery__Node **opts, const char *name)
+{
+	for (size_t i = 0; i < n; i++)
+		if (opts[i]->node_case == PG_QUERY__NODE__NODE_DEF_ELEM &&
+		    strcmp(opts[i]->def_elem->defname, name) == 0)
+			return true;
+	return false;
+}
+
+static ParseName
+name_of_list(const PgQuery__Node *n)
+{
+	ParseName pn = {0};
+	if (n == NULL)
+		return pn;
+	if (n->node_case == PG_QUERY__NODE__NODE_STRING) {
+		pn.name = n->string->sval;
+		return pn;
+	}
+	if (n->node_case != PG_QUERY__NODE__NODE_LIST)
+		return pn;
+	size_t k = n->list->n_items;
+	if (k >= 1)
+		pn.name = node_string(n->list->items[k - 1]);
+	if (k >= 2)
+		pn.schema = node_string(n->list->items[k - 2]);
+	return pn;
+}
+
+static void
+inspect_insert(Arena *a, ParseInfo *pi, const PgQuery__InsertStmt *s)
+{
+	pi->insert_ncols = (int32_t)s->n_cols;
+	pi->insert_cols = ARENA_NEW_ARRAY(a, const char *, s->n_cols + 1);
+	for (size_t i = 0; i < s->n_cols; i++)
+		pi->insert_cols[i] = s->cols[i]->node_case == PG_QUERY__NODE__NODE_RES_TARGET
+		                         ? s->cols[i]->res_target->name
+		                         : "";
+	const PgQuery__Node *sel = s->select_stmt;
+	if (sel == NULL) {
+		pi->insert_default_values = true;
+		return;
+	}
+	const PgQuery__SelectStmt *ss =
+	    sel->node_case == PG_QUERY__NODE__NODE_SELECT_STMT ? sel->select_stmt : NULL;
+	if (ss == NULL || ss->n_values_lists == 0 || ss->n_from_clause > 0 || ss->n_target_list > 0 ||
+	    ss->with_clause != NULL) {
+		pi->insert_has_select = true;
+		return;
+	}
+	pi->insert_nrows = (int32_t)ss->n_values_lists;
+	pi->insert_row_len = ARENA_NEW_ARRAY(a, int32_t, ss->n_values_lists);
+	pi->insert_rows = ARENA_NEW_ARRAY(a, ParseValue *, ss->n_values_lists);
+	for (size_t r = 0; r < ss->n_values_lists; r++) {
+		const PgQuery__Node *row = ss->values_lists[r];
+		if (row->node_case != PG_QUERY__NODE__NODE_LIST)
+			continue;
+		size_t n = row->list->n_items;
+		pi->insert_row_len[r] = (int32_t)n;
+		pi->insert_rows[r] = ARENA_NEW_ARRAY(a, ParseValue, n + 1);
+		for (size_t c = 0; c < n; c++)
+			pi->insert_rows[r][c] = value_of(a, row->list->items[c]);
+	}
+	if (s->on_conflict_clause != NULL) {
+		const PgQuery__OnConflictClause *oc = s->on_conflict_clause;
+		pi->nset_cols = (int32_t)oc->n_target_list;
+		pi->set_cols = ARENA_NEW_ARRAY(a, const char *, oc->n_target_list + 1);
+		for (size_t i = 0; i < oc->n_target_list; i++)
+			pi->set_cols[i] = oc->target_list[i]->node_case == PG_QUERY__NODE__NODE_RES_TARGET
+			                      ? oc->target_list[i]->res_target->name
+			                      : "";
+	}
+}
+
+static void
+inspect_func(Arena *a, ParseInfo *pi, const PgQuery__SelectStmt *s)
+{
+	if (s->n_target_list != 1 || s->n_from_clause > 0 || s->where_clause != NULL ||
+	    s->n_group_clause > 0 || s->having_clause != NULL || s->n_distinct_clause > 0 ||
+	    s->n_sort_clause > 0 || s->limit_count != NULL || s->limit_offset != NULL ||
+	    s->with_clause != NULL || s->n_values_lists > 0 || s->n_locking_clause > 0 ||
+	    s->into_clause != NULL || s->n_window_clause > 0 ||
+	    (s->op != PG_QUERY__SET_OPERATION__SETOP_NONE &&
+	     s->op != PG_QUERY__SET_OPERATION__SET_OPERATION_UNDEFINED))
+		return;
+	const PgQuery__Node *t = s->target_list[0];
+	if (t->node_case != PG_QUERY__NODE__NODE_RES_TARGET || t->res_target->val == NULL ||
+	    t->res_target->val->node_case != PG_QUERY__NODE__NODE_FUNC_CALL)
+		return;
+	const PgQuery__FuncCall *fc = t->res_target->val->func_call;
+	const char *name = last_name(fc->n_funcname, fc->funcname);
+	if (!is_gateway_func(name) || fc->over != NULL || fc->agg_star || fc->agg_distinct ||
+	    fc->n_agg_order > 0 || fc->agg_filter != NULL || fc->func_variadic)
+		return;
+	ParseFunc *f = &pi->func;
+	f->name = name;
+	f->result = str_or_null(t->res_target->name) != NULL ? t->res_target->name : name;
+	f->nargs = (int32_t)fc->n_args;
+	f->arg_names = ARENA_NEW_ARRAY(a, const char *, fc->n_args + 1);
+	f->args = ARENA_NEW_ARRAY(a, ParseValue, fc->n_args + 1);
+	for (size_t i = 0; i < fc->n_args; i++) {
+		const PgQuery__Node *arg = fc->args[i];
+		if (arg->node_case == PG_QUERY__NODE__NODE_NAMED_ARG_EXPR) {
+			f->arg_names[i] = arg->named_arg_expr->name;
+			f->args[i] = value_of(a, arg->named_arg_expr->arg);
+		} else {
+			f->args[i] = value_of(a, arg);
+		}
+	}
+	f->is_simple = true;
+}
+
+static void
+inspect_drop(ParseInfo *pi, Arena *a, const PgQuery__DropStmt *d)
+{
+	pi->is_drop = true;
+	pi->drop_is_table = d->remove_type == PG_QUERY__OBJECT_TYPE__OBJECT_TABLE;
+	pi->drop_is_schema = d->remove_type == PG_QUERY__OBJECT_TYPE__OBJECT_SCHEMA;
+	pi->ndrop = (int32_t)d->n_objects;
+	pi->drop = ARENA_NEW_ARRAY(a, ParseName, d->n_objects + 1);
+	for (size_t i = 0; i < d->n_objects; i++)
+		pi->drop[i] = name_of_list(d->objects[i]);
+	set_ddl(pi, a, "DROP", object_type_name(d->remove_type));
+	pi->in_txn_forbidden = d->concurrent;
+}
+
+static void
+inspect_alter_table(ParseInfo *pi, Arena *a, const PgQuery__AlterTableStmt *s)
+{
+	set_ddl(pi, a, "ALTER", object_type_name(s->objtype));
+	mark_target(pi, s->relation);
+	pi->nalter = (int32_t)s->n_cmds;
+	pi->alter_kinds = ARENA_NEW_ARRAY(a, ParseAlterKind, s->n_cmds + 1);
+	pi->alter_cols = ARENA_NEW_ARRAY(a, const char *, s->n_cmds + 1);
+	for (size_t i = 0; i < s->n_cmds; i++) {
+		if (s->cmds[i]->node_case != PG_QUERY__NODE__NODE_ALTER_TABLE_CMD)
+			continue;
+		const PgQuery__AlterTableCmd *c = s->cmds[i]->alter_table_cmd;
+		pi->alter_cols[i] = str_or_null(c->name);
+		if (c->subtype == PG_QUERY__ALTER_TABLE_TYPE__AT_AlterColumnType)
+			pi->alter_kinds[i] = PARSE_ALTER_COLUMN_TYPE;
+		else if (c->subtype == PG_QUERY__ALTER_TABLE_TYPE__AT_DropColumn ||
+		         c->subtype == PG_QUERY__ALTER_TABLE_TYPE__AT_DropColumnRecurse)
+			pi->alter_kinds[i] = PARSE_ALTER_DROP_COLUMN;
+	}
+}
+
+static TxnCommand
+txn_command(PgQuery__TransactionStmtKind k)
+{
+	switch (k) {
+	case PG_QUERY__TRANSACTION_STMT_KIND__TRANS_STMT_BEGIN:
+	case PG_QUERY__TRANSACTION_STMT_KIND__TRANS_STMT_START:
+		return TXN_BEGIN;
+	case PG_QUERY__TRANSACTION_STMT_KIND__TRANS_STMT_COMMIT:
+		return TXN_COMMIT;
+	case PG_QUERY__TRANSACTION_STMT_KIND__TRANS_STMT_ROLLBACK:
+		return TXN_ROLLBACK;
+	case PG_QUERY__TRANSACTION_STMT_KIND__TRANS_STMT_SAVEPOINT:
+		return TXN_SAVEPOINT;
+	case PG_QUERY__TRANSACTION_STMT_KIND__TRANS_STMT_RELEASE:
+		return TXN_RELEASE;
+	case PG_QUERY__TRANSACTION_STMT_KIND__TRANS_STMT_ROLLBACK_TO:
+		return TXN_ROLLBACK_TO;
+	default:
+		return TXN_PREPARE_UNSUPPORTED;
+	}
+}
+
+static void
+restricted(ParseInfo *pi, const char *construct)
+{
+	pi->kind = PARSE_RESTRICTED;
+	pi->construct = construct;
+	pi->tag = construct;
+}
+
+/* classify sets kind and tag from the top-level node (relations already walked) */
+static void
+classify(ParseInfo *pi, Arena *a, const PgQuery__Node *n)
+{
+	pi->kind = PARSE_UTILITY;
+	switch (n->node_case) {
+	case PG_QUERY__NODE__NODE_SELECT_STMT:
+		pi->kind = PARSE_SELECT;
+		pi->tag = "SELECT";
+		if (n->select_stmt->into_clause != NULL) {
+			pi->kind = is_temp(n->select_stmt->into_clause->rel) ? PARSE_DDL_LOCAL : PARSE_DDL;
+			pi->has_query_body = true;
+		} else {
+			inspect_func(a, pi, n->select_stmt);
+		}
+		break;
+	case PG_QUERY__NODE__NODE_INSERT_STMT:
+		pi->kind = PARSE_INSERT;
+		pi->tag = "INSERT";
+		inspect_insert(a, pi, n->insert_stmt);
+		break;
+	case PG_QUERY__NODE__NODE_UPDATE_STMT: {
+		const PgQuery__UpdateStmt *u = n->update_stmt;
+		pi->kind = PARSE_UPDATE;
+		pi->tag = "UPDATE";
+		pi->nset_cols = (int32_t)u->n_target_list;
+		pi->set_cols = ARENA_NEW_ARRAY(a, const char *, u->n_target_list + 1);
+		for (size_t i = 0; i < u->n_target_list; i++)
+			pi->set_cols[i] = u->target_list[i]->node_case == PG_QUERY__NODE__NODE_RES_TARGET
+			                      ? u->target_list[i]->res_target->name
+			                      : "";
+		break;
+	}
+	case PG_QUERY__NODE__NODE_DELETE_STMT:
+		pi->kind = PARSE_DELETE;
+		pi->tag = "DELETE";
+		break;
+	case PG_QUERY__NODE__NODE_MERGE_STMT:
+		pi->kind = PARSE_MERGE;
+		pi->tag = "MERGE";
+		break;
+	case PG_QUERY__NODE__NODE_TRANSACTION_STMT:
+		pi->kind = PARSE_TXN;
+		pi->txn_cmd = txn_command(n->transaction_stmt->kind);
+		break;
+	case PG_QUERY__NODE__NODE_CREATE_STMT:
+		set_ddl(pi, a, "CREATE TABLE", NULL);
+		if (is_temp(n->create_stmt->relation))
+			pi->kind = PARSE_DDL_LOCAL;
+		break;
+	case PG_QUERY__NODE__NODE_CREATE_TABLE_AS_STMT: {
+		const PgQuery__CreateTableAsStmt *c = n->create_table_as_stmt;
+		if (c->objtype == PG_QUERY__OBJECT_TYPE__OBJECT_MATVIEW)
+			set_ddl(pi, a, "CREATE MATERIALIZED VIEW", NULL);
+		else
+			set_ddl(pi, a, c->is_select_into ? "SELECT" : "CREATE TABLE AS", NULL);
+		if (c->into != NULL && is_temp(c->into->rel))
+			pi->kind = PARSE_DDL_LOCAL;
+		pi->has_query_body = true;
+		break;
+	}
+	case PG_QUERY__NODE__NODE_INDEX_STMT:
+		set_ddl(pi, a, "CREATE INDEX", NULL);
+		pi->in_txn_forbidden = n->index_stmt->concurrent;
+		mark_target(pi, n->index_stmt->relation);
+		break;
+	case PG_QUERY__NODE__NODE_ALTER_TABLE_STMT:
+		inspect_alter_table(pi, a, n->alter_table_stmt);
+		break;
+	case PG_QUERY__NODE__NODE_DROP_STMT:
+		inspect_drop(pi, a, n->drop_stmt);
+		break;
+	case PG_QUERY__NODE__NODE_TRUNCATE_STMT:
+		set_ddl(pi, a, "TRUNCATE TABLE", NULL);
+		for (int32_t i = 0; i < pi->nrels; i++)
+			pi->rels[i].is_target = true;
+		break;
+	case PG_QUERY__NODE__NODE_COMMENT_STMT:
+		set_ddl(pi, a, "COMMENT", NULL);
+		break;
+	case PG_QUERY__NODE__NODE_CREATE_SCHEMA_STMT:
+		set_ddl(pi, a, "CREATE SCHEMA", NULL);
+		break;
+	case PG_QUERY__NODE__NODE_DEFINE_STMT:
+		set_ddl(pi, a, "CREATE", object_type_name(n->define_stmt->kind));
+		break;
+	case PG_QUERY__NODE__NODE_COMPOSITE_TYPE_STMT:
+	case PG_QUERY__NODE__NODE_CREATE_ENUM_STMT:
+	case PG_QUERY__NODE__NODE_CREATE_RANGE_STMT:
+		set_ddl(pi, a, "CREATE TYPE", NULL);
+		break;
+	case PG_QUERY__NODE__NODE_ALTER_ENUM_STMT:
+	case PG_QUERY__NODE__NODE_ALTER_TYPE_STMT:
+		set_ddl(pi, a, "ALTER TYPE", NULL);
+		break;
+	case PG_QUERY__NODE__NODE_CREATE_FUNCTION_STMT:
+		set_ddl(pi, a,
+		        n->create_function_stmt->is_procedure ? "CREATE PROCEDURE" : "CREATE FUNCTION",
+		        NULL);
+		break;
+	case PG_QUERY__NODE__NODE_ALTER_FUNCTION_STMT:
+		set_ddl(pi, a, "ALTER", object_type_name(n->alter_function_stmt->objtype));
+		break;
+	case PG_QUERY__NODE__NODE_CREATE_SEQ_STMT:
+		set_ddl(pi, a, "CREATE SEQUENCE", NULL);
+		if (is_temp(n->create_seq_stmt->sequence))
+			pi->kind = PARSE_DDL_LOCAL;
+		break;
+	case PG_QUERY__NODE__NODE_ALTER_SEQ_STMT:
+		set_ddl(pi, a, "ALTER SEQUENCE", NULL);
+		break;
+	case PG_QUERY__NODE__NODE_VIEW_STMT:
+		set_ddl(pi, a, "CREATE VIEW", NULL);
+		if (is_temp(n->view_stmt->view))
+			pi->kind = PARSE_DDL_LOCAL;
+		pi->has_query_body = true;
+		break;
+	case PG_QUERY__NODE__NODE_CREATE_EXTENSION_STMT:
+		set_ddl(pi, a, "CREATE EXTENSION", NULL);
+		break;
+	case PG_QUERY__NODE__NODE_ALTER_EXTENSION_STMT:
+	case PG_QUERY__NODE__NODE_ALTER_EXTENSION_CONTENTS_STMT:
+		set_ddl(pi, a, "ALTER EXTENSION", NULL);
+		break;
+	case PG_QUERY__NODE__NODE_RENAME_STMT: {
+		const PgQuery__RenameStmt *r = n->rename_stmt;
+		set_ddl(pi, a, "ALTER", object_type_name(r->rename_type));
+		mark_target(pi, r->relation);
+		if (r->rename_type == PG_QUERY__OBJECT_TYPE__OBJECT_TABLE)
+			pi->renames_relation = true;
+		else if (r->rename_type == PG_QUERY__OBJECT_TYPE__OBJECT_COLUMN)
+			pi->renamed_column = r->subname;
+		break;
+	}
+	case PG_QUERY__NODE__NODE_ALTER_OBJECT_SCHEMA_STMT: {
+		const PgQuery__AlterObjectSchemaStmt *s = n->alter_object_schema_stmt;
+		set_ddl(pi, a, "ALTER", object_type_name(s->object_type));
+		mark_target(pi, s->relation);
+		if (s->relation != NULL)
+			pi->renames_relation = true;
+		break;
+	}
+	case PG_QUERY__NODE__NODE_ALTER_OWNER_STMT:
+		set_ddl(pi, a, "ALTER", object_type_name(n->alter_owner_stmt->object_type));
+		break;
+	case PG_QUERY__NODE__NODE_CREATE_DOMAIN_STMT:
+		set_ddl(pi, a, "CREATE DOMAIN", NULL);
+		break;
+	case PG_QUERY__NODE__NODE_ALTER_DOMAIN_STMT:
+		set_ddl(pi, a, "ALTER DOMAIN", NULL);
+		break;
+	case PG_QUERY__NODE__NODE_GRANT_STMT:
+		set_ddl(pi, a, n->grant_stmt->is_grant ? "GRANT" : "REVOKE", NULL);
+		for (int32_t i = 0; i < pi->nrels; i++)
+			pi->rels[i].is_target = true;
+		break;
+	case PG_QUERY__NODE__NODE_GRANT_ROLE_STMT:
+		set_ddl(pi, a, n->grant_role_stmt->is_grant ? "GRANT ROLE" : "REVOKE ROLE", NULL);
+		break;
+	case PG_QUERY__NODE__NODE_ALTER_DEFAULT_PRIVILEGES_STMT:
+		set_ddl(pi, a, "ALTER DEFAULT PRIVILEGES", NULL);
+		break;
+	case PG_QUERY__NODE__NODE_CREATE_ROLE_STMT:
+		set_ddl(pi, a, "CREATE ROLE", NULL);
+		break;
+	case PG_QUERY__NODE__NODE_ALTER_ROLE_STMT:
+	case PG_QUERY__NODE__NODE_ALTER_ROLE_SET_STMT:
+		set_ddl(pi, a, "ALTER ROLE", NULL);
+		break;
+	case PG_QUERY__NODE__NODE_DROP_ROLE_STMT:
+		set_ddl(pi, a, "DROP ROLE", NULL);
+		break;
+	case PG_QUERY__NODE__NODE_CREATE_TRIG_STMT:
+		set_ddl(pi, a, "CREATE TRIGGER", NULL);
+		mark_target(pi, n->create_trig_stmt->relation);
+		break;
+	case PG_QUERY__NODE__NODE_CREATE_POLICY_STMT:
+		set_ddl(pi, a, "CREATE POLICY", NULL);
+		mark_target(pi, n->create_policy_stmt->table);
+		break;
+	case PG_QUERY__NODE__NODE_ALTER_POLICY_STMT:
+		set_ddl(pi, a, "ALTER POLICY", NULL);
+		mark_target(pi, n->alter_policy_stmt->table);
+		break;
+	case PG_QUERY__NODE__NODE_RULE_STMT:
+		set_ddl(pi, a, "CREATE RULE", NULL);
+		pi->has_query_body = true;
+		break;
+	case PG_QUERY__NODE__NODE_CREATE_CAST_STMT:
+		set_ddl(pi, a, "CREATE CAST", NULL);
+		break;
+	case PG_QUERY__NODE__NODE_CREATE_CONVERSION_STMT:
+		set_ddl(pi, a, "CREATE CONVERSION", NULL);
+		break;
+	case PG_QUERY__NODE__NODE_CREATE_OP_CLASS_STMT:
+		set_ddl(pi, a, "CREATE OPERATOR CLASS", NULL);
+		break;
+	case PG_QUERY__NODE__NODE_CREATE_OP_FAMILY_STMT:
+		set_ddl(pi, a, "CREATE OPERATOR FAMILY", NULL);
+		break;
+	case PG_QUERY__NODE__NODE_ALTER_OP_FAMILY_STMT:
+		set_ddl(pi, a, "ALTER OPERATOR FAMILY", NULL);
+		break;
+	case PG_QUERY__NODE__NODE_ALTER_OPERATOR_STMT:
+		set_ddl(pi, a, "ALTER OPERATOR", NULL);
+		break;
+	case PG_QUERY__NODE__NODE_CREATE_STATS_STMT:
+		set_ddl(pi, a, "CREATE STATISTICS", NULL);
+		break;
+	case PG_QUERY__NODE__NODE_ALTER_STATS_STMT:
+		set_ddl(pi, a, "ALTER STATISTICS", NULL);
+		break;
+	case PG_QUERY__NODE__NODE_CREATE_PLANG_STMT:
+		set_ddl(pi, a, "CREATE LANGUAGE", NULL);
+		break;
+	case PG_QUERY__NODE__NODE_CREATE_FOREIGN_TABLE_STMT:
+		set_ddl(pi, a, "CREATE FOREIGN TABLE", NULL);
+		break;
+	case PG_QUERY__NODE__NODE_DROP_OWNED_STMT:
+		set_ddl(pi, a, "DROP OWNED", NULL);
+		break;
+	case PG_QUERY__NODE__NODE_REASSIGN_OWNED_STMT:
+		set_ddl(pi, a, "REASSIGN OWNED", NULL);
+		break;
+	case PG_QUERY__NODE__NODE_REFRESH_MAT_VIEW_STMT:
+		set_ddl(pi, a, "REFRESH MATERIALIZED VIEW", NULL);
+		pi->in_txn_forbidden = n->refresh_mat_view_stmt->concurrent;
+		break;
+	case PG_QUERY__NODE__NODE_CREATEDB_STMT:
+		set_ddl(pi, a, "CREATE DATABASE", NULL);
+		pi->in_txn_forbidden = true;
+		break;
+	case PG_QUERY__NODE__NODE_DROPDB_STMT:
+		set_ddl(pi, a, "DROP DATABASE", NULL);
+		pi->in_txn_forbidden = true;
+		break;
+	case PG_QUERY__NODE__NODE_ALTER_DATABASE_STMT:
+	case PG_QUERY__NODE__NODE_ALTER_DATABASE_SET_STMT:
+		set_ddl(pi, a, "ALTER DATABASE", NULL);
+		break;
+	case PG_QUERY__NODE__NODE_VACUUM_STMT: {
+		const PgQuery__VacuumStmt *v = n->vacuum_stmt;
+		set_ddl(pi, a, v->is_vacuumcmd ? "VACUUM" : "ANALYZE", NULL);
+		pi->in_txn_forbidden = v->is_vacuumcmd;
+		for (int32_t i = 0; i < pi->nrels; i++)
+			pi->rels[i].is_target = true;
+		break;
+	}
+	case PG_QUERY__NODE__NODE_REINDEX_STMT:
+		set_ddl(pi, a, "REINDEX", NULL);
+		pi->in_txn_forbidden =
+		    has_defelem(n->reindex_stmt->n_params, n->reindex_stmt->params, "concurrently") ||
+		    n->reindex_stmt->relation == NULL;
+		mark_target(pi, n->reindex_stmt->relation);
+		break;
+	case PG_QUERY__NODE__NODE_CLUSTER_STMT:
+		set_ddl(pi, a, "CLUSTER", NULL);
+		mark_target(pi, n->cluster_stmt->relation);
+		break;
+	case PG_QUERY__NODE__NODE_SEC_LABEL_STMT:
+		set_ddl(pi, a, "SECURITY LABEL", NULL);
+		break;
+	case PG_QUERY__NODE__NODE_EXPLAIN_STMT:
+		restricted(pi, "EXPLAIN");
+		break;
+	case PG_QUERY__NODE__NODE_COPY_STMT:
+		restricted(pi, "COPY");
+		break;
+	case PG_QUERY__NODE__NODE_DECLARE_CURSOR_STMT:
+		restricted(pi, "DECLARE CURSOR");
+		break;
+	case PG_QUERY__NODE__NODE_PREPARE_STMT:
+		restricted(pi, "PREPARE");
+		break;
+	case PG_QUERY__NODE__NODE_LOCK_STMT:
+		restricted(pi, "LOCK TABLE");
+		break;
+	case PG_QUERY__NODE__NODE_ALTER_SYSTEM_STMT:
+		pi->tag = "ALTER SYSTEM";
+		pi->in_txn_forbidden = true;
+		break;
+	case PG_QUERY__NODE__NODE_VARIABLE_SET_STMT:
+		pi->tag = n->variable_set_stmt->kind == PG_QUERY__VARIABLE_SET_KIND__VAR_RESET ||
+		                  n->variable_set_stmt->kind == PG_QUERY__VARIABLE_SET_KIND__VAR_RESET_ALL
+		              ? "RESET"
+		              : "SET";
+		break;
+	case PG_QUERY__NODE__NODE_VARIABLE_SHOW_STMT:
+		pi->tag = "SHOW";
+		break;
+	default:
+		pi->tag = "";
+		break;
+	}
+}
+
+void
+parse_inspect(Arena *a, const ParsedStmt *stmt, ParseInfo *info)
+{
+	memset(info, 0, sizeof(*info));
+	Walk w = {.a = a, .info = info, .scope = -1};
+	const PgQuery__Node *top = stmt->raw->stmt;
+	if (top == NULL) {
+		info->kind = PARSE_UTILITY;
+		info->tag = "";
+		return;
+	}
+	walk_msg(&w, &top->base);
+	for (int32_t i = 0; i < info->nrels; i++) {
+		ParseRel *r = &info->rels[i];
+		if (r->schema != NULL)
+			continue;
+		for (int32_t k = 0; k < w.nctes; k++)
+			if (strcmp(w.ctes[k], r->name) == 0)
+				r->is_cte_ref = true;
+	}
+	classify(info, a, top);
+}

@@ -1,0 +1,177 @@
+#ifndef SG_PLANNER_PARSE_H
+#define SG_PLANNER_PARSE_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "common/arena.h"
+#include "common/error.h"
+#include "planner/plan.h"
+#include "planner/planner.h"
+
+/*
+ * parse.h: the libpg_query wrapper. parse_split() turns a query string into
+ * statements (trees in the caller's arena); parse_inspect() reads one tree
+ * into plain C facts (ParseInfo) so that the rest of the planner never sees
+ * a protobuf type. Only parse.c and deparse.c include pg_query headers.
+ */
+
+/* ParseStmtKind: what the top-level statement is, as far as planning cares */
+typedef enum ParseStmtKind {
+	PARSE_SELECT,
+	PARSE_INSERT,
+	PARSE_UPDATE,
+	PARSE_DELETE,
+	PARSE_MERGE,
+	PARSE_TXN,        /* BEGIN, COMMIT, SAVEPOINT...: txn_cmd */
+	PARSE_DDL,        /* defines schema objects: runs on every node; tag */
+	PARSE_DDL_LOCAL,  /* CREATE TEMP TABLE/VIEW/SEQUENCE: first node only */
+	PARSE_UTILITY,    /* SET/SHOW/RESET/DISCARD/CALL/DO/...: first node pass-through */
+	PARSE_RESTRICTED, /* EXPLAIN/COPY/DECLARE/PREPARE/...: pass-through unless a catalogued
+	                     table is involved (then 0A000 naming `construct`) */
+} ParseStmtKind;
+
+/* features of one query level (SELECT/UPDATE/DELETE/INSERT), not of nested ones */
+enum {
+	PARSE_F_AGGREGATE = 1u << 0,
+	PARSE_F_GROUP_BY = 1u << 1,
+	PARSE_F_HAVING = 1u << 2,
+	PARSE_F_DISTINCT = 1u << 3,
+	PARSE_F_WINDOW = 1u << 4,
+	PARSE_F_ORDER_BY = 1u << 5,
+	PARSE_F_LIMIT = 1u << 6,
+	PARSE_F_SETOP = 1u << 7,
+	PARSE_F_CTE = 1u << 8,
+	PARSE_F_LOCKING = 1u << 9,
+	PARSE_F_RETURNING = 1u << 10,
+	PARSE_F_ON_CONFLICT = 1u << 11,
+};
+
+/* ParseValue: an expression reduced to what routing needs */
+typedef enum ParseValueKind {
+	PV_CONST,   /* literal (possibly cast or negated): text is its text form */
+	PV_NULL,    /* NULL literal */
+	PV_COLUMN,  /* column reference: fields[nfields] */
+	PV_DEFAULT, /* DEFAULT in VALUES */
+	PV_PARAM,   /* $n: param */
+	PV_OTHER    /* anything else */
+} ParseValueKind;
+
+typedef struct ParseValue {
+	ParseValueKind kind;
+	const char *text;    /* PV_CONST */
+	int32_t nfields;     /* PV_COLUMN: 1 (col), 2 (rel.col) or 3 (schema.rel.col) */
+	const char **fields; /* PV_COLUMN */
+	int32_t param;       /* PV_PARAM */
+} ParseValue;
+
+/* ParseEquality: `lhs = rhs`, one of the top-level AND-ed conditions of a query level */
+typedef struct ParseEquality {
+	int32_t scope;
+	ParseValue lhs;
+	ParseValue rhs;
+} ParseEquality;
+
+/* ParseScope: one query level (SELECT, including each arm of a set operation, or DML) */
+typedef struct ParseScope {
+	int32_t parent;    /* enclosing scope, -1 for the top */
+	uint32_t features; /* PARSE_F_* */
+} ParseScope;
+
+/* ParseRel: one relation reference (RangeVar) anywhere in the statement */
+typedef struct ParseRel {
+	const char *schema; /* NULL when not written */
+	const char *name;
+	const char *alias;   /* NULL when none */
+	int32_t scope;       /* query level listing it; -1 in a utility statement */
+	bool in_sublink;     /* inside a subquery expression (EXISTS, IN, scalar) */
+	bool in_cte;         /* inside a WITH query */
+	bool outer_nullable; /* on the nullable side of an outer join */
+	bool is_target;      /* target of INSERT/UPDATE/DELETE/MERGE */
+	bool is_cte_ref;     /* unqualified name of a CTE of the statement */
+	void *node;          /* the tree node: for deparse.c only */
+} ParseRel;
+
+/* ParseFunc: SELECT create_distributed_table(...) / create_reference_table(...) */
+typedef struct ParseFunc {
+	bool mentioned;     /* one of the gateway functions is called anywhere */
+	bool is_simple;     /* the statement is exactly SELECT fn(args) with nothing else */
+	const char *name;   /* function name, lower case as parsed */
+	const char *result; /* result column name (alias or function name) */
+	int32_t nargs;
+	const char **arg_names; /* [nargs], NULL for positional */
+	ParseValue *args;       /* [nargs] */
+} ParseFunc;
+
+/* ParseAlterCmd: one ALTER TABLE subcommand that touches a named column */
+typedef enum ParseAlterKind {
+	PARSE_ALTER_OTHER,
+	PARSE_ALTER_COLUMN_TYPE,
+	PARSE_ALTER_DROP_COLUMN
+} ParseAlterKind;
+
+typedef struct ParseName {
+	const char *schema; /* NULL when not written */
+	const char *name;
+} ParseName;
+
+typedef struct ParseInfo {
+	ParseStmtKind kind;
+	const char *tag;       /* PostgreSQL command tag ("CREATE TABLE", "SELECT", ...) */
+	const char *construct; /* PARSE_RESTRICTED: "EXPLAIN", "COPY", ... */
+	TxnCommand txn_cmd;    /* PARSE_TXN */
+	bool in_txn_forbidden; /* VACUUM, CREATE INDEX CONCURRENTLY, CREATE DATABASE... */
+	bool has_query_body;   /* DDL carrying a query (CREATE VIEW / TABLE AS / RULE) */
+
+	int32_t nrels;
+	ParseRel *rels;
+	int32_t nscopes;
+	ParseScope *scopes;
+	int32_t nequal;
+	ParseEquality *equal;
+
+	/* PARSE_INSERT */
+	bool insert_has_select;     /* INSERT ... SELECT (or DEFAULT VALUES: no rows) */
+	bool insert_default_values; /* INSERT ... DEFAULT VALUES */
+	int32_t insert_ncols;       /* 0: no column list */
+	const char **insert_cols;
+	int32_t insert_nrows;
+	int32_t *insert_row_len;  /* [nrows] */
+	ParseValue **insert_rows; /* [nrows][row_len] */
+
+	/* PARSE_UPDATE: assigned column names (ON CONFLICT DO UPDATE ones too for INSERT) */
+	int32_t nset_cols;
+	const char **set_cols;
+
+	/* DROP: object type and names (tables, views, schemas...) */
+	bool is_drop;
+	bool drop_is_table; /* DROP TABLE */
+	bool drop_is_schema;
+	int32_t ndrop;
+	ParseName *drop;
+
+	/* ALTER TABLE ... RENAME / SET SCHEMA and ALTER TABLE column subcommands */
+	bool renames_relation;      /* RENAME TO / SET SCHEMA of a table */
+	const char *renamed_column; /* RENAME COLUMN old: the old name */
+	int32_t nalter;
+	ParseAlterKind *alter_kinds;
+	const char **alter_cols;
+
+	ParseFunc func;
+} ParseInfo;
+
+/*
+ * parse_split parses sql once and returns its statements in out (trees,
+ * texts: all in arena a). Empty input (or only ';' and comments) gives
+ * nstmts = 0. Syntax error: false, err = 42601 with PostgreSQL's message
+ * and 1-based position.
+ */
+SG_MUSTCHECK bool parse_split(Arena *a, const char *sql, StmtList *out, SgError *err);
+
+/*
+ * parse_inspect fills info from stmt (arrays in arena a). ParseRel.node
+ * points into the statement's tree, which lives as long as stmt. Never fails.
+ */
+void parse_inspect(Arena *a, const ParsedStmt *stmt, ParseInfo *info);
+
+#endif /* SG_PLANNER_PARSE_H */

@@ -1,0 +1,23 @@
+#ifndef SG_PLANNER_PARSE_INT_H
+#define SG_PLANNER_PARSE_INT_H
+
+/*
+ * parse_int.h: the parsed-statement struct shared by parse.c and deparse.c,
+ * the only two files that see libpg_query's protobuf types. Included by
+ * nothing else.
+ */
+
+#include <pg_query/pg_query.pb-c.h>
+
+#include "common/arena.h"
+
+/* ParsedStmt: one statement's tree, unpacked into the statement arena */
+struct ParsedStmt {
+	PgQuery__RawStmt *raw;
+	int32_t version; /* ParseResult.version, needed to pack a tree for the deparser */
+};
+
+/* parse_pb_allocator: a protobuf-c allocator drawing from arena a (free is a no-op) */
+void parse_pb_allocator(Arena *a, ProtobufCAllocator *out);
+
+#endif /* SG_PLANNER_PARSE_INT_H */

@@ -1,0 +1,268 @@
+/*
+ * planner.c: the planner's entry points (planner.h).
+ *
+ * planner_split() is parse_split(). planner_plan_stmt() analyzes one
+ * statement (analyze.c) and picks the cheapest tier that applies:
+ *
+ *   transaction control        -> PLAN_TXN_CONTROL (the session runs it)
+ *   create_distributed_table() -> PLAN_GATEWAY_FUNC (the session runs it)
+ *   schema statements          -> ddl.c: every node, shards renamed
+ *   no distributed table       -> the first node, original text; a write
+ *                                 to a reference table goes to every node
+ *   INSERT ... VALUES          -> router.c: rows split by shard
+ *   all pinned on one node     -> router.c: one task, relayed
+ *   otherwise                  -> fanout.c: every shard, concatenated
+ *
+ * Mixing a distributed table with a local one (including pg_catalog
+ * relations) is refused: the local table only exists on the first node.
+ */
+#include "planner/planner.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "planner/analyze.h"
+#include "planner/ddl.h"
+#include "planner/fanout.h"
+#include "planner/parse.h"
+#include "planner/router.h"
+#include "planner/tasks.h"
+
+bool
+planner_split(Arena *a, const char *sql, StmtList *out, SgError *err)
+{
+	return parse_split(a, sql, out, err);
+}
+
+/* plan_one_node: the statement's original text as the only task on node_id, relayed */
+static void
+plan_one_node(const Analysis *an, Arena *a, DistPlan *plan, int32_t node_id)
+{
+	TaskList tl;
+	tasks_init(&tl, a);
+	tasks_add(&tl, node_id, an->text);
+	tasks_store(&tl, plan);
+	plan->combine = COMBINE_RELAY;
+	plan->command_tag = an->pi.tag;
+	plan->has_count = analyze_is_dml(an) || an->pi.kind == PARSE_SELECT;
+	plan->returns_rows = analyze_returns_rows(an);
+	plan->is_write = analyze_is_dml(an);
+	plan->in_txn_forbidden = an->pi.in_txn_forbidden;
+}
+
+/* plan_every_node: a write to reference tables, the original text on every active node */
+static void
+plan_every_node(const Analysis *an, Arena *a, DistPlan *plan)
+{
+	TaskList tl;
+	tasks_init(&tl, a);
+	for (int32_t n = 0; n < an->snap->nnodes; n++)
+		if (an->snap->nodes[n].is_active)
+			tasks_add(&tl, an->snap->nodes[n].id, an->text);
+	tasks_store(&tl, plan);
+	plan->combine = COMBINE_CONCAT;
+	plan->command_tag = an->pi.tag;
+	plan->has_count = true;
+	plan->returns_rows = analyze_returns_rows(an);
+	plan->is_write = true;
+}
+
+static const char *
+arg_text(const ParseFunc *f, int32_t i)
+{
+	return f->args[i].kind == PV_CONST ? f->args[i].text : NULL;
+}
+
+/* plan_gateway_func: SELECT create_distributed_table(...) / create_reference_table(...) */
+static bool
+plan_gateway_func(const ParseFunc *f, DistPlan *plan, SgError *err)
+{
+	static const char *const dist_params[] = {"table_name", "distribution_column",
+	                                          "distribution_type", "colocate_with", "shard_count"};
+	bool is_dist = strcmp(f->name, "create_distributed_table") == 0;
+	int32_t nparams = is_dist ? 5 : 1;
+	const char *vals[5] = {0};
+	bool given[5] = {0};
+	bool named_seen = false;
+	for (int32_t i = 0; i < f->nargs; i++) {
+		int32_t slot = i;
+		if (f->arg_names[i] != NULL) {
+			named_seen = true;
+			slot = -1;
+			for (int32_t k = 0; k < nparams; k++)
+				if (strcmp(f->arg_names[i], dist_params[k]) == 0)
+					slot = k;
+			if (slot < 0)
+				return sg_error_set(err, SQLSTATE_UNDEFINED_FUNCTION,
+				                    "%s has no parameter named \"%s\"", f->name, f->arg_names[i]);
+		} else if (named_seen) {
+			return sg_error_set(err, SQLSTATE_SYNTAX_ERROR,
+			                    "positional argument cannot follow named argument");
+		}
+		if (slot >= nparams)
+			return sg_error_set(err, SQLSTATE_UNDEFINED_FUNCTION,
+			                    "function %s called with too many arguments", f->name);
+		if (given[slot])
+			return sg_error_set(err, SQLSTATE_SYNTAX_ERROR, "argument \"%s\" given more than once",
+			                    dist_params[slot]);
+		given[slot] = true;
+		vals[slot] = arg_text(f, i);
+		if (vals[slot] == NULL)
+			return sg_error_set(err, SQLSTATE_FEATURE_NOT_SUPPORTED,
+			                    "the arguments of %s must be constants", f->name);
+	}
+	if (vals[0] == NULL || (is_dist && vals[1] == NULL))
+		return sg_error_set(err, SQLSTATE_UNDEFINED_FUNCTION,
+		                    is_dist ? "create_distributed_table needs a table name and a "
+		                              "distribution column"
+		                            : "create_reference_table needs a table name");
+	plan->kind = PLAN_GATEWAY_FUNC;
+	plan->func = is_dist ? GWF_CREATE_DISTRIBUTED_TABLE : GWF_CREATE_REFERENCE_TABLE;
+	plan->func_table = vals[0];
+	plan->func_result_column = f->result;
+	plan->catalog_changed = true;
+	plan->is_write = true;
+	if (!is_dist)
+		return true;
+	plan->func_column = vals[1];
+	if (vals[2] != NULL && strcmp(vals[2], "hash") != 0)
+		return sg_error_set(err, SQLSTATE_FEATURE_NOT_SUPPORTED,
+		                    "distribution_type \"%s\" is not supported: only hash", vals[2]);
+	if (vals[3] != NULL && strcmp(vals[3], "default") != 0 && strcmp(vals[3], "none") != 0)
+		plan->func_colocate_with = vals[3];
+	if (vals[4] != NULL) {
+		char *end;
+		errno = 0;
+		long n = strtol(vals[4], &end, 10);
+		if (errno != 0 || *end != '\0' || end == vals[4] || n < 1 || n > 64000)
+			return sg_error_set(err, SQLSTATE_INVALID_PARAMETER_VALUE,
+			                    "shard_count must be between 1 and 64000, not \"%s\"", vals[4]);
+		plan->func_shard_count = (int32_t)n;
+	}
+	return true;
+}
+
+static bool
+refuse_local_mix(const Analysis *an, SgError *err)
+{
+	const ParseRel *r = &an->pi.rels[an->first_local];
+	sg_error_set(err, SQLSTATE_FEATURE_NOT_SUPPORTED,
+	             "relation \"%s\" is not distributed: using it with distributed tables is not "
+	             "supported",
+	             r->name);
+	sg_error_hint(err, "Make it a reference table with SELECT create_reference_table('%s').",
+	              r->name);
+	return false;
+}
+
+/* plan_query: SELECT / INSERT / UPDATE / DELETE / MERGE */
+static bool
+plan_query(const Analysis *an, Arena *a, DistPlan *plan, int32_t first_node, SgError *err)
+{
+	const ParseInfo *pi = &an->pi;
+	int32_t target = analyze_target(an);
+	const RelInfo *tr = target >= 0 ? &an->rels[target] : NULL;
+	if (an->ndist == 0) {
+		if (tr != NULL && tr->cls == REL_REFERENCE) {
+			if (an->nlocal > 0)
+				return sg_error_set(err, SQLSTATE_FEATURE_NOT_SUPPORTED,
+				                    "writing a reference table from the local table \"%s\" is "
+				                    "not supported",
+				                    pi->rels[an->first_local].name);
+			plan_every_node(an, a, plan);
+			return true;
+		}
+		plan_one_node(an, a, plan, first_node);
+		return true;
+	}
+	if (an->nlocal > 0)
+		return refuse_local_mix(an, err);
+	if (pi->kind == PARSE_MERGE)
+		return sg_error_set(err, SQLSTATE_FEATURE_NOT_SUPPORTED,
+		                    "MERGE on a distributed table is not supported yet");
+	if (tr != NULL && tr->cls != REL_DISTRIBUTED)
+		return sg_error_set(err, SQLSTATE_FEATURE_NOT_SUPPORTED,
+		                    "%s of the reference table \"%s\" reading a distributed table is not "
+		                    "supported",
+		                    pi->tag, pi->rels[target].name);
+	if (pi->kind == PARSE_INSERT)
+		return router_insert(an, a, plan, err);
+	if (pi->kind == PARSE_UPDATE)
+		for (int32_t i = 0; i < pi->nset_cols; i++)
+			if (strcmp(pi->set_cols[i], tr->table->dist_column) == 0)
+				return sg_error_set(err, SQLSTATE_FEATURE_NOT_SUPPORTED,
+				                    "modifying the distribution column is not supported");
+	bool routed;
+	if (!router_try(an, a, plan, &routed, err))
+		return false;
+	if (routed)
+		return true;
+	return fanout_plan(an, a, plan, err);
+}
+
+bool
+planner_plan_stmt(const CatalogSnapshot *snap, const ParsedStmt *stmt, const char *stmt_text,
+                  Arena *a, DistPlan **out, SgError *err)
+{
+	DistPlan *plan = ARENA_NEW(a, DistPlan);
+	Analysis an;
+	if (!analyze_stmt(snap, stmt, stmt_text, a, &an, err))
+		return false;
+	const ParseInfo *pi = &an.pi;
+	if (pi->kind == PARSE_TXN) {
+		plan->kind = PLAN_TXN_CONTROL;
+		plan->txn_cmd = pi->txn_cmd;
+		plan->txn_sql = stmt_text;
+		*out = plan;
+		return true;
+	}
+	if (pi->func.mentioned) {
+		if (!pi->func.is_simple)
+			return sg_error_set(err, SQLSTATE_FEATURE_NOT_SUPPORTED,
+			                    "create_distributed_table and create_reference_table must be "
+			                    "called alone, as SELECT fn(constant arguments)");
+		if (!plan_gateway_func(&pi->func, plan, err))
+			return false;
+		*out = plan;
+		return true;
+	}
+	const CatNode *first = catalog_first_node(snap);
+	if (first == NULL)
+		return sg_error_set(err, SQLSTATE_CONNECTION_FAILURE, "no active storage node");
+	bool ok = true;
+	switch (pi->kind) {
+	case PARSE_TXN:
+		SG_UNREACHABLE();
+	case PARSE_DDL:
+	case PARSE_DDL_LOCAL:
+		ok = ddl_plan(&an, a, plan, err);
+		break;
+	case PARSE_RESTRICTED:
+		if (an.ndist + an.nref > 0) {
+			int32_t i = an.first_dist >= 0 ? an.first_dist : 0;
+			for (; i < pi->nrels && an.rels[i].table == NULL; i++)
+				;
+			return sg_error_set(err, SQLSTATE_FEATURE_NOT_SUPPORTED,
+			                    "%s on the %s table \"%s\" is not supported yet", pi->construct,
+			                    an.rels[i].cls == REL_DISTRIBUTED ? "distributed" : "reference",
+			                    pi->rels[i].name);
+		}
+		plan_one_node(&an, a, plan, first->id);
+		break;
+	case PARSE_UTILITY:
+		plan_one_node(&an, a, plan, first->id);
+		break;
+	case PARSE_SELECT:
+	case PARSE_INSERT:
+	case PARSE_UPDATE:
+	case PARSE_DELETE:
+	case PARSE_MERGE:
+		ok = plan_query(&an, a, plan, first->id, err);
+		break;
+	}
+	if (!ok)
+		return false;
+	*out = plan;
+	return true;
+}

@@ -1,0 +1,177 @@
+/*
+ * router.c: statements that run on one node, and INSERT ... VALUES split
+ * by shard.
+ *
+ * Router: analyze.c pinned every distributed relation to a shard; when all
+ * pinned shards are on one node, the statement goes there with each
+ * distributed relation renamed to its shard table (`sg_g<g>_<i>.t AS t`),
+ * and the node's answer is relayed unchanged.
+ *
+ * INSERT: the distribution column's value of each VALUES row must be a
+ * constant; rows are grouped by shard, one INSERT (column list, RETURNING
+ * and ON CONFLICT kept) per shard, the shards of one node in one task so the
+ * node runs them in one implicit transaction. One shard → COMBINE_RELAY;
+ * more → COMBINE_CONCAT with the counts summed.
+ */
+#include "planner/router.h"
+
+#include <string.h>
+
+#include "planner/deparse.h"
+#include "planner/tasks.h"
+
+static void
+set_query_plan(const Analysis *an, DistPlan *plan, CombineKind combine)
+{
+	plan->kind = PLAN_TASKS;
+	plan->combine = combine;
+	plan->command_tag = an->pi.tag;
+	plan->has_count = true;
+	plan->returns_rows = analyze_returns_rows(an);
+	plan->is_write = analyze_is_dml(an);
+}
+
+bool
+router_try(const Analysis *an, Arena *a, DistPlan *plan, bool *routed, SgError *err)
+{
+	*routed = false;
+	if (an->ndist == 0)
+		return true;
+	int32_t node = -1;
+	DeparseRename *ren = ARENA_NEW_ARRAY(a, DeparseRename, an->ndist);
+	int32_t n = 0;
+	for (int32_t i = 0; i < an->pi.nrels; i++) {
+		const RelInfo *ri = &an->rels[i];
+		if (ri->cls != REL_DISTRIBUTED)
+			continue;
+		if (ri->shard < 0)
+			return true;
+		int32_t here = ri->group->placement[ri->shard];
+		if (node >= 0 && here != node)
+			return true;
+		node = here;
+		ren[n++] = (DeparseRename){.rel = i,
+		                           .schema = catalog_shard_schema(a, ri->group->id, ri->shard),
+		                           .keep_alias = true};
+	}
+	char *sql;
+	if (!deparse_stmt(a, an->stmt, &an->pi, ren, n, &sql, err))
+		return false;
+	TaskList tl;
+	tasks_init(&tl, a);
+	tasks_add(&tl, node, sql);
+	tasks_store(&tl, plan);
+	set_query_plan(an, plan, COMBINE_RELAY);
+	*routed = true;
+	return true;
+}
+
+static bool
+missing_value(const CatTable *t, SgError *err)
+{
+	sg_error_set(err, SQLSTATE_FEATURE_NOT_SUPPORTED,
+	             "INSERT into a distributed table needs a constant value for the distribution "
+	             "column \"%s\"",
+	             t->dist_column);
+	return false;
+}
+
+/* dist_column_position: index of the distribution column in each VALUES row, -1 if absent */
+static int32_t
+dist_column_position(const ParseInfo *pi, const CatTable *t)
+{
+	if (pi->insert_ncols == 0)
+		return t->dist_colpos;
+	for (int32_t i = 0; i < pi->insert_ncols; i++)
+		if (strcmp(pi->insert_cols[i], t->dist_column) == 0)
+			return i;
+	return -1;
+}
+
+static int
+cmp_int32(const void *x, const void *y)
+{
+	int32_t a = *(const int32_t *)x, b = *(const int32_t *)y;
+	return (a > b) - (a < b);
+}
+
+bool
+router_insert(const Analysis *an, Arena *a, DistPlan *plan, SgError *err)
+{
+	const ParseInfo *pi = &an->pi;
+	int32_t target = analyze_target(an);
+	SG_ASSERT(target >= 0 && an->rels[target].cls == REL_DISTRIBUTED);
+	const CatTable *t = an->rels[target].table;
+	const CatGroup *g = an->rels[target].group;
+	if (an->ndist > 1)
+		return sg_error_set(err, SQLSTATE_FEATURE_NOT_SUPPORTED,
+		                    "INSERT into a distributed table that reads another distributed "
+		                    "table is not supported yet");
+	if (pi->insert_has_select)
+		return sg_error_set(err, SQLSTATE_FEATURE_NOT_SUPPORTED,
+		                    "INSERT ... SELECT into a distributed table is not supported yet");
+	if (pi->nscopes > 0 && (pi->scopes[0].features & PARSE_F_CTE))
+		return sg_error_set(err, SQLSTATE_FEATURE_NOT_SUPPORTED,
+		                    "WITH on an INSERT into a distributed table is not supported yet");
+	for (int32_t i = 0; i < pi->nset_cols; i++)
+		if (strcmp(pi->set_cols[i], t->dist_column) == 0)
+			return sg_error_set(err, SQLSTATE_FEATURE_NOT_SUPPORTED,
+			                    "modifying the distribution column is not supported");
+	int32_t pos = dist_column_position(pi, t);
+	if (pi->insert_default_values || pos < 0)
+		return missing_value(t, err);
+
+	int32_t *row_shard = ARENA_NEW_ARRAY(a, int32_t, pi->insert_nrows + 1);
+	int32_t *rows_in_shard = ARENA_NEW_ARRAY(a, int32_t, g->shard_count);
+	for (int32_t r = 0; r < pi->insert_nrows; r++) {
+		if (pos >= pi->insert_row_len[r])
+			return missing_value(t, err);
+		const ParseValue *v = &pi->insert_rows[r][pos];
+		if (v->kind != PV_CONST && v->kind != PV_NULL)
+			return missing_value(t, err);
+		if (!analyze_shard_index(t, g, v, &row_shard[r], err))
+			return false;
+		rows_in_shard[row_shard[r]]++;
+	}
+
+	/* nodes that receive rows, ascending */
+	int32_t nshards = 0, nnodes = 0;
+	int32_t *nodes = ARENA_NEW_ARRAY(a, int32_t, g->shard_count);
+	for (int32_t s = 0; s < g->shard_count; s++) {
+		if (rows_in_shard[s] == 0)
+			continue;
+		nshards++;
+		bool seen = false;
+		for (int32_t k = 0; k < nnodes; k++)
+			seen = seen || nodes[k] == g->placement[s];
+		if (!seen)
+			nodes[nnodes++] = g->placement[s];
+	}
+	qsort(nodes, (size_t)nnodes, sizeof(int32_t), cmp_int32);
+
+	TaskList tl;
+	tasks_init(&tl, a);
+	int32_t *rows = ARENA_NEW_ARRAY(a, int32_t, pi->insert_nrows + 1);
+	for (int32_t k = 0; k < nnodes; k++) {
+		SqlList sl;
+		sqllist_init(&sl, a);
+		for (int32_t s = 0; s < g->shard_count; s++) {
+			if (rows_in_shard[s] == 0 || g->placement[s] != nodes[k])
+				continue;
+			int32_t n = 0;
+			for (int32_t r = 0; r < pi->insert_nrows; r++)
+				if (row_shard[r] == s)
+					rows[n++] = r;
+			DeparseRename ren = {
+			    .rel = target, .schema = catalog_shard_schema(a, g->id, s), .keep_alias = true};
+			char *sql;
+			if (!deparse_insert_rows(a, an->stmt, pi, &ren, 1, rows, n, &sql, err))
+				return false;
+			sqllist_add(&sl, sql);
+		}
+		sqllist_to_tasks(&sl, &tl, nodes[k], false);
+	}
+	tasks_store(&tl, plan);
+	set_query_plan(an, plan, nshards == 1 ? COMBINE_RELAY : COMBINE_CONCAT);
+	return true;
+}
