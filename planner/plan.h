@@ -58,6 +58,9 @@ typedef struct Task {
 	const char *sql;     /* one or more statements; multi-statement only with nparams == 0 */
 	int32_t nparams;     /* > 0: sent with the extended protocol, text parameters */
 	const char **params; /* [nparams], NULL entries are SQL NULL */
+	bool uses_params;    /* sql is the client's statement (or its rewrite) and refers to the
+	                        client's $n: the executor binds the client's parameter values
+	                        (extended protocol only; then sql is exactly one statement) */
 } Task;
 
 typedef struct DistPlan {

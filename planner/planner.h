@@ -43,4 +43,25 @@ SG_MUSTCHECK bool planner_plan_stmt(const CatalogSnapshot *snap, const ParsedStm
                                     const char *stmt_text, Arena *a, DistPlan **out,
                                     SgError *err);
 
+/*
+ * PlanParams: the parameter values of an extended-protocol Bind, used to
+ * route `dist_col = $n` to one shard. Values point into the portal.
+ */
+typedef struct PlanParams {
+	int32_t n;
+	const char *const *values; /* [n]; NULL = SQL NULL */
+	const int32_t *lengths;    /* [n] */
+	const int16_t *formats;    /* [n]: 0 text, 1 binary */
+	const uint32_t *types;     /* [n]: type oids from Parse/ParameterDescription, 0 unknown */
+} PlanParams;
+
+/*
+ * planner_plan_stmt_params: planner_plan_stmt for a statement with $n
+ * parameters (extended protocol). Every task that runs the client's
+ * statement has uses_params set and holds exactly one statement.
+ */
+SG_MUSTCHECK bool planner_plan_stmt_params(const CatalogSnapshot *snap, const ParsedStmt *stmt,
+                                           const char *stmt_text, const PlanParams *params,
+                                           Arena *a, DistPlan **out, SgError *err);
+
 #endif /* SG_PLANNER_PLANNER_H */
