@@ -196,6 +196,125 @@ proto_read_query(const char *body, size_t len, const char **sql, SgError *err)
 }
 
 bool
+proto_read_parse(const char *body, size_t len, Arena *a, ParseMsg *out, SgError *err)
+{
+	BufReader rd;
+	buf_reader_init(&rd, body, len);
+	if (!buf_get_cstring(&rd, &out->name) || !buf_get_cstring(&rd, &out->query))
+		return proto_bad_string(err);
+	if (!buf_get_i16(&rd, &out->ntypes))
+		return proto_insufficient(err);
+	if (out->ntypes < 0 || buf_reader_left(&rd) != (size_t)out->ntypes * 4)
+		return proto_bad_format(err);
+	out->types = arena_alloc(a, sizeof(uint32_t) * ((size_t)out->ntypes + 1));
+	for (int i = 0; i < out->ntypes; i++)
+		if (!buf_get_u32(&rd, &out->types[i]))
+			return proto_insufficient(err);
+	return true;
+}
+
+/* read_formats: int16 count then that many int16 codes (each 0 or 1) */
+static bool
+read_formats(BufReader *rd, Arena *a, int16_t *n, int16_t **codes, SgError *err)
+{
+	if (!buf_get_i16(rd, n))
+		return proto_insufficient(err);
+	if (*n < 0 || buf_reader_left(rd) < (size_t)*n * 2)
+		return proto_bad_format(err);
+	*codes = arena_alloc(a, sizeof(int16_t) * ((size_t)*n + 1));
+	for (int i = 0; i < *n; i++) {
+		if (!buf_get_i16(rd, &(*codes)[i]))
+			return proto_insufficient(err);
+		if ((*codes)[i] != 0 && (*codes)[i] != 1)
+			return sg_error_set(err, SQLSTATE_PROTOCOL_VIOLATION, "unsupported format code: %d",
+			                    (*codes)[i]);
+	}
+	return true;
+}
+
+bool
+proto_read_bind(const char *body, size_t len, Arena *a, BindMsg *out, SgError *err)
+{
+	BufReader rd;
+	buf_reader_init(&rd, body, len);
+	if (!buf_get_cstring(&rd, &out->portal) || !buf_get_cstring(&rd, &out->stmt))
+		return proto_bad_string(err);
+	if (!read_formats(&rd, a, &out->nformats, &out->formats, err))
+		return false;
+	if (!buf_get_i16(&rd, &out->nparams))
+		return proto_insufficient(err);
+	if (out->nparams < 0)
+		return proto_bad_format(err);
+	if (out->nformats > 1 && out->nformats != out->nparams)
+		return sg_error_set(err, SQLSTATE_PROTOCOL_VIOLATION,
+		                    "bind message has %d parameter formats but %d parameters",
+		                    out->nformats, out->nparams);
+	out->values = arena_alloc(a, sizeof(char *) * ((size_t)out->nparams + 1));
+	out->lengths = arena_alloc(a, sizeof(int32_t) * ((size_t)out->nparams + 1));
+	for (int i = 0; i < out->nparams; i++) {
+		int32_t n;
+		if (!buf_get_i32(&rd, &n))
+			return proto_insufficient(err);
+		out->lengths[i] = n;
+		if (n == -1) {
+			out->values[i] = NULL;
+			continue;
+		}
+		if (n < 0 || !buf_get_bytes(&rd, (size_t)n, &out->values[i]))
+			return proto_insufficient(err);
+	}
+	if (!read_formats(&rd, a, &out->nresult, &out->result_formats, err))
+		return false;
+	if (buf_reader_left(&rd) != 0)
+		return proto_bad_format(err);
+	return true;
+}
+
+bool
+proto_read_target(const char *body, size_t len, char *kind, const char **name, SgError *err)
+{
+	BufReader rd;
+	uint8_t k;
+	buf_reader_init(&rd, body, len);
+	if (!buf_get_u8(&rd, &k))
+		return proto_insufficient(err);
+	if (!buf_get_cstring(&rd, name))
+		return proto_bad_string(err);
+	if (buf_reader_left(&rd) != 0)
+		return proto_bad_format(err);
+	if (k != 'S' && k != 'P')
+		return sg_error_set(err, SQLSTATE_PROTOCOL_VIOLATION, "invalid DESCRIBE message subtype %d",
+		                    (int)k);
+	*kind = (char)k;
+	return true;
+}
+
+bool
+proto_read_execute(const char *body, size_t len, const char **portal, uint32_t *max_rows,
+                   SgError *err)
+{
+	BufReader rd;
+	buf_reader_init(&rd, body, len);
+	if (!buf_get_cstring(&rd, portal))
+		return proto_bad_string(err);
+	if (!buf_get_u32(&rd, max_rows))
+		return proto_insufficient(err);
+	if (buf_reader_left(&rd) != 0)
+		return proto_bad_format(err);
+	return true;
+}
+
+int16_t
+proto_format_of(int16_t nformats, const int16_t *formats, int i)
+{
+	if (nformats == 0)
+		return 0;
+	if (nformats == 1)
+		return formats[0];
+	return i < nformats ? formats[i] : 0;
+}
+
+bool
 proto_read_password(const char *body, size_t len, const char **password, SgError *err)
 {
 	BufReader rd;
@@ -601,6 +720,32 @@ proto_write_bind_text(Buf *b, const char *portal, const char *stmt_name, int npa
 		buf_append(b, params[i], n);
 	}
 	put_i16(b, 0);
+	msg_end(b, off);
+}
+
+void
+proto_write_bind(Buf *b, const char *portal, const char *stmt_name, int16_t nformats,
+                 const int16_t *formats, int16_t nparams, const char *const *values,
+                 const int32_t *lengths, int16_t nresult, const int16_t *result_formats)
+{
+	size_t off = msg_begin(b, PQ_MSG_BIND);
+	buf_append_cstr(b, portal);
+	buf_append_cstr(b, stmt_name);
+	put_i16(b, nformats);
+	for (int i = 0; i < nformats; i++)
+		put_i16(b, formats[i]);
+	put_i16(b, nparams);
+	for (int i = 0; i < nparams; i++) {
+		if (values[i] == NULL || lengths[i] < 0) {
+			buf_append_i32(b, -1);
+			continue;
+		}
+		buf_append_i32(b, lengths[i]);
+		buf_append(b, values[i], (size_t)lengths[i]);
+	}
+	put_i16(b, nresult);
+	for (int i = 0; i < nresult; i++)
+		put_i16(b, result_formats[i]);
 	msg_end(b, off);
 }
 

@@ -5,6 +5,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "common/arena.h"
 #include "common/buf.h"
 #include "common/error.h"
 
@@ -55,7 +56,7 @@
 #define PQ_MSG_NOTIFICATION 'A'
 
 /* startup packet codes */
-#define PQ_PROTOCOL_3_0 196608u   /* 3 << 16 */
+#define PQ_PROTOCOL_3_0 196608u /* 3 << 16 */
 #define PQ_CANCEL_REQUEST 80877102u
 #define PQ_SSL_REQUEST 80877103u
 #define PQ_GSSENC_REQUEST 80877104u
@@ -127,6 +128,38 @@ SG_MUSTCHECK bool proto_read_sasl_initial(const char *body, size_t len, const ch
                                           const char **data, size_t *data_len, SgError *err);
 /* SASLResponse: the whole body is the data */
 
+/* extended query protocol messages; arrays live in arena a, strings point into body */
+typedef struct ParseMsg {
+	const char *name;
+	const char *query;
+	int16_t ntypes;
+	uint32_t *types; /* [ntypes] */
+} ParseMsg;
+
+typedef struct BindMsg {
+	const char *portal;
+	const char *stmt;
+	int16_t nformats; /* 0 (all text), 1 (all the same) or nparams */
+	int16_t *formats;
+	int16_t nparams;
+	const char **values; /* [nparams], NULL = SQL NULL */
+	int32_t *lengths;    /* [nparams], -1 = NULL */
+	int16_t nresult;     /* result format codes, same rules */
+	int16_t *result_formats;
+} BindMsg;
+
+SG_MUSTCHECK bool proto_read_parse(const char *body, size_t len, Arena *a, ParseMsg *out,
+                                   SgError *err);
+SG_MUSTCHECK bool proto_read_bind(const char *body, size_t len, Arena *a, BindMsg *out,
+                                  SgError *err);
+/* Describe and Close: kind 'S' or 'P' and the name */
+SG_MUSTCHECK bool proto_read_target(const char *body, size_t len, char *kind, const char **name,
+                                    SgError *err);
+SG_MUSTCHECK bool proto_read_execute(const char *body, size_t len, const char **portal,
+                                     uint32_t *max_rows, SgError *err);
+/* proto_param_format: the format code of parameter (or column) i under the 0/1/n rule */
+int16_t proto_format_of(int16_t nformats, const int16_t *formats, int i);
+
 /* backend message readers, for what nodes send us */
 /* proto_read_error_fields: ErrorResponse/NoticeResponse body -> SgError (S/V, C, M, D, H, P) */
 SG_MUSTCHECK bool proto_read_error_fields(const char *body, size_t len, SgError *out);
@@ -145,7 +178,7 @@ void proto_write_auth_sasl_data(Buf *b, uint32_t code, const char *data, size_t 
 void proto_write_parameter_status(Buf *b, const char *name, const char *value);
 void proto_write_backend_key(Buf *b, uint32_t pid, uint32_t key);
 void proto_write_ready(Buf *b, char txn_status);
-void proto_write_error(Buf *b, const SgError *err); /* ErrorResponse: S, V, C, M, D, H, P */
+void proto_write_error(Buf *b, const SgError *err);  /* ErrorResponse: S, V, C, M, D, H, P */
 void proto_write_notice(Buf *b, const SgError *err); /* NoticeResponse, same fields */
 void proto_write_command_complete(Buf *b, const char *tag);
 void proto_write_empty_query(Buf *b);
@@ -164,6 +197,10 @@ void proto_write_parse(Buf *b, const char *stmt_name, const char *sql, int npara
 /* Bind with all-text parameters and all-text results */
 void proto_write_bind_text(Buf *b, const char *portal, const char *stmt_name, int nparams,
                            const char *const *params);
+/* Bind with the given formats and values (lengths[i] < 0 = NULL) */
+void proto_write_bind(Buf *b, const char *portal, const char *stmt_name, int16_t nformats,
+                      const int16_t *formats, int16_t nparams, const char *const *values,
+                      const int32_t *lengths, int16_t nresult, const int16_t *result_formats);
 void proto_write_describe(Buf *b, char kind, const char *name); /* kind 'S' or 'P' */
 void proto_write_execute(Buf *b, const char *portal, uint32_t max_rows);
 void proto_write_sync(Buf *b);

@@ -828,7 +828,7 @@ session_run_tasks(Session *s)
 		s->wrapped = true;
 	}
 	ExecSink sink = {sink_message, sink_done, sink_is_full, s};
-	s->exec = exec_start(p, s->snap, &s->txn, &sink);
+	s->exec = exec_start(p, s->snap, &s->txn, &sink, NULL);
 }
 
 static void

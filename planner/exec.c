@@ -40,6 +40,7 @@ struct Exec {
 	const CatalogSnapshot *snap;
 	Txn *txn;
 	ExecSink sink;
+	const ExecBind *bind; /* NULL: simple protocol */
 	NodeRun *runs;
 	int nruns;
 	int running;
@@ -132,6 +133,8 @@ run_on_message(NodeConn *c, char type, const char *body, size_t len, void *arg)
 	}
 	switch (type) {
 	case PQ_MSG_ROW_DESCRIPTION:
+		if (e->bind != NULL && !e->bind->send_row_description)
+			return;
 		if (pl->combine == COMBINE_RELAY || !e->sent_rowdesc) {
 			e->sent_rowdesc = true;
 			e->sink.message(e->sink.arg, type, body, len);
@@ -225,7 +228,20 @@ run_send_next(NodeRun *r)
 		r->skip_ready = 1;
 		expect++;
 	}
-	if (task->nparams == 0) {
+	const ExecBind *bind = e->bind;
+	if (task->nparams == 0 && bind != NULL) {
+		static const char *const none[1] = {NULL};
+		static const int32_t none_len[1] = {0};
+		proto_write_parse(&b, "", task->sql, task->uses_params ? bind->ntypes : 0, bind->types);
+		if (task->uses_params)
+			proto_write_bind(&b, "", "", bind->nformats, bind->formats, bind->nparams, bind->values,
+			                 bind->lengths, bind->nresult, bind->result_formats);
+		else
+			proto_write_bind(&b, "", "", 0, NULL, 0, none, none_len, bind->nresult,
+			                 bind->result_formats);
+		proto_write_execute(&b, "", 0);
+		proto_write_sync(&b);
+	} else if (task->nparams == 0) {
 		proto_write_query(&b, task->sql);
 	} else {
 		proto_write_parse(&b, "", task->sql, 0, NULL);
@@ -261,7 +277,8 @@ run_on_participant(Participant *p, const SgError *err, void *arg)
 }
 
 Exec *
-exec_start(const DistPlan *plan, const CatalogSnapshot *snap, Txn *txn, const ExecSink *sink)
+exec_start(const DistPlan *plan, const CatalogSnapshot *snap, Txn *txn, const ExecSink *sink,
+           const ExecBind *bind)
 {
 	Exec *e = calloc(1, sizeof(Exec));
 	if (e == NULL)
@@ -270,6 +287,7 @@ exec_start(const DistPlan *plan, const CatalogSnapshot *snap, Txn *txn, const Ex
 	e->snap = snap;
 	e->txn = txn;
 	e->sink = *sink;
+	e->bind = bind;
 	e->runs = calloc((size_t)plan->ntasks + 1, sizeof(NodeRun));
 	if (e->runs == NULL)
 		abort();

@@ -3,6 +3,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 
 #include "common/error.h"
 #include "planner/plan.h"
@@ -32,11 +33,32 @@ typedef struct ExecSink {
 typedef struct Exec Exec;
 
 /*
+ * ExecBind: the extended-protocol context of a statement (NULL for the simple
+ * protocol). Tasks then go out as Parse/Bind/Execute/Sync with the client's
+ * parameter types, result formats and, for tasks with uses_params, the
+ * client's parameter values as sent (text or binary), so rows come back in
+ * the formats the client asked for and are relayed unchanged.
+ */
+typedef struct ExecBind {
+	int16_t ntypes;
+	const uint32_t *types;
+	int16_t nformats;
+	const int16_t *formats;
+	int16_t nparams;
+	const char *const *values;
+	const int32_t *lengths;
+	int16_t nresult;
+	const int16_t *result_formats;
+	bool send_row_description; /* false for Execute: Describe already sent it */
+} ExecBind;
+
+/*
  * exec_start runs plan (PLAN_TASKS). The plan and snapshot must outlive the
  * Exec (statement arena, session's snapshot ref). done() always runs
  * exactly once, possibly before exec_start returns (then NULL is returned).
  */
-Exec *exec_start(const DistPlan *plan, const CatalogSnapshot *snap, Txn *txn, const ExecSink *sink);
+Exec *exec_start(const DistPlan *plan, const CatalogSnapshot *snap, Txn *txn, const ExecSink *sink,
+                 const ExecBind *bind);
 /* exec_resume: the sink has room again */
 void exec_resume(Exec *e);
 /* exec_cancel: send a CancelRequest to every node running part of the statement */
