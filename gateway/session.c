@@ -35,6 +35,7 @@
 #include "common/buf.h"
 #include "common/log.h"
 #include "common/proto.h"
+#include "gateway/portal.h"
 #include "gateway/scram.h"
 #include "planner/exec.h"
 #include "planner/planner.h"
@@ -85,6 +86,12 @@ struct Session {
 	bool in_worker;    /* a worker job refers to this session */
 	bool dead;         /* closed while a worker job was running */
 	bool out_full;     /* node reads are paused for back-pressure */
+	/* extended query protocol */
+	PortalSet portals;
+	bool ext;        /* the running statement came from Execute (or Describe) */
+	bool describing; /* the running work is a Describe */
+	ExecBind bind;
+	PlanParams params;
 };
 
 static void session_on_socket(int fd, short events, void *arg);
@@ -261,6 +268,7 @@ session_destroy(Session *s)
 		s->next->prev = s->prev;
 	srv->nsessions--;
 	session_release_statement(s);
+	portal_set_destroy(&s->portals);
 	arena_destroy(s->arena);
 	if (s->scram != NULL) {
 		scram_server_clear(s->scram);
@@ -464,11 +472,22 @@ sink_is_full(void *arg)
 	return false;
 }
 
+static void session_ext_done(Session *s);
+
 static void
 sink_done(void *arg, const SgError *err)
 {
 	Session *s = arg;
 	s->exec = NULL;
+	if (s->describing) {
+		s->describing = false;
+		if (err != NULL) {
+			session_stmt_failed(s, err);
+			return;
+		}
+		session_ext_done(s);
+		return;
+	}
 	if (err != NULL)
 		session_stmt_failed(s, err);
 	else
@@ -477,9 +496,34 @@ sink_done(void *arg, const SgError *err)
 
 /* ---- statements --------------------------------------------------------- */
 
+/*
+ * session_ext_done: an Execute or Describe finished; go on with the messages
+ * buffered behind it (ReadyForQuery waits for Sync). The statement arena is
+ * reset at Sync.
+ */
+static void
+session_ext_done(Session *s)
+{
+	s->ext = false;
+	txn_statement_end(&s->txn);
+	if (s->snap != NULL) {
+		catalog_unref(s->snap);
+		s->snap = NULL;
+	}
+	memset(&s->stmts, 0, sizeof(s->stmts));
+	s->plan = NULL;
+	s->cur = 0;
+	session_set_state(s, SESS_IDLE);
+	session_process(s);
+}
+
 static void
 session_query_end(Session *s)
 {
+	if (s->ext) {
+		session_ext_done(s);
+		return;
+	}
 	txn_statement_end(&s->txn);
 	session_send_ready(s);
 	session_release_statement(s);
@@ -505,6 +549,9 @@ session_stmt_failed(Session *s, const SgError *err)
 {
 	session_send_error(s, err);
 	s->wrapped = false;
+	if (s->ext)
+		s->skip_to_sync = true;
+	s->describing = false;
 	if (s->txn.block == TXN_BLOCK_EXPLICIT) {
 		txn_set_failed(&s->txn);
 	} else if (s->txn.block == TXN_BLOCK_IMPLICIT) {
@@ -741,7 +788,8 @@ func_done(void *arg)
 	const uint32_t types[] = {2278}; /* void */
 	const char *vals[] = {""};
 	const int lens[] = {0};
-	proto_write_row_description(&s->out, 1, names, types);
+	if (!s->ext)
+		proto_write_row_description(&s->out, 1, names, types);
 	proto_write_data_row(&s->out, 1, vals, lens);
 	session_complete(s, "SELECT 1");
 	session_stmt_ok(s);
@@ -828,7 +876,7 @@ session_run_tasks(Session *s)
 		s->wrapped = true;
 	}
 	ExecSink sink = {sink_message, sink_done, sink_is_full, s};
-	s->exec = exec_start(p, s->snap, &s->txn, &sink, NULL);
+	s->exec = exec_start(p, s->snap, &s->txn, &sink, s->ext ? &s->bind : NULL);
 }
 
 static void
@@ -925,26 +973,235 @@ session_is_extended(char type)
 	       type == PQ_MSG_EXECUTE || type == PQ_MSG_CLOSE || type == PQ_MSG_FLUSH;
 }
 
+/* session_ext_fill: ExecBind and PlanParams from a portal (arrays in the statement arena) */
+static void
+session_ext_fill(Session *s, const PreparedStmt *ps, const Portal *portal, char describe)
+{
+	ExecBind *b = &s->bind;
+	memset(b, 0, sizeof(*b));
+	b->ntypes = ps->ntypes;
+	b->types = ps->types;
+	b->describe = describe;
+	b->send_row_description = describe != 0;
+	memset(&s->params, 0, sizeof(s->params));
+	if (portal == NULL)
+		return;
+	const BindMsg *m = &portal->bind;
+	b->nformats = m->nformats;
+	b->formats = m->formats;
+	b->nparams = m->nparams;
+	b->values = m->values;
+	b->lengths = m->lengths;
+	b->nresult = m->nresult;
+	b->result_formats = m->result_formats;
+	PlanParams *pp = &s->params;
+	pp->n = m->nparams;
+	pp->values = m->values;
+	pp->lengths = m->lengths;
+	int16_t *formats = arena_alloc(s->arena, sizeof(int16_t) * ((size_t)m->nparams + 1));
+	uint32_t *types = arena_alloc(s->arena, sizeof(uint32_t) * ((size_t)m->nparams + 1));
+	for (int i = 0; i < m->nparams; i++) {
+		formats[i] = proto_format_of(m->nformats, m->formats, i);
+		types[i] = i < ps->ntypes ? ps->types[i] : 0;
+	}
+	pp->formats = formats;
+	pp->types = types;
+}
+
+static void
+session_ext_begin(Session *s)
+{
+	if (s->arena == NULL)
+		s->arena = arena_create(8192);
+	s->ext = true;
+	s->snap = s->srv->catalog;
+	catalog_ref(s->snap);
+	session_set_state(s, SESS_QUERY);
+}
+
+/* Describe: the node that holds the first node's shells computes the descriptions */
+static void
+session_ext_describe(Session *s, const char *body, size_t len)
+{
+	SgError err;
+	char kind;
+	const char *name;
+	if (!proto_read_target(body, len, &kind, &name, &err)) {
+		session_fatal(s, &err);
+		return;
+	}
+	const PreparedStmt *ps;
+	const Portal *portal = NULL;
+	if (kind == 'S') {
+		ps = portal_find_stmt(&s->portals, name);
+		if (ps == NULL) {
+			sg_error_set(&err, "26000", "prepared statement \"%s\" does not exist", name);
+			goto fail;
+		}
+	} else {
+		portal = portal_find(&s->portals, name);
+		if (portal == NULL) {
+			sg_error_set(&err, "34000", "portal \"%s\" does not exist", name);
+			goto fail;
+		}
+		ps = portal->ps;
+	}
+	if (ps->stmts.nstmts == 0) {
+		if (kind == 'S')
+			proto_write_message(&s->out, PQ_MSG_PARAMETER_DESCRIPTION, "\0\0", 2);
+		proto_write_message(&s->out, PQ_MSG_NO_DATA, NULL, 0);
+		return;
+	}
+	const CatNode *first = catalog_first_node(s->srv->catalog);
+	if (first == NULL) {
+		sg_error_set(&err, SQLSTATE_CONNECTION_FAILURE, "no active node");
+		goto fail;
+	}
+	session_ext_begin(s);
+	session_ext_fill(s, ps, portal, kind);
+	DistPlan *plan = ARENA_NEW(s->arena, DistPlan);
+	plan->kind = PLAN_TASKS;
+	plan->ntasks = 1;
+	plan->tasks = ARENA_NEW(s->arena, Task);
+	plan->tasks[0].node_id = first->id;
+	plan->tasks[0].sql = ps->stmts.texts[0];
+	plan->combine = COMBINE_RELAY;
+	s->plan = plan;
+	s->describing = true;
+	ExecSink sink = {sink_message, sink_done, sink_is_full, s};
+	s->exec = exec_start(plan, s->snap, &s->txn, &sink, &s->bind);
+	return;
+fail:
+	session_send_error(s, &err);
+	s->skip_to_sync = true;
+	if (s->txn.block == TXN_BLOCK_EXPLICIT)
+		txn_set_failed(&s->txn);
+}
+
+static void
+session_ext_execute(Session *s, const char *body, size_t len)
+{
+	SgError err;
+	const char *name;
+	uint32_t max_rows;
+	if (!proto_read_execute(body, len, &name, &max_rows, &err)) {
+		session_fatal(s, &err);
+		return;
+	}
+	Portal *portal = portal_find(&s->portals, name);
+	if (portal == NULL) {
+		sg_error_set(&err, "34000", "portal \"%s\" does not exist", name);
+		session_send_error(s, &err);
+		s->skip_to_sync = true;
+		if (s->txn.block == TXN_BLOCK_EXPLICIT)
+			txn_set_failed(&s->txn);
+		return;
+	}
+	if (portal->ps->stmts.nstmts == 0) {
+		proto_write_empty_query(&s->out);
+		return;
+	}
+	/* max_rows is not honoured yet: the whole result is sent, then CommandComplete */
+	session_ext_begin(s);
+	session_ext_fill(s, portal->ps, portal, 0);
+	s->stmts = portal->ps->stmts;
+	s->cur = 0;
+	session_run_next(s);
+}
+
+static void
+session_ext_sync(Session *s)
+{
+	s->skip_to_sync = false;
+	if (s->txn.block == TXN_BLOCK_NONE) {
+		portal_close_all_portals(&s->portals);
+		if (s->arena != NULL)
+			arena_reset(s->arena);
+	}
+	session_send_ready(s);
+}
+
+/* session_extended: one extended-protocol message; false if the session ended */
+static bool
+session_extended(Session *s, char type, const char *body, size_t len)
+{
+	SgError err;
+	sg_error_clear(&err);
+	if (s->skip_to_sync)
+		return true; /* after an error everything up to Sync is discarded */
+	switch (type) {
+	case PQ_MSG_PARSE: {
+		Arena *tmp = arena_create(1024);
+		ParseMsg pm;
+		bool ok = proto_read_parse(body, len, tmp, &pm, &err);
+		if (!ok) {
+			arena_destroy(tmp);
+			session_fatal(s, &err);
+			return false;
+		}
+		ok = portal_parse(&s->portals, &pm, &err);
+		arena_destroy(tmp);
+		if (ok)
+			proto_write_message(&s->out, PQ_MSG_PARSE_COMPLETE, NULL, 0);
+		break;
+	}
+	case PQ_MSG_BIND:
+		if (portal_bind(&s->portals, body, len, &err)) {
+			proto_write_message(&s->out, PQ_MSG_BIND_COMPLETE, NULL, 0);
+			return true;
+		}
+		if (strcmp(err.sqlstate, SQLSTATE_PROTOCOL_VIOLATION) == 0) {
+			session_fatal(s, &err);
+			return false;
+		}
+		break;
+	case PQ_MSG_DESCRIBE:
+		session_ext_describe(s, body, len);
+		return s->state != SESS_CLOSING;
+	case PQ_MSG_EXECUTE:
+		session_ext_execute(s, body, len);
+		return s->state != SESS_CLOSING;
+	case PQ_MSG_CLOSE: {
+		char kind;
+		const char *name;
+		if (!proto_read_target(body, len, &kind, &name, &err)) {
+			session_fatal(s, &err);
+			return false;
+		}
+		if (kind == 'S')
+			portal_close_stmt(&s->portals, name);
+		else
+			portal_close(&s->portals, name);
+		proto_write_message(&s->out, PQ_MSG_CLOSE_COMPLETE, NULL, 0);
+		return true;
+	}
+	case PQ_MSG_FLUSH:
+		return true; /* output is flushed whenever we wait */
+	default:
+		SG_UNREACHABLE();
+	}
+	if (type == PQ_MSG_PARSE && !sg_error_is_set(&err))
+		return true;
+	{
+		/* Parse or Bind failed: an error, then everything up to Sync is skipped */
+		session_send_error(s, &err);
+		s->skip_to_sync = true;
+		if (s->txn.block == TXN_BLOCK_EXPLICIT)
+			txn_set_failed(&s->txn);
+	}
+	return true;
+}
+
 /* session_message: one whole message in SESS_IDLE; false if the session ended */
 static bool
 session_message(Session *s, char type, const char *body, size_t len)
 {
 	SgError err;
-	if (session_is_extended(type)) {
-		if (!s->skip_to_sync && type != PQ_MSG_FLUSH) {
-			sg_error_set(&err, SQLSTATE_FEATURE_NOT_SUPPORTED,
-			             "the extended query protocol is not supported by shardgate yet");
-			session_send_error(s, &err);
-			if (s->txn.block == TXN_BLOCK_EXPLICIT)
-				txn_set_failed(&s->txn);
-			s->skip_to_sync = true;
-		}
-		return true;
-	}
+	if (session_is_extended(type))
+		return session_extended(s, type, body, len);
 	switch (type) {
 	case PQ_MSG_SYNC:
-		s->skip_to_sync = false;
-		session_send_ready(s);
+		session_ext_sync(s);
 		return true;
 	case PQ_MSG_QUERY:
 		s->skip_to_sync = false;

@@ -171,6 +171,11 @@ run_on_message(NodeConn *c, char type, const char *body, size_t len, void *arg)
 	case PQ_MSG_NOTIFICATION:
 		e->sink.message(e->sink.arg, type, body, len);
 		return;
+	case PQ_MSG_PARAMETER_DESCRIPTION:
+	case PQ_MSG_NO_DATA:
+		if (e->bind != NULL && e->bind->describe != 0)
+			e->sink.message(e->sink.arg, type, body, len);
+		return;
 	case PQ_MSG_EMPTY_QUERY:
 		if (pl->combine == COMBINE_RELAY)
 			e->sink.message(e->sink.arg, type, body, len);
@@ -229,7 +234,14 @@ run_send_next(NodeRun *r)
 		expect++;
 	}
 	const ExecBind *bind = e->bind;
-	if (task->nparams == 0 && bind != NULL) {
+	if (bind != NULL && bind->describe != 0) {
+		proto_write_parse(&b, "", task->sql, bind->ntypes, bind->types);
+		if (bind->describe == 'P')
+			proto_write_bind(&b, "", "", bind->nformats, bind->formats, bind->nparams,
+			                 bind->values, bind->lengths, bind->nresult, bind->result_formats);
+		proto_write_describe(&b, bind->describe, "");
+		proto_write_sync(&b);
+	} else if (task->nparams == 0 && bind != NULL) {
 		static const char *const none[1] = {NULL};
 		static const int32_t none_len[1] = {0};
 		proto_write_parse(&b, "", task->sql, task->uses_params ? bind->ntypes : 0, bind->types);

@@ -50,6 +50,8 @@ typedef struct ExecBind {
 	int16_t nresult;
 	const int16_t *result_formats;
 	bool send_row_description; /* false for Execute: Describe already sent it */
+	char describe; /* 0: execute; 'S'/'P': Parse(+Bind)+Describe only, relaying the
+	                  ParameterDescription / RowDescription / NoData the node computes */
 } ExecBind;
 
 /*

@@ -1,0 +1,56 @@
+#ifndef SG_GATEWAY_PORTAL_H
+#define SG_GATEWAY_PORTAL_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "common/arena.h"
+#include "common/error.h"
+#include "common/proto.h"
+#include "planner/planner.h"
+
+/*
+ * Prepared statements and portals of one session (extended query protocol).
+ * A PreparedStmt is parsed once, at Parse, into its own arena and lives until
+ * Close or the end of the session; a Portal holds a copy of its Bind values
+ * and lives until Close, the next Bind of the same name, or (unnamed or not)
+ * the end of the transaction.
+ */
+
+typedef struct PreparedStmt {
+	struct PreparedStmt *next;
+	char *name;
+	Arena *arena;
+	const char *sql;
+	StmtList stmts; /* 0 (empty query) or 1 statement */
+	int16_t ntypes;
+	uint32_t *types;
+	int refs; /* the set's reference plus one per portal */
+} PreparedStmt;
+
+typedef struct Portal {
+	struct Portal *next;
+	char *name;
+	Arena *arena;
+	PreparedStmt *ps;
+	BindMsg bind; /* arrays and values in arena */
+} Portal;
+
+typedef struct PortalSet {
+	PreparedStmt *stmts;
+	Portal *portals;
+} PortalSet;
+
+/* portal_parse: Parse message -> prepared statement (42P05 if the name is taken, 42601) */
+SG_MUSTCHECK bool portal_parse(PortalSet *set, const ParseMsg *msg, SgError *err);
+PreparedStmt *portal_find_stmt(PortalSet *set, const char *name);
+/* portal_bind: Bind message body (copied) -> portal (26000 for an unknown statement) */
+SG_MUSTCHECK bool portal_bind(PortalSet *set, const char *body, size_t len, SgError *err);
+Portal *portal_find(PortalSet *set, const char *name);
+void portal_close_stmt(PortalSet *set, const char *name);
+void portal_close(PortalSet *set, const char *name);
+/* portal_close_all_portals: the transaction ended */
+void portal_close_all_portals(PortalSet *set);
+void portal_set_destroy(PortalSet *set);
+
+#endif /* SG_GATEWAY_PORTAL_H */
