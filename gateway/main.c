@@ -242,6 +242,7 @@ main(int argc, char **argv)
 	srv.config = &cfg;
 	srv.catalog = snap;
 	make_gateway_id(srv.gateway_id, sizeof(srv.gateway_id));
+	srv.next_txid = 1;
 	PoolLimits limits = {cfg.pool_size, (uint64_t)cfg.pool_wait_timeout_ms, cfg.pool_idle};
 	srv.pools = poolset_create(srv.loop, &limits);
 	srv.listen_watch = watch_create(srv.loop, srv.listen_fd, on_accept, &srv);

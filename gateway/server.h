@@ -24,6 +24,7 @@ typedef struct Server {
 	CatalogSnapshot *catalog; /* current; sessions take a ref per statement */
 	PoolSet *pools;
 	char gateway_id[24]; /* [a-z0-9]+, unique per process start: 2PC GIDs */
+	uint64_t next_txid;  /* 2PC transaction numbers of this process */
 	int listen_fd;
 	Watch *listen_watch;
 	Timer *catalog_timer;

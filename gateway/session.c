@@ -323,7 +323,8 @@ session_send_startup_done(Session *s)
 	proto_write_parameter_status(o, "standard_conforming_strings", "on");
 	proto_write_parameter_status(o, "TimeZone", srv->timezone);
 	proto_write_backend_key(o, s->pid, s->key);
-	txn_init(&s->txn, srv->loop, srv->pools, s->user, s->database, srv->gateway_id);
+	txn_init(&s->txn, srv->loop, srv->pools, s->user, s->database, srv->gateway_id,
+	         &srv->next_txid);
 	session_set_state(s, SESS_IDLE);
 	session_send_ready(s);
 }

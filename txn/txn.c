@@ -62,7 +62,7 @@ static void finish_step(TxnFinish *f);
 
 void
 txn_init(Txn *t, Loop *loop, PoolSet *pools, const char *user, const char *database,
-         const char *gateway_id)
+         const char *gateway_id, uint64_t *next_txid)
 {
 	memset(t, 0, sizeof(*t));
 	t->loop = loop;
@@ -70,7 +70,7 @@ txn_init(Txn *t, Loop *loop, PoolSet *pools, const char *user, const char *datab
 	t->user = user;
 	t->database = database;
 	t->gateway_id = gateway_id;
-	t->next_txid = 1;
+	t->next_txid = next_txid;
 	t->block = TXN_BLOCK_NONE;
 }
 
@@ -532,7 +532,7 @@ txn_finish(Txn *t, bool commit, TxnDoneFn done, void *arg)
 	for (int i = 0; i < t->nparts && f->decider == NULL; i++)
 		if (part_live(t->parts[i]) && t->parts[i]->wrote)
 			f->decider = t->parts[i];
-	gid_make(f->gid, sizeof(f->gid), t->gateway_id, t->next_txid++, f->decider->node_id);
+	gid_make(f->gid, sizeof(f->gid), t->gateway_id, (*t->next_txid)++, f->decider->node_id);
 	SG_FAULT_POINT("before_prepare");
 	f->state = FIN_PREPARE;
 	for (int i = 0; i < t->nparts; i++) {

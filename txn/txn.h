@@ -54,7 +54,7 @@ typedef struct Txn {
 	const char *user; /* owned by the session */
 	const char *database;
 	const char *gateway_id; /* for 2PC GIDs, [a-z0-9]+ */
-	uint64_t next_txid;
+	uint64_t *next_txid;    /* shared by every session of the gateway process */
 	TxnBlock block;
 	char *begin_sql; /* malloc'd BEGIN text sent to each participant, NULL = "BEGIN" */
 	int nparts;
@@ -64,7 +64,7 @@ typedef struct Txn {
 } Txn;
 
 void txn_init(Txn *t, Loop *loop, PoolSet *pools, const char *user, const char *database,
-              const char *gateway_id);
+              const char *gateway_id, uint64_t *next_txid);
 /* txn_cleanup releases every connection (closing those inside a transaction) */
 void txn_cleanup(Txn *t);
 
