@@ -8,7 +8,8 @@
  * Pinning: a distributed relation is pinned to shard i when a top-level
  * AND-ed condition of the query level that lists it (WHERE, inner JOIN ON)
  * is `dist_col = constant` (either side; constants may be cast or negated)
- * and the constant hashes to shard i; NULL pins nothing (`= NULL` is never
+ * or `dist_col = $n` with the Bind value of $n (extended protocol), and the
+ * value hashes to shard i; a NULL literal pins nothing (`= NULL` is never
  * true, the query still runs, on every shard). Then `a.dist_col =
  * b.dist_col` between two distributed relations of the same group carries a
  * pin from one to the other, until nothing changes. Column references are
@@ -35,19 +36,54 @@ analyze_rel_name(Arena *a, const ParseRel *r)
 	return r->name;
 }
 
-bool
-analyze_shard_index(const CatTable *t, const CatGroup *g, const ParseValue *v, int32_t *shard,
-                    SgError *err)
+/* param_hash: hash of Bind parameter $n for column type of t; *is_null for SQL NULL */
+static bool
+param_hash(const Analysis *an, const CatTable *t, int32_t n, uint64_t *h, bool *is_null,
+           SgError *err)
 {
-	if (v->kind == PV_NULL) {
-		*shard = shardmap_null_shard_index();
+	const PlanParams *pp = an->params;
+	*is_null = false;
+	if (pp == NULL || n < 1 || n > pp->n)
+		return sg_error_set(err, SQLSTATE_FEATURE_NOT_SUPPORTED,
+		                    "no value for parameter $%d of the distribution column \"%s\"", (int)n,
+		                    t->dist_column);
+	const char *val = pp->values[n - 1];
+	if (val == NULL) {
+		*is_null = true;
 		return true;
 	}
-	SG_ASSERT(v->kind == PV_CONST);
+	int32_t len = pp->lengths != NULL ? pp->lengths[n - 1] : (int32_t)strlen(val);
+	if (len < 0) {
+		*is_null = true;
+		return true;
+	}
+	int16_t format = pp->formats != NULL ? pp->formats[n - 1] : 0;
+	if (format == 0)
+		return pghash_text_value(t->dist_type, arena_strndup(an->arena, val, (size_t)len), h, err);
+	uint32_t type = pp->types != NULL ? pp->types[n - 1] : 0;
+	if (type != 0 && type != t->dist_type)
+		return sg_error_set(err, SQLSTATE_FEATURE_NOT_SUPPORTED,
+		                    "binary parameter $%d of type %u for the distribution column \"%s\" "
+		                    "of type %u is not supported",
+		                    (int)n, (unsigned)type, t->dist_column, (unsigned)t->dist_type);
+	return pghash_binary_value(t->dist_type, val, (size_t)len, h, err);
+}
+
+bool
+analyze_shard_index(const Analysis *an, const CatTable *t, const CatGroup *g, const ParseValue *v,
+                    int32_t *shard, SgError *err)
+{
 	uint64_t h;
-	if (!pghash_text_value(t->dist_type, v->text, &h, err))
-		return false;
-	*shard = shardmap_shard_index(h, g->shard_count);
+	bool is_null = v->kind == PV_NULL;
+	if (v->kind == PV_PARAM) {
+		if (!param_hash(an, t, v->param, &h, &is_null, err))
+			return false;
+	} else if (!is_null) {
+		SG_ASSERT(v->kind == PV_CONST);
+		if (!pghash_text_value(t->dist_type, v->text, &h, err))
+			return false;
+	}
+	*shard = is_null ? shardmap_null_shard_index() : shardmap_shard_index(h, g->shard_count);
 	return true;
 }
 
@@ -135,14 +171,14 @@ pin_relations(Analysis *an)
 			col = &eq->rhs;
 			val = &eq->lhs;
 		}
-		if (val->kind != PV_CONST)
+		if (val->kind != PV_CONST && val->kind != PV_PARAM)
 			continue;
 		int32_t r = dist_rel_of(an, eq->scope, col);
 		if (r < 0 || an->rels[r].shard >= 0)
 			continue;
 		SgError ignored;
 		int32_t shard;
-		if (analyze_shard_index(an->rels[r].table, an->rels[r].group, val, &shard, &ignored))
+		if (analyze_shard_index(an, an->rels[r].table, an->rels[r].group, val, &shard, &ignored))
 			an->rels[r].shard = shard;
 	}
 	bool changed = true;
@@ -167,10 +203,12 @@ pin_relations(Analysis *an)
 }
 
 bool
-analyze_stmt(const CatalogSnapshot *snap, const ParsedStmt *stmt, const char *text, Arena *a,
-             Analysis *out, SgError *err)
+analyze_stmt(const CatalogSnapshot *snap, const ParsedStmt *stmt, const char *text,
+             const PlanParams *params, Arena *a, Analysis *out, SgError *err)
 {
 	memset(out, 0, sizeof(*out));
+	out->params = params;
+	out->arena = a;
 	out->snap = snap;
 	out->stmt = stmt;
 	out->text = text;

@@ -7,6 +7,7 @@
 #include "common/arena.h"
 #include "common/error.h"
 #include "planner/parse.h"
+#include "planner/planner.h"
 #include "storage/catalog.h"
 
 /*
@@ -32,7 +33,9 @@ typedef struct RelInfo {
 typedef struct Analysis {
 	const CatalogSnapshot *snap;
 	const ParsedStmt *stmt;
-	const char *text; /* the statement's original text */
+	const char *text;         /* the statement's original text */
+	const PlanParams *params; /* extended protocol: $n values, else NULL */
+	Arena *arena;             /* the plan's arena */
 	ParseInfo pi;
 	RelInfo *rels; /* [pi.nrels] */
 	int32_t ndist, nref, nlocal;
@@ -45,14 +48,20 @@ typedef struct Analysis {
  * in a). Fails only on an inconsistent catalog (XX000).
  */
 SG_MUSTCHECK bool analyze_stmt(const CatalogSnapshot *snap, const ParsedStmt *stmt,
-                               const char *text, Arena *a, Analysis *out, SgError *err);
+                               const char *text, const PlanParams *params, Arena *a, Analysis *out,
+                               SgError *err);
 
 /* analyze_rel_name: "schema.name" or "name" as written, for messages (in a) */
 const char *analyze_rel_name(Arena *a, const ParseRel *r);
 
-/* analyze_shard_index: shard index of a distribution value (text form), or false with err */
-SG_MUSTCHECK bool analyze_shard_index(const CatTable *t, const CatGroup *g, const ParseValue *v,
-                                      int32_t *shard, SgError *err);
+/*
+ * analyze_shard_index: shard index of a distribution value: a constant, NULL
+ * or a $n parameter (its Bind value, text or binary). False with err when
+ * the value is not of the column's type (22P02/22003) or a parameter has no
+ * usable value (0A000).
+ */
+SG_MUSTCHECK bool analyze_shard_index(const Analysis *an, const CatTable *t, const CatGroup *g,
+                                      const ParseValue *v, int32_t *shard, SgError *err);
 
 /* analyze_returns_rows: SELECT, or DML with RETURNING */
 bool analyze_returns_rows(const Analysis *an);

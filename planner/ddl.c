@@ -206,7 +206,8 @@ ddl_plan(const Analysis *an, Arena *a, DistPlan *plan, SgError *err)
 				sqllist_add(&sl, sql);
 			}
 		}
-		sqllist_to_tasks(&sl, &tl, node->id, pi->in_txn_forbidden);
+		/* extended protocol: one statement per task */
+		sqllist_to_tasks(&sl, &tl, node->id, pi->in_txn_forbidden || an->params != NULL);
 	}
 	tasks_store(&tl, plan);
 	/* a catalogued table's columns may have changed: reload them */

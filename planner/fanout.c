@@ -18,6 +18,7 @@
  */
 #include "planner/fanout.h"
 
+#include <stdio.h>
 #include <stdlib.h>
 
 #include "planner/deparse.h"
@@ -38,11 +39,11 @@ static const struct {
     {PARSE_F_CTE, "WITH"},
 };
 
+/* not_supported: 0A000 "<what> is not supported yet" with a hint to pin the query */
 static bool
 not_supported(SgError *err, const char *what, const char *dist_column)
 {
-	sg_error_set(err, SQLSTATE_FEATURE_NOT_SUPPORTED,
-	             "%s on a query across shards is not supported yet", what);
+	sg_error_set(err, SQLSTATE_FEATURE_NOT_SUPPORTED, "%s is not supported yet", what);
 	sg_error_hint(err,
 	              "Filter on the distribution column (%s = constant) to run the query on one "
 	              "shard.",
@@ -63,16 +64,21 @@ check_fanout(const Analysis *an, int32_t d, SgError *err)
 		                    "is pinned to one shard on the same node (distribution column = "
 		                    "constant)");
 	if (r->in_cte)
-		return not_supported(err, "WITH", col);
+		return not_supported(err, "WITH on a query across shards", col);
 	if (r->in_sublink)
-		return not_supported(err, "a subquery on a distributed table", col);
+		return not_supported(err, "a subquery on a distributed table across shards", col);
 	if (r->outer_nullable)
-		return not_supported(err, "an outer join with the distributed table on the nullable side",
+		return not_supported(err,
+		                     "an outer join with a distributed table on its nullable side across "
+		                     "shards",
 		                     col);
 	for (int32_t s = r->scope; s >= 0; s = pi->scopes[s].parent)
 		for (size_t k = 0; k < SG_ARRAY_LEN(blockers); k++)
-			if (pi->scopes[s].features & blockers[k].flag)
-				return not_supported(err, blockers[k].what, col);
+			if (pi->scopes[s].features & blockers[k].flag) {
+				char what[128];
+				snprintf(what, sizeof(what), "%s on a query across shards", blockers[k].what);
+				return not_supported(err, what, col);
+			}
 	return true;
 }
 
@@ -138,7 +144,8 @@ fanout_plan(const Analysis *an, Arena *a, DistPlan *plan, SgError *err)
 				return false;
 			sqllist_add(&sl, sql);
 		}
-		sqllist_to_tasks(&sl, &tl, nodes[k], false);
+		/* with Bind parameters every task must be a single statement */
+		sqllist_to_tasks(&sl, &tl, nodes[k], an->params != NULL);
 	}
 	tasks_store(&tl, plan);
 	plan->combine = COMBINE_CONCAT;

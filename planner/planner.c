@@ -201,13 +201,14 @@ plan_query(const Analysis *an, Arena *a, DistPlan *plan, int32_t first_node, SgE
 	return fanout_plan(an, a, plan, err);
 }
 
-bool
-planner_plan_stmt(const CatalogSnapshot *snap, const ParsedStmt *stmt, const char *stmt_text,
-                  Arena *a, DistPlan **out, SgError *err)
+/* plan_stmt: planner_plan_stmt and planner_plan_stmt_params (params NULL for the former) */
+static bool
+plan_stmt(const CatalogSnapshot *snap, const ParsedStmt *stmt, const char *stmt_text,
+          const PlanParams *params, Arena *a, DistPlan **out, SgError *err)
 {
 	DistPlan *plan = ARENA_NEW(a, DistPlan);
 	Analysis an;
-	if (!analyze_stmt(snap, stmt, stmt_text, a, &an, err))
+	if (!analyze_stmt(snap, stmt, stmt_text, params, a, &an, err))
 		return false;
 	const ParseInfo *pi = &an.pi;
 	if (pi->kind == PARSE_TXN) {
@@ -264,5 +265,27 @@ planner_plan_stmt(const CatalogSnapshot *snap, const ParsedStmt *stmt, const cha
 	if (!ok)
 		return false;
 	*out = plan;
+	return true;
+}
+
+bool
+planner_plan_stmt(const CatalogSnapshot *snap, const ParsedStmt *stmt, const char *stmt_text,
+                  Arena *a, DistPlan **out, SgError *err)
+{
+	return plan_stmt(snap, stmt, stmt_text, NULL, a, out, err);
+}
+
+bool
+planner_plan_stmt_params(const CatalogSnapshot *snap, const ParsedStmt *stmt, const char *stmt_text,
+                         const PlanParams *params, Arena *a, DistPlan **out, SgError *err)
+{
+	static const PlanParams none = {0};
+	if (!plan_stmt(snap, stmt, stmt_text, params != NULL ? params : &none, a, out, err))
+		return false;
+	/* every task but the planner's own internal ones runs the client's statement */
+	DistPlan *plan = *out;
+	for (int32_t i = 0; plan->kind == PLAN_TASKS && i < plan->ntasks; i++)
+		if (plan->tasks[i].nparams == 0)
+			plan->tasks[i].uses_params = true;
 	return true;
 }

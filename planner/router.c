@@ -8,10 +8,10 @@
  * and the node's answer is relayed unchanged.
  *
  * INSERT: the distribution column's value of each VALUES row must be a
- * constant; rows are grouped by shard, one INSERT (column list, RETURNING
- * and ON CONFLICT kept) per shard, the shards of one node in one task so the
- * node runs them in one implicit transaction. One shard → COMBINE_RELAY;
- * more → COMBINE_CONCAT with the counts summed.
+ * constant (or a $n parameter with its Bind value); rows are grouped by shard, one INSERT (column
+ * list, RETURNING and ON CONFLICT kept) per shard, the shards of one node in one task so the node
+ * runs them in one implicit transaction. One shard → COMBINE_RELAY; more → COMBINE_CONCAT with the
+ * counts summed.
  */
 #include "planner/router.h"
 
@@ -103,13 +103,13 @@ router_insert(const Analysis *an, Arena *a, DistPlan *plan, SgError *err)
 	SG_ASSERT(target >= 0 && an->rels[target].cls == REL_DISTRIBUTED);
 	const CatTable *t = an->rels[target].table;
 	const CatGroup *g = an->rels[target].group;
+	if (pi->insert_has_select)
+		return sg_error_set(err, SQLSTATE_FEATURE_NOT_SUPPORTED,
+		                    "INSERT ... SELECT into a distributed table is not supported yet");
 	if (an->ndist > 1)
 		return sg_error_set(err, SQLSTATE_FEATURE_NOT_SUPPORTED,
 		                    "INSERT into a distributed table that reads another distributed "
 		                    "table is not supported yet");
-	if (pi->insert_has_select)
-		return sg_error_set(err, SQLSTATE_FEATURE_NOT_SUPPORTED,
-		                    "INSERT ... SELECT into a distributed table is not supported yet");
 	if (pi->nscopes > 0 && (pi->scopes[0].features & PARSE_F_CTE))
 		return sg_error_set(err, SQLSTATE_FEATURE_NOT_SUPPORTED,
 		                    "WITH on an INSERT into a distributed table is not supported yet");
@@ -127,9 +127,9 @@ router_insert(const Analysis *an, Arena *a, DistPlan *plan, SgError *err)
 		if (pos >= pi->insert_row_len[r])
 			return missing_value(t, err);
 		const ParseValue *v = &pi->insert_rows[r][pos];
-		if (v->kind != PV_CONST && v->kind != PV_NULL)
+		if (v->kind != PV_CONST && v->kind != PV_NULL && v->kind != PV_PARAM)
 			return missing_value(t, err);
-		if (!analyze_shard_index(t, g, v, &row_shard[r], err))
+		if (!analyze_shard_index(an, t, g, v, &row_shard[r], err))
 			return false;
 		rows_in_shard[row_shard[r]]++;
 	}
@@ -169,7 +169,8 @@ router_insert(const Analysis *an, Arena *a, DistPlan *plan, SgError *err)
 				return false;
 			sqllist_add(&sl, sql);
 		}
-		sqllist_to_tasks(&sl, &tl, nodes[k], false);
+		/* with Bind parameters every task must be a single statement */
+		sqllist_to_tasks(&sl, &tl, nodes[k], an->params != NULL);
 	}
 	tasks_store(&tl, plan);
 	set_query_plan(an, plan, nshards == 1 ? COMBINE_RELAY : COMBINE_CONCAT);

@@ -1,0 +1,1017 @@
+/*
+ * test_planner.c: planner_split and planner_plan_stmt on a hand-built
+ * catalog (no network).
+ *
+ * Catalog: nodes 1, 2, 3 (active); group 1 (int4, 4 shards placed on nodes
+ * [1, 2, 3, 1]) holding t(id, v) distributed by id and u(id, w) co-located
+ * with it; group 2 (text, 2 shards on [2, 3]) holding s(name, x); reference
+ * table r(k, name).
+ *
+ * Plans are checked data-driven: {sql, expected SQLSTATE or the expected
+ * tasks}. Expected task SQL may contain `$S(v)` (the shard index of int4
+ * value v in group 1) and `$N(v)` is the node of that shard: they are
+ * computed with pghash/shardmap, not hard-coded. Set SG_PLAN_DUMP=1 to
+ * print every plan.
+ */
+#include <CUnit/CUnit.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "planner/planner.h"
+#include "storage/pghash.h"
+#include "storage/shardmap.h"
+
+void sg_register_tests(void);
+
+static CatalogSnapshot *snap;
+static Arena *arena;
+
+static char **
+str_array(Arena *a, int n, const char *const *v)
+{
+	char **out = ARENA_NEW_ARRAY(a, char *, n);
+	for (int i = 0; i < n; i++)
+		out[i] = arena_strdup(a, v[i]);
+	return out;
+}
+
+static CatalogSnapshot *
+build_snapshot(void)
+{
+	CatalogSnapshot *s = catalog_new_empty(1);
+	Arena *a = s->arena;
+	s->nnodes = 3;
+	s->nodes = ARENA_NEW_ARRAY(a, CatNode, 3);
+	for (int i = 0; i < 3; i++)
+		s->nodes[i] = (CatNode){
+		    .id = i + 1, .host = arena_strdup(a, "localhost"), .port = 6000 + i, .is_active = true};
+	s->ngroups = 2;
+	s->groups = ARENA_NEW_ARRAY(a, CatGroup, 2);
+	s->groups[0] = (CatGroup){.id = 1, .shard_count = 4, .dist_type = PG_OID_INT4};
+	s->groups[0].placement = ARENA_NEW_ARRAY(a, int32_t, 4);
+	memcpy(s->groups[0].placement, (int32_t[]){1, 2, 3, 1}, 4 * sizeof(int32_t));
+	s->groups[1] = (CatGroup){.id = 2, .shard_count = 2, .dist_type = PG_OID_TEXT};
+	s->groups[1].placement = ARENA_NEW_ARRAY(a, int32_t, 2);
+	memcpy(s->groups[1].placement, (int32_t[]){2, 3}, 2 * sizeof(int32_t));
+
+	s->ntables = 4;
+	s->tables = ARENA_NEW_ARRAY(a, CatTable, 4);
+	s->tables[0] = (CatTable){.schema = arena_strdup(a, "public"),
+	                          .name = arena_strdup(a, "t"),
+	                          .kind = TABLE_DISTRIBUTED,
+	                          .group_id = 1,
+	                          .dist_column = arena_strdup(a, "id"),
+	                          .dist_type = PG_OID_INT4,
+	                          .ncolumns = 2,
+	                          .columns = str_array(a, 2, (const char *[]){"id", "v"}),
+	                          .dist_colpos = 0};
+	s->tables[1] = (CatTable){.schema = arena_strdup(a, "public"),
+	                          .name = arena_strdup(a, "u"),
+	                          .kind = TABLE_DISTRIBUTED,
+	                          .group_id = 1,
+	                          .dist_column = arena_strdup(a, "id"),
+	                          .dist_type = PG_OID_INT4,
+	                          .ncolumns = 2,
+	                          .columns = str_array(a, 2, (const char *[]){"id", "w"}),
+	                          .dist_colpos = 0};
+	s->tables[2] = (CatTable){.schema = arena_strdup(a, "public"),
+	                          .name = arena_strdup(a, "s"),
+	                          .kind = TABLE_DISTRIBUTED,
+	                          .group_id = 2,
+	                          .dist_column = arena_strdup(a, "name"),
+	                          .dist_type = PG_OID_TEXT,
+	                          .ncolumns = 2,
+	                          .columns = str_array(a, 2, (const char *[]){"x", "name"}),
+	                          .dist_colpos = 1};
+	s->tables[3] = (CatTable){.schema = arena_strdup(a, "public"),
+	                          .name = arena_strdup(a, "r"),
+	                          .kind = TABLE_REFERENCE,
+	                          .ncolumns = 2,
+	                          .columns = str_array(a, 2, (const char *[]){"k", "name"}),
+	                          .dist_colpos = -1};
+	return s;
+}
+
+static int
+setup(void)
+{
+	snap = build_snapshot();
+	arena = arena_create(1 << 16);
+	return 0;
+}
+
+static int
+teardown(void)
+{
+	arena_destroy(arena);
+	catalog_unref(snap);
+	return 0;
+}
+
+/* shard index of an int4 value in group 1 (4 shards) */
+static int32_t
+shard_of_int(const char *v)
+{
+	uint64_t h;
+	SgError err;
+	if (!pghash_text_value(PG_OID_INT4, v, &h, &err)) {
+		fprintf(stderr, "pghash failed for %s: %s\n", v, err.message);
+		abort();
+	}
+	return shardmap_shard_index(h, 4);
+}
+
+static int32_t
+node_of_int(const char *v)
+{
+	return snap->groups[0].placement[shard_of_int(v)];
+}
+
+/* expand: replace $S(v) and $N(v) in a template */
+static char *
+expand(const char *tpl)
+{
+	char buf[8192];
+	size_t o = 0;
+	for (const char *p = tpl; *p && o < sizeof(buf) - 32;) {
+		if (p[0] == '$' && (p[1] == 'S' || p[1] == 'N') && p[2] == '(') {
+			const char *close = strchr(p, ')');
+			char val[64];
+			size_t n = (size_t)(close - (p + 3));
+			memcpy(val, p + 3, n);
+			val[n] = '\0';
+			int32_t x = p[1] == 'S' ? shard_of_int(val) : node_of_int(val);
+			o += (size_t)snprintf(buf + o, sizeof(buf) - o, "%d", (int)x);
+			p = close + 1;
+		} else {
+			buf[o++] = *p++;
+		}
+	}
+	buf[o] = '\0';
+	return arena_strdup(arena, buf);
+}
+
+static void
+dump_plan(const char *sql, const DistPlan *p)
+{
+	if (getenv("SG_PLAN_DUMP") == NULL)
+		return;
+	printf("\n== %s\n   kind=%d combine=%d tag=%s count=%d rows=%d write=%d ddl=%d "
+	       "notxn=%d catalog=%d\n",
+	       sql, p->kind, p->combine, p->command_tag ? p->command_tag : "-", p->has_count,
+	       p->returns_rows, p->is_write, p->is_ddl, p->in_txn_forbidden, p->catalog_changed);
+	for (int i = 0; i < p->ntasks; i++)
+		printf("   [node %d] %s%s\n", p->tasks[i].node_id, p->tasks[i].sql,
+		       p->tasks[i].nparams > 0 ? " (params)" : "");
+}
+
+/* plan_sql: split sql (one statement expected) and plan it; NULL with err on failure */
+static DistPlan *
+plan_sql(const char *sql, SgError *err)
+{
+	StmtList sl;
+	if (!planner_split(arena, sql, &sl, err))
+		return NULL;
+	CU_ASSERT_EQUAL_FATAL(sl.nstmts, 1);
+	DistPlan *p = NULL;
+	if (!planner_plan_stmt(snap, sl.stmts[0], sl.texts[0], arena, &p, err)) {
+		if (getenv("SG_PLAN_DUMP") != NULL)
+			printf("\n== %s\n   ERROR %s %s\n", sql, err->sqlstate, err->message);
+		return NULL;
+	}
+	dump_plan(sql, p);
+	return p;
+}
+
+/* ------------------------------------------------------------- split */
+
+static void
+test_split(void)
+{
+	static const struct {
+		const char *sql;
+		int n;
+		const char *texts[3];
+	} cases[] = {
+	    {"", 0, {0}},
+	    {";", 0, {0}},
+	    {" ; ;", 0, {0}},
+	    {"-- just a comment\n", 0, {0}},
+	    {"/* c */", 0, {0}},
+	    {"SELECT 1", 1, {"SELECT 1"}},
+	    {"  SELECT 1 ;  ", 1, {"SELECT 1"}},
+	    {"SELECT 1; SELECT 2", 2, {"SELECT 1", "SELECT 2"}},
+	    {"SELECT 'a;b';select 2;", 2, {"SELECT 'a;b'", "select 2"}},
+	    {"CREATE TABLE x (a int); SELECT create_distributed_table('x', 'a'); INSERT INTO x VALUES "
+	     "(1)",
+	     3,
+	     {"CREATE TABLE x (a int)", "SELECT create_distributed_table('x', 'a')",
+	      "INSERT INTO x VALUES (1)"}},
+	};
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		StmtList sl;
+		SgError err;
+		CU_ASSERT_TRUE_FATAL(planner_split(arena, cases[i].sql, &sl, &err));
+		CU_ASSERT_EQUAL(sl.nstmts, cases[i].n);
+		for (int k = 0; k < sl.nstmts && k < cases[i].n; k++)
+			CU_ASSERT_STRING_EQUAL(sl.texts[k], cases[i].texts[k]);
+	}
+}
+
+static void
+test_syntax_error(void)
+{
+	static const struct {
+		const char *sql;
+		const char *message;
+		int position;
+	} cases[] = {
+	    {"SELEC 1", "syntax error at or near \"SELEC\"", 1},
+	    {"SELECT 1; SELECT * FROM WHERE", "syntax error at or near \"WHERE\"", 25},
+	    {"SELECT 'abc", "unterminated quoted string at or near \"'abc\"", 8},
+	};
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		StmtList sl;
+		SgError err;
+		memset(&err, 0, sizeof(err));
+		CU_ASSERT_FALSE(planner_split(arena, cases[i].sql, &sl, &err));
+		CU_ASSERT_STRING_EQUAL(err.sqlstate, "42601");
+		CU_ASSERT_STRING_EQUAL(err.message, cases[i].message);
+		CU_ASSERT_EQUAL(err.position, cases[i].position);
+	}
+}
+
+/* ------------------------------------------------------ data-driven plans */
+
+/* NODE_OF(v) as an expected node: the node of the shard of int4 value v */
+#define NODE_OF(v) (-10000 - (v))
+
+typedef struct ExpTask {
+	int node;
+	const char *sql; /* template: $S(v) / $N(v) */
+} ExpTask;
+
+typedef struct PlanCase {
+	const char *sql;
+	const char *sqlstate; /* expected error, or NULL */
+	CombineKind combine;
+	const char *tag; /* NULL: not checked */
+	int ntasks;
+	ExpTask tasks[6];
+} PlanCase;
+
+static void
+check_case(const PlanCase *c)
+{
+	SgError err;
+	memset(&err, 0, sizeof(err));
+	DistPlan *p = plan_sql(c->sql, &err);
+	if (c->sqlstate != NULL) {
+		CU_ASSERT_PTR_NULL(p);
+		if (p == NULL && strcmp(err.sqlstate, c->sqlstate) != 0)
+			printf("\n  %s: expected %s, got %s %s\n", c->sql, c->sqlstate, err.sqlstate,
+			       err.message);
+		CU_ASSERT_STRING_EQUAL(err.sqlstate, c->sqlstate);
+		return;
+	}
+	if (p == NULL) {
+		printf("\n  %s: unexpected error %s %s\n", c->sql, err.sqlstate, err.message);
+		CU_FAIL("unexpected planning error");
+		return;
+	}
+	CU_ASSERT_EQUAL(p->kind, PLAN_TASKS);
+	CU_ASSERT_EQUAL(p->combine, c->combine);
+	if (c->tag != NULL) {
+		CU_ASSERT_STRING_EQUAL(p->command_tag, c->tag);
+	}
+	CU_ASSERT_EQUAL(p->ntasks, c->ntasks);
+	for (int i = 0; i < p->ntasks && i < c->ntasks; i++) {
+		const char *want = expand(c->tasks[i].sql);
+		int want_node = c->tasks[i].node;
+		if (want_node <= NODE_OF(0) + 5000) /* NODE_OF(v): node of the shard of value v */
+			want_node = node_of_int(arena_printf(arena, "%d", -want_node - 10000));
+		if (p->tasks[i].node_id != want_node || strcmp(p->tasks[i].sql, want) != 0)
+			printf("\n  %s task %d:\n    want [node %d] %s\n    got  [node %d] %s\n", c->sql, i,
+			       want_node, want, p->tasks[i].node_id, p->tasks[i].sql);
+		CU_ASSERT_EQUAL(p->tasks[i].node_id, want_node);
+		CU_ASSERT_STRING_EQUAL(p->tasks[i].sql, want);
+	}
+}
+
+static const PlanCase local_cases[] = {
+    {"SELECT 1", NULL, COMBINE_RELAY, "SELECT", 1, {{1, "SELECT 1"}}},
+    {"select * from pg_class", NULL, COMBINE_RELAY, "SELECT", 1, {{1, "select * from pg_class"}}},
+    {"INSERT INTO loc VALUES (1)",
+     NULL,
+     COMBINE_RELAY,
+     "INSERT",
+     1,
+     {{1, "INSERT INTO loc VALUES (1)"}}},
+    {"SET search_path = public", NULL, COMBINE_RELAY, "SET", 1, {{1, "SET search_path = public"}}},
+    {"SHOW work_mem", NULL, COMBINE_RELAY, "SHOW", 1, {{1, "SHOW work_mem"}}},
+    {"EXPLAIN SELECT * FROM loc", NULL, COMBINE_RELAY, NULL, 1, {{1, "EXPLAIN SELECT * FROM loc"}}},
+    {"SELECT * FROM loc JOIN r ON loc.a = r.k",
+     NULL,
+     COMBINE_RELAY,
+     "SELECT",
+     1,
+     {{1, "SELECT * FROM loc JOIN r ON loc.a = r.k"}}},
+    {"CREATE TEMP TABLE tmp (a int)",
+     NULL,
+     COMBINE_RELAY,
+     NULL,
+     1,
+     {{1, "CREATE TEMP TABLE tmp (a int)"}}},
+};
+
+static const PlanCase reference_cases[] = {
+    {"SELECT * FROM r", NULL, COMBINE_RELAY, "SELECT", 1, {{1, "SELECT * FROM r"}}},
+    {"INSERT INTO r VALUES (1, 'x')",
+     NULL,
+     COMBINE_CONCAT,
+     "INSERT",
+     3,
+     {{1, "INSERT INTO r VALUES (1, 'x')"},
+      {2, "INSERT INTO r VALUES (1, 'x')"},
+      {3, "INSERT INTO r VALUES (1, 'x')"}}},
+    {"UPDATE r SET name = 'y' WHERE k = 1",
+     NULL,
+     COMBINE_CONCAT,
+     "UPDATE",
+     3,
+     {{1, "UPDATE r SET name = 'y' WHERE k = 1"},
+      {2, "UPDATE r SET name = 'y' WHERE k = 1"},
+      {3, "UPDATE r SET name = 'y' WHERE k = 1"}}},
+    {"INSERT INTO r SELECT * FROM loc", "0A000", 0, NULL, 0, {{0}}},
+    {"INSERT INTO r SELECT id, v FROM t", "0A000", 0, NULL, 0, {{0}}},
+};
+
+static const PlanCase router_cases[] = {
+    {"SELECT * FROM t WHERE id = 5",
+     NULL,
+     COMBINE_RELAY,
+     "SELECT",
+     1,
+     {{NODE_OF(5), "SELECT * FROM sg_g1_$S(5).t t WHERE id = 5"}}},
+    {"SELECT v FROM t WHERE 7 = t.id AND v <> 'a'",
+     NULL,
+     COMBINE_RELAY,
+     "SELECT",
+     1,
+     {{NODE_OF(7), "SELECT v FROM sg_g1_$S(7).t t WHERE 7 = t.id AND v <> 'a'"}}},
+    {"SELECT x.v FROM t x WHERE x.id = -3",
+     NULL,
+     COMBINE_RELAY,
+     "SELECT",
+     1,
+     {{NODE_OF(-3), "SELECT x.v FROM sg_g1_$S(-3).t x WHERE x.id = -3"}}},
+    {"SELECT count(*) FROM t WHERE id = '11'::int4",
+     NULL,
+     COMBINE_RELAY,
+     "SELECT",
+     1,
+     {{NODE_OF(11), "SELECT count(*) FROM sg_g1_$S(11).t t WHERE id = '11'::int4"}}},
+    {"UPDATE t SET v = 'z' WHERE id = 9 RETURNING *",
+     NULL,
+     COMBINE_RELAY,
+     "UPDATE",
+     1,
+     {{NODE_OF(9), "UPDATE sg_g1_$S(9).t t SET v = 'z' WHERE id = 9 RETURNING *"}}},
+    {"DELETE FROM t WHERE id = 4",
+     NULL,
+     COMBINE_RELAY,
+     "DELETE",
+     1,
+     {{NODE_OF(4), "DELETE FROM sg_g1_$S(4).t t WHERE id = 4"}}},
+    {"SELECT * FROM t JOIN u ON t.id = u.id WHERE t.id = 5",
+     NULL,
+     COMBINE_RELAY,
+     "SELECT",
+     1,
+     {{NODE_OF(5),
+       "SELECT * FROM sg_g1_$S(5).t t JOIN sg_g1_$S(5).u u ON t.id = u.id WHERE t.id = 5"}}},
+    {"SELECT * FROM t, r WHERE t.id = 6 AND r.k = t.id",
+     NULL,
+     COMBINE_RELAY,
+     "SELECT",
+     1,
+     {{NODE_OF(6), "SELECT * FROM sg_g1_$S(6).t t, r WHERE t.id = 6 AND r.k = t.id"}}},
+    {"SELECT * FROM t WHERE id = 5 AND EXISTS (SELECT 1 FROM u WHERE u.id = t.id)",
+     NULL,
+     COMBINE_RELAY,
+     "SELECT",
+     1,
+     {{NODE_OF(5),
+       "SELECT * FROM sg_g1_$S(5).t t WHERE id = 5 AND EXISTS (SELECT 1 FROM sg_g1_$S(5).u u "
+       "WHERE u.id = t.id)"}}},
+};
+
+static const PlanCase fanout_cases[] = {
+    {"SELECT v FROM t WHERE v = 'x'",
+     NULL,
+     COMBINE_CONCAT,
+     "SELECT",
+     3,
+     {{1, "SELECT v FROM sg_g1_0.t t WHERE v = 'x' UNION ALL SELECT v FROM sg_g1_3.t t WHERE v = "
+          "'x'"},
+      {2, "SELECT v FROM sg_g1_1.t t WHERE v = 'x'"},
+      {3, "SELECT v FROM sg_g1_2.t t WHERE v = 'x'"}}},
+    {"SELECT t.v, r.name FROM t JOIN r ON r.k = t.id",
+     NULL,
+     COMBINE_CONCAT,
+     "SELECT",
+     3,
+     {{1, "SELECT t.v, r.name FROM sg_g1_0.t t JOIN r ON r.k = t.id UNION ALL SELECT t.v, r.name "
+          "FROM sg_g1_3.t t JOIN r ON r.k = t.id"},
+      {2, "SELECT t.v, r.name FROM sg_g1_1.t t JOIN r ON r.k = t.id"},
+      {3, "SELECT t.v, r.name FROM sg_g1_2.t t JOIN r ON r.k = t.id"}}},
+    {"UPDATE t SET v = 'q' WHERE v = 'p'",
+     NULL,
+     COMBINE_CONCAT,
+     "UPDATE",
+     3,
+     {{1, "UPDATE sg_g1_0.t t SET v = 'q' WHERE v = 'p'; UPDATE sg_g1_3.t t SET v = 'q' WHERE v = "
+          "'p'"},
+      {2, "UPDATE sg_g1_1.t t SET v = 'q' WHERE v = 'p'"},
+      {3, "UPDATE sg_g1_2.t t SET v = 'q' WHERE v = 'p'"}}},
+    {"DELETE FROM t",
+     NULL,
+     COMBINE_CONCAT,
+     "DELETE",
+     3,
+     {{1, "DELETE FROM sg_g1_0.t t; DELETE FROM sg_g1_3.t t"},
+      {2, "DELETE FROM sg_g1_1.t t"},
+      {3, "DELETE FROM sg_g1_2.t t"}}},
+    {"SELECT * FROM t WHERE id IN (1, 2)", NULL, COMBINE_CONCAT, "SELECT", 3, {{0}}},
+    {"SELECT * FROM t FOR UPDATE",
+     NULL,
+     COMBINE_CONCAT,
+     "SELECT",
+     3,
+     {{1, "SELECT * FROM sg_g1_0.t t FOR UPDATE; SELECT * FROM sg_g1_3.t t FOR UPDATE"}}},
+};
+
+static const PlanCase unsupported_cases[] = {
+    {"SELECT count(*) FROM t", "0A000", 0, NULL, 0, {{0}}},
+    {"SELECT * FROM t ORDER BY id", "0A000", 0, NULL, 0, {{0}}},
+    {"SELECT * FROM t LIMIT 3", "0A000", 0, NULL, 0, {{0}}},
+    {"SELECT DISTINCT v FROM t", "0A000", 0, NULL, 0, {{0}}},
+    {"SELECT v FROM t GROUP BY v", "0A000", 0, NULL, 0, {{0}}},
+    {"SELECT id FROM t UNION SELECT id FROM u", "0A000", 0, NULL, 0, {{0}}},
+    {"SELECT * FROM (SELECT count(*) FROM t) c", "0A000", 0, NULL, 0, {{0}}},
+    {"SELECT * FROM r WHERE k IN (SELECT id FROM t)", "0A000", 0, NULL, 0, {{0}}},
+    {"SELECT * FROM r LEFT JOIN t ON t.id = r.k", "0A000", 0, NULL, 0, {{0}}},
+    {"SELECT * FROM t JOIN u ON t.id = u.id", "0A000", 0, NULL, 0, {{0}}},
+    {"SELECT * FROM t, pg_class", "0A000", 0, NULL, 0, {{0}}},
+    {"SELECT row_number() OVER () FROM t", "0A000", 0, NULL, 0, {{0}}},
+    {"WITH x AS (SELECT * FROM t) SELECT * FROM x", "0A000", 0, NULL, 0, {{0}}},
+    {"INSERT INTO t SELECT * FROM u", "0A000", 0, NULL, 0, {{0}}},
+    {"INSERT INTO t (v) VALUES ('a')", "0A000", 0, NULL, 0, {{0}}},
+    {"INSERT INTO t VALUES (DEFAULT, 'a')", "0A000", 0, NULL, 0, {{0}}},
+    {"INSERT INTO t VALUES (1 + 1, 'a')", "0A000", 0, NULL, 0, {{0}}},
+    {"INSERT INTO t DEFAULT VALUES", "0A000", 0, NULL, 0, {{0}}},
+    {"INSERT INTO t VALUES ('abc', 'a')", "22P02", 0, NULL, 0, {{0}}},
+    {"UPDATE t SET id = 3 WHERE id = 2", "0A000", 0, NULL, 0, {{0}}},
+    {"MERGE INTO t USING r ON t.id = r.k WHEN MATCHED THEN DELETE", "0A000", 0, NULL, 0, {{0}}},
+    {"EXPLAIN SELECT * FROM t", "0A000", 0, NULL, 0, {{0}}},
+    {"COPY t FROM STDIN", "0A000", 0, NULL, 0, {{0}}},
+    {"DECLARE c CURSOR FOR SELECT * FROM t", "0A000", 0, NULL, 0, {{0}}},
+    {"PREPARE p AS SELECT * FROM t WHERE id = $1", "0A000", 0, NULL, 0, {{0}}},
+    {"SELECT 1 FROM create_distributed_table('t', 'id')", "0A000", 0, NULL, 0, {{0}}},
+    {"SELECT create_distributed_table(x, 'id') FROM loc", "0A000", 0, NULL, 0, {{0}}},
+    {"ALTER TABLE t RENAME TO t2", "0A000", 0, NULL, 0, {{0}}},
+    {"ALTER TABLE t RENAME COLUMN id TO id2", "0A000", 0, NULL, 0, {{0}}},
+    {"ALTER TABLE t ALTER COLUMN id TYPE int8", "0A000", 0, NULL, 0, {{0}}},
+    {"ALTER TABLE t DROP COLUMN id", "0A000", 0, NULL, 0, {{0}}},
+    {"ALTER TABLE t SET SCHEMA other", "0A000", 0, NULL, 0, {{0}}},
+    {"CREATE VIEW tv AS SELECT * FROM t", "0A000", 0, NULL, 0, {{0}}},
+    {"DROP SCHEMA public CASCADE", "0A000", 0, NULL, 0, {{0}}},
+};
+
+static const PlanCase insert_cases[] = {
+    {"INSERT INTO t VALUES (5, 'a')",
+     NULL,
+     COMBINE_RELAY,
+     "INSERT",
+     1,
+     {{NODE_OF(5), "INSERT INTO sg_g1_$S(5).t AS t VALUES (5, 'a')"}}},
+    {"INSERT INTO t (v, id) VALUES ('a', -8) RETURNING id",
+     NULL,
+     COMBINE_RELAY,
+     "INSERT",
+     1,
+     {{NODE_OF(-8), "INSERT INTO sg_g1_$S(-8).t AS t (v, id) VALUES ('a', -8) RETURNING id"}}},
+    {"INSERT INTO t VALUES (5, 'a') ON CONFLICT (id) DO UPDATE SET v = excluded.v",
+     NULL,
+     COMBINE_RELAY,
+     "INSERT",
+     1,
+     {{NODE_OF(5),
+       "INSERT INTO sg_g1_$S(5).t AS t VALUES (5, 'a') ON CONFLICT (id) DO UPDATE SET v = "
+       "excluded.v"}}},
+    {"INSERT INTO t VALUES (NULL, 'n')",
+     NULL,
+     COMBINE_RELAY,
+     "INSERT",
+     1,
+     {{1, "INSERT INTO sg_g1_0.t AS t VALUES (NULL, 'n')"}}},
+};
+
+static const PlanCase ddl_cases[] = {
+    {"CREATE TABLE x (a int PRIMARY KEY)",
+     NULL,
+     COMBINE_CONCAT,
+     "CREATE TABLE",
+     3,
+     {{1, "CREATE TABLE x (a int PRIMARY KEY)"},
+      {2, "CREATE TABLE x (a int PRIMARY KEY)"},
+      {3, "CREATE TABLE x (a int PRIMARY KEY)"}}},
+    {"CREATE SCHEMA app", NULL, COMBINE_CONCAT, "CREATE SCHEMA", 3, {{1, "CREATE SCHEMA app"}}},
+    {"CREATE TYPE mood AS ENUM ('sad', 'ok')", NULL, COMBINE_CONCAT, "CREATE TYPE", 3, {{0}}},
+    {"CREATE FUNCTION f() RETURNS int LANGUAGE sql AS 'SELECT 1'",
+     NULL,
+     COMBINE_CONCAT,
+     "CREATE FUNCTION",
+     3,
+     {{0}}},
+    {"CREATE SEQUENCE sq", NULL, COMBINE_CONCAT, "CREATE SEQUENCE", 3, {{0}}},
+    {"CREATE EXTENSION IF NOT EXISTS pgcrypto", NULL, COMBINE_CONCAT, "CREATE EXTENSION", 3, {{0}}},
+    {"DROP INDEX idx", NULL, COMBINE_CONCAT, "DROP INDEX", 3, {{0}}},
+    {"DROP TYPE mood", NULL, COMBINE_CONCAT, "DROP TYPE", 3, {{0}}},
+    {"COMMENT ON TABLE t IS 'hi'", NULL, COMBINE_CONCAT, "COMMENT", 3, {{0}}},
+    {"CREATE VIEW rv AS SELECT * FROM r", NULL, COMBINE_CONCAT, "CREATE VIEW", 3, {{0}}},
+    {"ALTER TABLE t ADD COLUMN x int",
+     NULL,
+     COMBINE_CONCAT,
+     "ALTER TABLE",
+     3,
+     {{1, "ALTER TABLE t ADD COLUMN x int; ALTER TABLE sg_g1_0.t ADD COLUMN x int; ALTER TABLE "
+          "sg_g1_3.t ADD COLUMN x int"},
+      {2, "ALTER TABLE t ADD COLUMN x int; ALTER TABLE sg_g1_1.t ADD COLUMN x int"},
+      {3, "ALTER TABLE t ADD COLUMN x int; ALTER TABLE sg_g1_2.t ADD COLUMN x int"}}},
+    {"ALTER TABLE r ADD COLUMN x int",
+     NULL,
+     COMBINE_CONCAT,
+     "ALTER TABLE",
+     3,
+     {{1, "ALTER TABLE r ADD COLUMN x int"},
+      {2, "ALTER TABLE r ADD COLUMN x int"},
+      {3, "ALTER TABLE r ADD COLUMN x int"}}},
+    {"CREATE INDEX t_v ON t (v)",
+     NULL,
+     COMBINE_CONCAT,
+     "CREATE INDEX",
+     3,
+     {{1, "CREATE INDEX t_v ON t (v); CREATE INDEX t_v ON sg_g1_0.t USING btree (v); CREATE INDEX "
+          "t_v ON sg_g1_3.t USING btree (v)"}}},
+    {"CREATE INDEX ON t (v)",
+     NULL,
+     COMBINE_CONCAT,
+     "CREATE INDEX",
+     3,
+     {{1, "CREATE INDEX ON t (v); CREATE INDEX ON sg_g1_0.t USING btree (v); CREATE INDEX ON "
+          "sg_g1_3.t USING btree (v)"}}},
+    {"CREATE INDEX CONCURRENTLY t_w ON u (w)",
+     NULL,
+     COMBINE_CONCAT,
+     "CREATE INDEX",
+     7,
+     {{1, "CREATE INDEX CONCURRENTLY t_w ON u (w)"},
+      {1, "CREATE INDEX CONCURRENTLY t_w ON sg_g1_0.u USING btree (w)"},
+      {1, "CREATE INDEX CONCURRENTLY t_w ON sg_g1_3.u USING btree (w)"},
+      {2, "CREATE INDEX CONCURRENTLY t_w ON u (w)"},
+      {2, "CREATE INDEX CONCURRENTLY t_w ON sg_g1_1.u USING btree (w)"},
+      {3, "CREATE INDEX CONCURRENTLY t_w ON u (w)"}}},
+    {"TRUNCATE t",
+     NULL,
+     COMBINE_CONCAT,
+     "TRUNCATE TABLE",
+     3,
+     {{1, "TRUNCATE t; TRUNCATE sg_g1_0.t; TRUNCATE sg_g1_3.t"},
+      {2, "TRUNCATE t; TRUNCATE sg_g1_1.t"},
+      {3, "TRUNCATE t; TRUNCATE sg_g1_2.t"}}},
+    {"TRUNCATE loc",
+     NULL,
+     COMBINE_CONCAT,
+     "TRUNCATE TABLE",
+     3,
+     {{1, "TRUNCATE loc"}, {2, "TRUNCATE loc"}, {3, "TRUNCATE loc"}}},
+    {"DROP TABLE t",
+     NULL,
+     COMBINE_CONCAT,
+     "DROP TABLE",
+     4,
+     {{1, "DROP TABLE sg_g1_0.t, sg_g1_3.t, t"},
+      {1, "SELECT shardgate.forget_table($1, $2)"},
+      {2, "DROP TABLE sg_g1_1.t, t"},
+      {3, "DROP TABLE sg_g1_2.t, t"}}},
+    {"DROP TABLE IF EXISTS r, loc CASCADE",
+     NULL,
+     COMBINE_CONCAT,
+     "DROP TABLE",
+     4,
+     {{1, "DROP TABLE IF EXISTS r, loc CASCADE"},
+      {1, "SELECT shardgate.forget_table($1, $2)"},
+      {2, "DROP TABLE IF EXISTS r, loc CASCADE"},
+      {3, "DROP TABLE IF EXISTS r, loc CASCADE"}}},
+    {"DROP TABLE loc",
+     NULL,
+     COMBINE_CONCAT,
+     "DROP TABLE",
+     3,
+     {{1, "DROP TABLE loc"}, {2, "DROP TABLE loc"}, {3, "DROP TABLE loc"}}},
+    {"VACUUM t",
+     NULL,
+     COMBINE_CONCAT,
+     "VACUUM",
+     7,
+     {{1, "VACUUM t"}, {1, "VACUUM sg_g1_0.t"}, {1, "VACUUM sg_g1_3.t"}, {2, "VACUUM t"}}},
+    {"ALTER TABLE t RENAME COLUMN v TO v2",
+     NULL,
+     COMBINE_CONCAT,
+     "ALTER TABLE",
+     3,
+     {{1, "ALTER TABLE t RENAME COLUMN v TO v2; ALTER TABLE sg_g1_0.t RENAME COLUMN v TO v2; ALTER "
+          "TABLE sg_g1_3.t RENAME COLUMN v TO v2"},
+      {2, "ALTER TABLE t RENAME COLUMN v TO v2; ALTER TABLE sg_g1_1.t RENAME COLUMN v TO v2"}}},
+};
+
+static void
+run_cases(const PlanCase *cases, size_t n)
+{
+	for (size_t i = 0; i < n; i++) {
+		PlanCase c = cases[i];
+		/* cases with {{0}} tasks only check the count and combine */
+		if (c.sqlstate == NULL && c.tasks[0].sql == NULL) {
+			SgError err;
+			DistPlan *p = plan_sql(c.sql, &err);
+			if (p == NULL)
+				printf("\n  %s: unexpected error %s %s\n", c.sql, err.sqlstate, err.message);
+			CU_ASSERT_PTR_NOT_NULL_FATAL(p);
+			CU_ASSERT_EQUAL(p->ntasks, c.ntasks);
+			CU_ASSERT_EQUAL(p->combine, c.combine);
+			if (c.tag != NULL) {
+				CU_ASSERT_STRING_EQUAL(p->command_tag, c.tag);
+			}
+			continue;
+		}
+		/* check only as many tasks as listed */
+		int listed = 0;
+		while (listed < 6 && c.tasks[listed].sql != NULL)
+			listed++;
+		if (c.sqlstate == NULL && listed < c.ntasks) {
+			SgError err;
+			DistPlan *p = plan_sql(c.sql, &err);
+			CU_ASSERT_PTR_NOT_NULL_FATAL(p);
+			CU_ASSERT_EQUAL(p->ntasks, c.ntasks);
+			p->ntasks = listed;
+			c.ntasks = listed;
+			/* re-run the comparison on the listed prefix */
+			for (int k = 0; k < listed; k++) {
+				const char *want = expand(c.tasks[k].sql);
+				if (strcmp(p->tasks[k].sql, want) != 0)
+					printf("\n  %s task %d:\n    want %s\n    got  %s\n", c.sql, k, want,
+					       p->tasks[k].sql);
+				CU_ASSERT_STRING_EQUAL(p->tasks[k].sql, want);
+				CU_ASSERT_EQUAL(p->tasks[k].node_id, c.tasks[k].node);
+			}
+			continue;
+		}
+		check_case(&c);
+	}
+}
+
+#define RUN(arr) run_cases(arr, sizeof(arr) / sizeof(arr[0]))
+
+static void
+test_local(void)
+{
+	RUN(local_cases);
+}
+
+static void
+test_reference(void)
+{
+	RUN(reference_cases);
+}
+
+static void
+test_router(void)
+{
+	RUN(router_cases);
+}
+
+static void
+test_fanout(void)
+{
+	RUN(fanout_cases);
+}
+
+static void
+test_unsupported(void)
+{
+	RUN(unsupported_cases);
+}
+
+static void
+test_insert(void)
+{
+	RUN(insert_cases);
+}
+
+static void
+test_ddl(void)
+{
+	RUN(ddl_cases);
+}
+
+/* test_insert_split: many rows land, one INSERT per shard, in their shard's node task */
+static void
+test_insert_split(void)
+{
+	const char *sql = "INSERT INTO t (id, v) VALUES (1, 'a'), (2, 'b'), (3, 'c'), (4, 'd'), "
+	                  "(5, 'e'), (6, 'f'), (7, 'g'), (8, 'h')";
+	SgError err;
+	DistPlan *p = plan_sql(sql, &err);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(p);
+	CU_ASSERT_EQUAL(p->combine, COMBINE_CONCAT);
+	CU_ASSERT_STRING_EQUAL(p->command_tag, "INSERT");
+	CU_ASSERT_TRUE(p->has_count);
+	CU_ASSERT_TRUE(p->is_write);
+	int shards_used[4] = {0};
+	for (int v = 1; v <= 8; v++) {
+		char val[8];
+		snprintf(val, sizeof(val), "%d", v);
+		int32_t s = shard_of_int(val);
+		shards_used[s] = 1;
+		char *frag = arena_printf(arena, "(%d, '%c')", v, 'a' + v - 1);
+		int hits = 0;
+		for (int i = 0; i < p->ntasks; i++) {
+			const char *at = strstr(p->tasks[i].sql, frag);
+			if (at == NULL)
+				continue;
+			hits++;
+			CU_ASSERT_EQUAL(p->tasks[i].node_id, snap->groups[0].placement[s]);
+			/* the statement holding the row targets the row's shard */
+			const char *stmt = p->tasks[i].sql;
+			for (const char *q = stmt; q != NULL && q < at; q = strstr(q + 1, "INSERT INTO "))
+				stmt = q;
+			char *want = arena_printf(arena, "INSERT INTO sg_g1_%d.t AS t (id, v) VALUES", s);
+			CU_ASSERT_EQUAL(strncmp(stmt, want, strlen(want)), 0);
+		}
+		CU_ASSERT_EQUAL(hits, 1);
+	}
+	int nodes_used = 0;
+	for (int n = 1; n <= 3; n++) {
+		int has = 0;
+		for (int s = 0; s < 4; s++)
+			has |= shards_used[s] && snap->groups[0].placement[s] == n;
+		nodes_used += has;
+	}
+	CU_ASSERT_EQUAL(p->ntasks, nodes_used);
+}
+
+static void
+test_txn(void)
+{
+	static const struct {
+		const char *sql;
+		TxnCommand cmd;
+	} cases[] = {
+	    {"BEGIN", TXN_BEGIN},
+	    {"START TRANSACTION ISOLATION LEVEL REPEATABLE READ", TXN_BEGIN},
+	    {"COMMIT", TXN_COMMIT},
+	    {"END", TXN_COMMIT},
+	    {"ROLLBACK", TXN_ROLLBACK},
+	    {"ABORT", TXN_ROLLBACK},
+	    {"SAVEPOINT a", TXN_SAVEPOINT},
+	    {"RELEASE SAVEPOINT a", TXN_RELEASE},
+	    {"RELEASE a", TXN_RELEASE},
+	    {"ROLLBACK TO SAVEPOINT a", TXN_ROLLBACK_TO},
+	    {"ROLLBACK TO a", TXN_ROLLBACK_TO},
+	    {"PREPARE TRANSACTION 'x'", TXN_PREPARE_UNSUPPORTED},
+	    {"COMMIT PREPARED 'x'", TXN_PREPARE_UNSUPPORTED},
+	    {"ROLLBACK PREPARED 'x'", TXN_PREPARE_UNSUPPORTED},
+	};
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		SgError err;
+		DistPlan *p = plan_sql(cases[i].sql, &err);
+		CU_ASSERT_PTR_NOT_NULL_FATAL(p);
+		CU_ASSERT_EQUAL(p->kind, PLAN_TXN_CONTROL);
+		CU_ASSERT_EQUAL(p->txn_cmd, cases[i].cmd);
+		CU_ASSERT_STRING_EQUAL(p->txn_sql, cases[i].sql);
+	}
+}
+
+static void
+test_gateway_funcs(void)
+{
+	static const struct {
+		const char *sql;
+		GatewayFunc func;
+		const char *table, *column, *colocate, *result;
+		int shard_count;
+	} cases[] = {
+	    {"SELECT create_distributed_table('orders', 'customer_id')", GWF_CREATE_DISTRIBUTED_TABLE,
+	     "orders", "customer_id", NULL, "create_distributed_table", 0},
+	    {"select create_distributed_table('app.orders', 'id', shard_count => 8)",
+	     GWF_CREATE_DISTRIBUTED_TABLE, "app.orders", "id", NULL, "create_distributed_table", 8},
+	    {"SELECT create_distributed_table('o', 'c', colocate_with => 'customers', shard_count := "
+	     "4)",
+	     GWF_CREATE_DISTRIBUTED_TABLE, "o", "c", "customers", "create_distributed_table", 4},
+	    {"SELECT create_distributed_table('o', 'c', 'hash', 'customers')",
+	     GWF_CREATE_DISTRIBUTED_TABLE, "o", "c", "customers", "create_distributed_table", 0},
+	    {"SELECT create_distributed_table('o'::regclass, 'c', colocate_with => 'none')",
+	     GWF_CREATE_DISTRIBUTED_TABLE, "o", "c", NULL, "create_distributed_table", 0},
+	    {"SELECT create_reference_table('nation') AS done", GWF_CREATE_REFERENCE_TABLE, "nation",
+	     NULL, NULL, "done", 0},
+	};
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		SgError err;
+		DistPlan *p = plan_sql(cases[i].sql, &err);
+		if (p == NULL)
+			printf("\n  %s: %s\n", cases[i].sql, err.message);
+		CU_ASSERT_PTR_NOT_NULL_FATAL(p);
+		CU_ASSERT_EQUAL(p->kind, PLAN_GATEWAY_FUNC);
+		CU_ASSERT_EQUAL(p->func, cases[i].func);
+		CU_ASSERT_STRING_EQUAL(p->func_table, cases[i].table);
+		if (cases[i].column != NULL) {
+			CU_ASSERT_STRING_EQUAL(p->func_column, cases[i].column);
+		}
+		if (cases[i].colocate == NULL) {
+			CU_ASSERT_PTR_NULL(p->func_colocate_with);
+		} else {
+			CU_ASSERT_STRING_EQUAL(p->func_colocate_with, cases[i].colocate);
+		}
+		CU_ASSERT_STRING_EQUAL(p->func_result_column, cases[i].result);
+		CU_ASSERT_EQUAL(p->func_shard_count, cases[i].shard_count);
+		CU_ASSERT_TRUE(p->catalog_changed);
+	}
+	static const char *const bad[] = {
+	    "SELECT create_distributed_table('o')",
+	    "SELECT create_distributed_table('o', 'c', shard_count => 0)",
+	    "SELECT create_distributed_table('o', 'c', 'range')",
+	    "SELECT create_distributed_table('o', 'c', bogus => 1)",
+	    "SELECT create_distributed_table('o', 'c'), 1",
+	};
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		SgError err;
+		memset(&err, 0, sizeof(err));
+		CU_ASSERT_PTR_NULL(plan_sql(bad[i], &err));
+		CU_ASSERT_TRUE(err.sqlstate[0] != '\0');
+	}
+}
+
+/* test_plan_flags: the flags the executor relies on */
+static void
+test_plan_flags(void)
+{
+	SgError err;
+	DistPlan *p = plan_sql("DROP TABLE t", &err);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(p);
+	CU_ASSERT_TRUE(p->is_ddl);
+	CU_ASSERT_TRUE(p->catalog_changed);
+	CU_ASSERT_FALSE(p->has_count);
+	CU_ASSERT_EQUAL(p->tasks[1].nparams, 2);
+	CU_ASSERT_STRING_EQUAL(p->tasks[1].params[0], "public");
+	CU_ASSERT_STRING_EQUAL(p->tasks[1].params[1], "t");
+
+	p = plan_sql("VACUUM", &err);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(p);
+	CU_ASSERT_TRUE(p->in_txn_forbidden);
+	CU_ASSERT_EQUAL(p->ntasks, 3);
+
+	p = plan_sql("CREATE DATABASE d2", &err);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(p);
+	CU_ASSERT_TRUE(p->in_txn_forbidden);
+
+	p = plan_sql("SELECT * FROM t WHERE v = 'a'", &err);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(p);
+	CU_ASSERT_TRUE(p->returns_rows);
+	CU_ASSERT_FALSE(p->is_write);
+
+	p = plan_sql("DELETE FROM t WHERE v = 'a' RETURNING id", &err);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(p);
+	CU_ASSERT_TRUE(p->returns_rows);
+	CU_ASSERT_TRUE(p->is_write);
+
+	p = plan_sql("SELECT * FROM s WHERE name = 'bob'", &err);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(p);
+	CU_ASSERT_EQUAL(p->ntasks, 1);
+	CU_ASSERT_EQUAL(p->combine, COMBINE_RELAY);
+
+	/* a plan can be built twice from one parsed statement: the tree is restored */
+	StmtList sl;
+	CU_ASSERT_TRUE_FATAL(planner_split(arena, "SELECT * FROM t WHERE id = 5", &sl, &err));
+	DistPlan *p1, *p2;
+	CU_ASSERT_TRUE_FATAL(planner_plan_stmt(snap, sl.stmts[0], sl.texts[0], arena, &p1, &err));
+	CU_ASSERT_TRUE_FATAL(planner_plan_stmt(snap, sl.stmts[0], sl.texts[0], arena, &p2, &err));
+	CU_ASSERT_STRING_EQUAL(p1->tasks[0].sql, p2->tasks[0].sql);
+}
+
+/* plan_params: plan sql with Bind values (text unless binary is set) */
+static DistPlan *
+plan_params(const char *sql, int n, const char *const *values, const int32_t *lengths,
+            const int16_t *formats, const uint32_t *types, SgError *err)
+{
+	StmtList sl;
+	if (!planner_split(arena, sql, &sl, err))
+		return NULL;
+	PlanParams pp = {
+	    .n = n, .values = values, .lengths = lengths, .formats = formats, .types = types};
+	DistPlan *p = NULL;
+	if (!planner_plan_stmt_params(snap, sl.stmts[0], sl.texts[0], &pp, arena, &p, err))
+		return NULL;
+	dump_plan(sql, p);
+	return p;
+}
+
+static void
+test_params(void)
+{
+	SgError err;
+	/* text parameter routes */
+	const char *v5[] = {"5"};
+	const int32_t l1[] = {1};
+	const int16_t text[] = {0, 0};
+	const uint32_t notype[] = {0, 0};
+	DistPlan *p = plan_params("SELECT * FROM t WHERE id = $1", 1, v5, l1, text, notype, &err);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(p);
+	CU_ASSERT_EQUAL(p->ntasks, 1);
+	CU_ASSERT_EQUAL(p->combine, COMBINE_RELAY);
+	CU_ASSERT_EQUAL(p->tasks[0].node_id, node_of_int("5"));
+	CU_ASSERT_STRING_EQUAL(p->tasks[0].sql, expand("SELECT * FROM sg_g1_$S(5).t t WHERE id = $1"));
+	CU_ASSERT_TRUE(p->tasks[0].uses_params);
+
+	/* binary int4 parameter routes the same way */
+	const char bin5[] = {0, 0, 0, 5};
+	const char *vb[] = {bin5};
+	const int32_t l4[] = {4};
+	const int16_t binary[] = {1};
+	const uint32_t int4[] = {PG_OID_INT4};
+	p = plan_params("SELECT * FROM t WHERE id = $1", 1, vb, l4, binary, int4, &err);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(p);
+	CU_ASSERT_EQUAL(p->ntasks, 1);
+	CU_ASSERT_EQUAL(p->tasks[0].node_id, node_of_int("5"));
+
+	/* INSERT with parameters: one task per shard, each one statement */
+	const char *ins[] = {"1", "a", "4", "b"};
+	const int32_t lens[] = {1, 1, 1, 1};
+	const int16_t fmts[] = {0, 0, 0, 0};
+	const uint32_t tys[] = {0, 0, 0, 0};
+	p = plan_params("INSERT INTO t VALUES ($1, $2), ($3, $4)", 4, ins, lens, fmts, tys, &err);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(p);
+	int want = shard_of_int("1") == shard_of_int("4") ? 1 : 2;
+	CU_ASSERT_EQUAL(p->ntasks, want);
+	for (int i = 0; i < p->ntasks; i++) {
+		CU_ASSERT_TRUE(p->tasks[i].uses_params);
+		CU_ASSERT_PTR_NULL(strchr(p->tasks[i].sql, ';'));
+	}
+
+	/* fan-out DELETE: one statement per task, several tasks on node 1 */
+	p = plan_params("DELETE FROM t WHERE v = $1", 1, v5, l1, text, notype, &err);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(p);
+	CU_ASSERT_EQUAL(p->ntasks, 4);
+	for (int i = 0; i < p->ntasks; i++) {
+		CU_ASSERT_TRUE(p->tasks[i].uses_params);
+		CU_ASSERT_PTR_NULL(strchr(p->tasks[i].sql, ';'));
+	}
+
+	/* DDL through the extended protocol: one statement per task too */
+	p = plan_params("ALTER TABLE t ADD COLUMN z int", 0, NULL, NULL, NULL, NULL, &err);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(p);
+	CU_ASSERT_EQUAL(p->ntasks, 7);
+
+	/* DROP: the forget_table task keeps its own parameters */
+	p = plan_params("DROP TABLE t", 0, NULL, NULL, NULL, NULL, &err);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(p);
+	CU_ASSERT_FALSE(p->tasks[1].uses_params);
+	CU_ASSERT_EQUAL(p->tasks[1].nparams, 2);
+
+	/* a missing parameter value for the distribution column of an INSERT */
+	memset(&err, 0, sizeof(err));
+	CU_ASSERT_PTR_NULL(
+	    plan_params("INSERT INTO t VALUES ($1, 'x')", 0, NULL, NULL, NULL, NULL, &err));
+	CU_ASSERT_STRING_EQUAL(err.sqlstate, "0A000");
+}
+
+void
+sg_register_tests(void)
+{
+	CU_pSuite s = CU_add_suite("planner", setup, teardown);
+	CU_add_test(s, "split", test_split);
+	CU_add_test(s, "syntax_error", test_syntax_error);
+	CU_add_test(s, "local", test_local);
+	CU_add_test(s, "reference", test_reference);
+	CU_add_test(s, "router", test_router);
+	CU_add_test(s, "fanout", test_fanout);
+	CU_add_test(s, "insert", test_insert);
+	CU_add_test(s, "insert_split", test_insert_split);
+	CU_add_test(s, "unsupported", test_unsupported);
+	CU_add_test(s, "ddl", test_ddl);
+	CU_add_test(s, "txn", test_txn);
+	CU_add_test(s, "gateway_funcs", test_gateway_funcs);
+	CU_add_test(s, "plan_flags", test_plan_flags);
+	CU_add_test(s, "params", test_params);
+}
