@@ -12,7 +12,10 @@
  * value hashes to shard i; a NULL literal pins nothing (`= NULL` is never
  * true, the query still runs, on every shard). Then `a.dist_col =
  * b.dist_col` between two distributed relations of the same group carries a
- * pin from one to the other, until nothing changes. Column references are
+ * pin from one to the other, until nothing changes. A pin only ever lands on
+ * a relation of the query level whose condition it is: a condition inside
+ * `NOT EXISTS (...)` says nothing about the rows of the outer query, while an
+ * outer relation's pin may flow into a correlated subquery's relation. Column references are
  * resolved against the query level and its enclosing levels (correlated
  * subqueries): `col` when exactly one catalogued relation of the level has
  * that column and no relation of unknown columns is there, `q.col` by alias
@@ -174,7 +177,8 @@ pin_relations(Analysis *an)
 		if (val->kind != PV_CONST && val->kind != PV_PARAM)
 			continue;
 		int32_t r = dist_rel_of(an, eq->scope, col);
-		if (r < 0 || an->rels[r].shard >= 0)
+		/* only a relation of the condition's own level: NOT EXISTS (... t.id = 5) pins nothing */
+		if (r < 0 || an->rels[r].shard >= 0 || pi->rels[r].scope != eq->scope)
 			continue;
 		SgError ignored;
 		int32_t shard;
@@ -191,10 +195,12 @@ pin_relations(Analysis *an)
 			if (r1 < 0 || r2 < 0 || an->rels[r1].group != an->rels[r2].group)
 				continue;
 			RelInfo *a1 = &an->rels[r1], *a2 = &an->rels[r2];
-			if (a1->shard >= 0 && a2->shard < 0) {
+			/* a pin flows into a relation of the condition's own level only */
+			bool into2 = pi->rels[r2].scope == eq->scope, into1 = pi->rels[r1].scope == eq->scope;
+			if (a1->shard >= 0 && a2->shard < 0 && into2) {
 				a2->shard = a1->shard;
 				changed = true;
-			} else if (a2->shard >= 0 && a1->shard < 0) {
+			} else if (a2->shard >= 0 && a1->shard < 0 && into1) {
 				a1->shard = a2->shard;
 				changed = true;
 			}

@@ -408,6 +408,12 @@ static const PlanCase router_cases[] = {
 };
 
 static const PlanCase fanout_cases[] = {
+    {"SELECT * FROM t WHERE NOT EXISTS (SELECT 1 FROM r WHERE t.id = 5)",
+     NULL,
+     COMBINE_CONCAT,
+     "SELECT",
+     3,
+     {{0}}},
     {"SELECT v FROM t WHERE v = 'x'",
      NULL,
      COMBINE_CONCAT,
@@ -463,6 +469,13 @@ static const PlanCase unsupported_cases[] = {
     {"SELECT * FROM r WHERE k IN (SELECT id FROM t)", "0A000", 0, NULL, 0, {{0}}},
     {"SELECT * FROM r LEFT JOIN t ON t.id = r.k", "0A000", 0, NULL, 0, {{0}}},
     {"SELECT * FROM t JOIN u ON t.id = u.id", "0A000", 0, NULL, 0, {{0}}},
+    /* a condition inside NOT EXISTS does not pin the outer relation */
+    {"SELECT * FROM t WHERE NOT EXISTS (SELECT 1 FROM u WHERE u.id = t.id AND u.id = 5)",
+     "0A000",
+     0,
+     NULL,
+     0,
+     {{0}}},
     {"SELECT * FROM t, pg_class", "0A000", 0, NULL, 0, {{0}}},
     {"SELECT row_number() OVER () FROM t", "0A000", 0, NULL, 0, {{0}}},
     {"WITH x AS (SELECT * FROM t) SELECT * FROM x", "0A000", 0, NULL, 0, {{0}}},
@@ -741,7 +754,7 @@ test_insert_split(void)
 	CU_ASSERT_TRUE(p->is_write);
 	int shards_used[4] = {0};
 	for (int v = 1; v <= 8; v++) {
-		char val[8];
+		char val[16];
 		snprintf(val, sizeof(val), "%d", v);
 		int32_t s = shard_of_int(val);
 		shards_used[s] = 1;
