@@ -674,6 +674,37 @@ name_of_list(const PgQuery__Node *n)
 	return pn;
 }
 
+/* collect_params appends the numbers of every ParamRef under m to out[*n] (capacity cap) */
+static void
+collect_params(const ProtobufCMessage *m, int32_t *out, int32_t *n, int32_t cap)
+{
+	if (m == NULL)
+		return;
+	if (m->descriptor == &pg_query__param_ref__descriptor) {
+		if (*n < cap)
+			out[(*n)++] = ((const PgQuery__ParamRef *)m)->number;
+		return;
+	}
+	const ProtobufCMessageDescriptor *d = m->descriptor;
+	const char *base = (const char *)m;
+	for (unsigned i = 0; i < d->n_fields; i++) {
+		const ProtobufCFieldDescriptor *f = &d->fields[i];
+		if (f->type != PROTOBUF_C_TYPE_MESSAGE)
+			continue;
+		if ((f->flags & PROTOBUF_C_FIELD_FLAG_ONEOF) &&
+		    *(const uint32_t *)(base + f->quantifier_offset) != f->id)
+			continue;
+		if (f->label == PROTOBUF_C_LABEL_REPEATED) {
+			size_t k = *(const size_t *)(base + f->quantifier_offset);
+			ProtobufCMessage *const *arr = *(ProtobufCMessage *const *const *)(base + f->offset);
+			for (size_t j = 0; j < k; j++)
+				collect_params(arr[j], out, n, cap);
+		} else {
+			collect_params(*(ProtobufCMessage *const *)(base + f->offset), out, n, cap);
+		}
+	}
+}
+
 static void
 inspect_insert(Arena *a, ParseInfo *pi, const PgQuery__InsertStmt *s)
 {
@@ -698,6 +729,8 @@ inspect_insert(Arena *a, ParseInfo *pi, const PgQuery__InsertStmt *s)
 	pi->insert_nrows = (int32_t)ss->n_values_lists;
 	pi->insert_row_len = ARENA_NEW_ARRAY(a, int32_t, ss->n_values_lists);
 	pi->insert_rows = ARENA_NEW_ARRAY(a, ParseValue *, ss->n_values_lists);
+	pi->insert_row_nparams = ARENA_NEW_ARRAY(a, int32_t, ss->n_values_lists);
+	pi->insert_row_params = ARENA_NEW_ARRAY(a, int32_t *, ss->n_values_lists);
 	for (size_t r = 0; r < ss->n_values_lists; r++) {
 		const PgQuery__Node *row = ss->values_lists[r];
 		if (row->node_case != PG_QUERY__NODE__NODE_LIST)
@@ -707,6 +740,10 @@ inspect_insert(Arena *a, ParseInfo *pi, const PgQuery__InsertStmt *s)
 		pi->insert_rows[r] = ARENA_NEW_ARRAY(a, ParseValue, n + 1);
 		for (size_t c = 0; c < n; c++)
 			pi->insert_rows[r][c] = value_of(a, row->list->items[c]);
+		enum { MAX_ROW_PARAMS = 1024 };
+		int32_t *params = ARENA_NEW_ARRAY(a, int32_t, MAX_ROW_PARAMS);
+		collect_params(&row->base, params, &pi->insert_row_nparams[r], MAX_ROW_PARAMS);
+		pi->insert_row_params[r] = params;
 	}
 	if (s->on_conflict_clause != NULL) {
 		const PgQuery__OnConflictClause *oc = s->on_conflict_clause;

@@ -136,8 +136,10 @@ typedef struct ParseInfo {
 	int32_t insert_ncols;       /* 0: no column list */
 	const char **insert_cols;
 	int32_t insert_nrows;
-	int32_t *insert_row_len;  /* [nrows] */
-	ParseValue **insert_rows; /* [nrows][row_len] */
+	int32_t *insert_row_len;     /* [nrows] */
+	ParseValue **insert_rows;    /* [nrows][row_len] */
+	int32_t *insert_row_nparams; /* [nrows]: how many $n the row uses */
+	int32_t **insert_row_params; /* [nrows][row_nparams]: the $n numbers the row uses */
 
 	/* PARSE_UPDATE: assigned column names (ON CONFLICT DO UPDATE ones too for INSERT) */
 	int32_t nset_cols;

@@ -88,6 +88,43 @@ dist_column_position(const ParseInfo *pi, const CatTable *t)
 	return -1;
 }
 
+/*
+ * params_typed_per_shard: a per-shard INSERT keeps only its rows, so the
+ * $n of the other rows are not referenced there; PostgreSQL then needs their
+ * types from Parse ("could not determine data type of parameter"). Refuse
+ * (0A000) when such a parameter has no type.
+ */
+static bool
+params_typed_per_shard(const Analysis *an, const int32_t *row_shard, SgError *err)
+{
+	const ParseInfo *pi = &an->pi;
+	const PlanParams *pp = an->params;
+	for (int32_t r = 0; r < pi->insert_nrows; r++)
+		for (int32_t k = 0; k < pi->insert_row_nparams[r]; k++) {
+			int32_t n = pi->insert_row_params[r][k];
+			bool typed = pp->types != NULL && n >= 1 && n <= pp->n && pp->types[n - 1] != 0;
+			/* $n is missing from another shard's statement unless a row there uses it too */
+			for (int32_t o = 0; !typed && o < pi->insert_nrows; o++) {
+				if (row_shard[o] == row_shard[r])
+					continue;
+				bool used = false;
+				for (int32_t q = 0; q < pi->insert_row_nparams[o]; q++)
+					used = used || pi->insert_row_params[o][q] == n;
+				if (!used) {
+					sg_error_set(err, SQLSTATE_FEATURE_NOT_SUPPORTED,
+					             "a multi-row INSERT into a distributed table whose rows go to "
+					             "several shards needs the types of its parameters (parameter "
+					             "$%d has none)",
+					             (int)n);
+					sg_error_hint(err, "Declare the parameter types in Parse, or insert the rows "
+					                   "one statement at a time.");
+					return false;
+				}
+			}
+		}
+	return true;
+}
+
 static int
 cmp_int32(const void *x, const void *y)
 {
@@ -148,6 +185,9 @@ router_insert(const Analysis *an, Arena *a, DistPlan *plan, SgError *err)
 			nodes[nnodes++] = g->placement[s];
 	}
 	qsort(nodes, (size_t)nnodes, sizeof(int32_t), cmp_int32);
+
+	if (an->params != NULL && nshards > 1 && !params_typed_per_shard(an, row_shard, err))
+		return false;
 
 	TaskList tl;
 	tasks_init(&tl, a);

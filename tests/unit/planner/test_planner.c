@@ -972,7 +972,8 @@ test_params(void)
 	const char *ins[] = {"1", "a", "4", "b"};
 	const int32_t lens[] = {1, 1, 1, 1};
 	const int16_t fmts[] = {0, 0, 0, 0};
-	const uint32_t tys[] = {0, 0, 0, 0};
+	const uint32_t tys[] = {PG_OID_INT4, PG_OID_TEXT, PG_OID_INT4, PG_OID_TEXT};
+	const uint32_t tys_none[] = {0, 0, 0, 0};
 	p = plan_params("INSERT INTO t VALUES ($1, $2), ($3, $4)", 4, ins, lens, fmts, tys, &err);
 	CU_ASSERT_PTR_NOT_NULL_FATAL(p);
 	int want = shard_of_int("1") == shard_of_int("4") ? 1 : 2;
@@ -980,6 +981,14 @@ test_params(void)
 	for (int i = 0; i < p->ntasks; i++) {
 		CU_ASSERT_TRUE(p->tasks[i].uses_params);
 		CU_ASSERT_PTR_NULL(strchr(p->tasks[i].sql, ';'));
+	}
+
+	/* the same rows with untyped parameters cannot be split (unreferenced $n) */
+	if (want == 2) {
+		memset(&err, 0, sizeof(err));
+		CU_ASSERT_PTR_NULL(plan_params("INSERT INTO t VALUES ($1, $2), ($3, $4)", 4, ins, lens,
+		                               fmts, tys_none, &err));
+		CU_ASSERT_STRING_EQUAL(err.sqlstate, "0A000");
 	}
 
 	/* fan-out DELETE: one statement per task, several tasks on node 1 */
