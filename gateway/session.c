@@ -28,6 +28,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -44,6 +45,7 @@
 
 #define SESS_READ_CHUNK 16384
 #define SESS_KEEP_BUF 8192
+#define SESS_SMALL_MESSAGE_LIMIT 10000
 #define SESS_MAX_PIPELINED (1024 * 1024) /* input buffered while a statement runs */
 
 typedef enum SessState {
@@ -72,7 +74,6 @@ struct Session {
 	char actor[24];
 	char *user;
 	char *database;
-	char *appname;
 	ScramExchange *scram;
 	Txn txn;
 	Arena *arena; /* statement arena */
@@ -92,6 +93,7 @@ struct Session {
 	bool describing; /* the running work is a Describe */
 	ExecBind bind;
 	PlanParams params;
+	TxnSettings settings; /* startup parameters and SETs every backend must carry */
 };
 
 static void session_on_socket(int fd, short events, void *arg);
@@ -99,6 +101,7 @@ static void session_process(Session *s);
 static void session_run_next(Session *s);
 static void session_stmt_failed(Session *s, const SgError *err);
 static void session_stmt_ok(Session *s);
+static void session_settings_free(TxnSettings *st);
 
 static const char *
 sess_state_name(SessState st)
@@ -276,7 +279,7 @@ session_destroy(Session *s)
 	}
 	free(s->user);
 	free(s->database);
-	free(s->appname);
+	session_settings_free(&s->settings);
 	buf_free(&s->in);
 	buf_free(&s->out);
 	free(s);
@@ -300,6 +303,120 @@ session_close_all(Server *srv)
 	}
 }
 
+/* ---- settings ------------------------------------------------------------ */
+
+static void
+session_settings_free(TxnSettings *st)
+{
+	for (int i = 0; i < st->n; i++) {
+		free(st->names[i]);
+		free(st->values[i]);
+	}
+	free(st->names);
+	free(st->values);
+	memset(st, 0, sizeof(*st));
+}
+
+static uint64_t
+fnv1a(uint64_t h, const char *s)
+{
+	for (; *s; s++) {
+		h ^= (unsigned char)*s;
+		h *= UINT64_C(1099511628211);
+	}
+	return (h ^ 0xff) * UINT64_C(1099511628211);
+}
+
+/* session_settings_put: set name = value (replacing an earlier value) and rehash */
+static void
+session_settings_put(TxnSettings *st, const char *name, const char *value)
+{
+	int i;
+	for (i = 0; i < st->n; i++)
+		if (strcasecmp(st->names[i], name) == 0)
+			break;
+	if (i == st->n) {
+		st->names = realloc(st->names, sizeof(char *) * (size_t)(st->n + 1));
+		st->values = realloc(st->values, sizeof(char *) * (size_t)(st->n + 1));
+		if (st->names == NULL || st->values == NULL)
+			abort();
+		st->names[i] = strdup(name);
+		st->values[i] = NULL;
+		st->n++;
+	}
+	free(st->values[i]);
+	st->values[i] = strdup(value);
+	if (st->names[i] == NULL || st->values[i] == NULL)
+		abort();
+	uint64_t h = UINT64_C(14695981039346656037);
+	for (int k = 0; k < st->n; k++)
+		h = fnv1a(fnv1a(h, st->names[k]), st->values[k]);
+	st->hash = h == 0 ? 1 : h;
+}
+
+/* startup parameters that are not settings, or that the gateway itself owns */
+static bool
+session_is_protocol_param(const char *name)
+{
+	static const char *const skip[] = {"user", "database", "replication", "options",
+	                                   "client_encoding"};
+	for (size_t i = 0; i < SG_ARRAY_LEN(skip); i++)
+		if (strcmp(name, skip[i]) == 0)
+			return true;
+	return strncmp(name, "_pq_.", 5) == 0;
+}
+
+/* session_startup_settings: startup parameters and `options` (-c name=value) */
+static void
+session_startup_settings(Session *s, const StartupPacket *sp)
+{
+	for (int i = 0; i < sp->nparams; i++)
+		if (!session_is_protocol_param(sp->names[i]))
+			session_settings_put(&s->settings, sp->names[i], sp->values[i]);
+	const char *opts = proto_startup_param(sp, "options");
+	if (opts == NULL)
+		return;
+	char *copy = strdup(opts);
+	if (copy == NULL)
+		abort();
+	char *save = NULL;
+	bool expect_c = false;
+	for (char *tok = strtok_r(copy, " \t", &save); tok != NULL;
+	     tok = strtok_r(NULL, " \t", &save)) {
+		const char *kv = NULL;
+		if (strcmp(tok, "-c") == 0) {
+			expect_c = true;
+			continue;
+		}
+		if (expect_c)
+			kv = tok;
+		else if (strncmp(tok, "-c", 2) == 0)
+			kv = tok + 2;
+		else if (strncmp(tok, "--", 2) == 0)
+			kv = tok + 2;
+		expect_c = false;
+		const char *eq = kv != NULL ? strchr(kv, '=') : NULL;
+		if (eq == NULL)
+			continue;
+		char name[128];
+		snprintf(name, sizeof(name), "%.*s", (int)(eq - kv), kv);
+		for (char *p = name; *p; p++)
+			if (*p == '-')
+				*p = '_';
+		session_settings_put(&s->settings, name, eq + 1);
+	}
+	free(copy);
+}
+
+static const char *
+session_setting(const Session *s, const char *name, const char *dflt)
+{
+	for (int i = 0; i < s->settings.n; i++)
+		if (strcasecmp(s->settings.names[i], name) == 0)
+			return s->settings.values[i];
+	return dflt;
+}
+
 /* ---- start-up and authentication -------------------------------------- */
 
 static void
@@ -308,23 +425,25 @@ session_send_startup_done(Session *s)
 	Server *srv = s->srv;
 	Buf *o = &s->out;
 	proto_write_auth(o, PQ_AUTH_OK);
-	proto_write_parameter_status(o, "application_name", s->appname != NULL ? s->appname : "");
+	proto_write_parameter_status(o, "application_name", session_setting(s, "application_name", ""));
 	proto_write_parameter_status(o, "client_encoding", "UTF8");
-	proto_write_parameter_status(o, "DateStyle", srv->datestyle);
+	proto_write_parameter_status(o, "DateStyle", session_setting(s, "DateStyle", srv->datestyle));
 	proto_write_parameter_status(o, "default_transaction_read_only", "off");
 	proto_write_parameter_status(o, "in_hot_standby", "off");
 	proto_write_parameter_status(o, "integer_datetimes", "on");
-	proto_write_parameter_status(o, "IntervalStyle", srv->intervalstyle);
+	proto_write_parameter_status(o, "IntervalStyle",
+	                             session_setting(s, "IntervalStyle", srv->intervalstyle));
 	proto_write_parameter_status(o, "is_superuser",
 	                             strcmp(s->user, "postgres") == 0 ? "on" : "off");
 	proto_write_parameter_status(o, "server_encoding", "UTF8");
 	proto_write_parameter_status(o, "server_version", srv->server_version);
 	proto_write_parameter_status(o, "session_authorization", s->user);
 	proto_write_parameter_status(o, "standard_conforming_strings", "on");
-	proto_write_parameter_status(o, "TimeZone", srv->timezone);
+	proto_write_parameter_status(o, "TimeZone", session_setting(s, "TimeZone", srv->timezone));
 	proto_write_backend_key(o, s->pid, s->key);
 	txn_init(&s->txn, srv->loop, srv->pools, s->user, s->database, srv->gateway_id,
 	         &srv->next_txid);
+	s->txn.settings = &s->settings;
 	session_set_state(s, SESS_IDLE);
 	session_send_ready(s);
 }
@@ -380,12 +499,7 @@ session_startup(Session *s, const char *body, size_t len)
 		session_fatal(s, &err);
 		return false;
 	}
-	const char *app = proto_startup_param(&sp, "application_name");
-	if (app != NULL) {
-		s->appname = strdup(app);
-		if (s->appname == NULL)
-			abort();
-	}
+	session_startup_settings(s, &sp);
 	if (strcmp(s->srv->config->auth_type, "scram-sha-256") == 0) {
 		ScramVerifier v;
 		bool found = false;
@@ -1229,6 +1343,19 @@ session_message(Session *s, char type, const char *body, size_t len)
 	}
 }
 
+static bool
+session_known_type(char type)
+{
+	return type != '\0' && strchr("QPBDECSHXpdcfF", type) != NULL;
+}
+
+/* messages PostgreSQL limits to PQ_SMALL_MESSAGE_LIMIT (10000 bytes) */
+static bool
+session_is_small_type(char type)
+{
+	return type != '\0' && strchr("DECSHXcf", type) != NULL;
+}
+
 /* session_process: act on every whole message buffered, as long as the state allows */
 static void
 session_process(Session *s)
@@ -1256,8 +1383,18 @@ session_process(Session *s)
 			buf_consume(&s->in, total);
 			continue;
 		}
-		FrameResult fr = proto_frame(buf_head(&s->in), buf_avail(&s->in), cfg->max_message_size,
-		                             &type, &total, &err);
+		if (buf_avail(&s->in) > 0 && !session_known_type(buf_head(&s->in)[0])) {
+			/* as PostgreSQL: an unknown type byte ends the session before its length is read */
+			sg_error_fatal(&err, SQLSTATE_PROTOCOL_VIOLATION, "invalid frontend message type %d",
+			               (int)(unsigned char)buf_head(&s->in)[0]);
+			session_fatal(s, &err);
+			return;
+		}
+		size_t limit = buf_avail(&s->in) > 0 && session_is_small_type(buf_head(&s->in)[0])
+		                   ? SESS_SMALL_MESSAGE_LIMIT
+		                   : cfg->max_message_size;
+		FrameResult fr =
+		    proto_frame(buf_head(&s->in), buf_avail(&s->in), limit, &type, &total, &err);
 		if (fr == FRAME_NEED_MORE)
 			break;
 		if (fr == FRAME_ERROR) {

@@ -131,9 +131,13 @@ run_on_message(NodeConn *c, char type, const char *body, size_t len, void *arg)
 		}
 		return;
 	}
+	bool is_reporter = pl->rows_from_node == 0 || pl->rows_from_node == r->node_id;
+	bool is_first = r == &e->runs[0];
 	switch (type) {
 	case PQ_MSG_ROW_DESCRIPTION:
 		if (e->bind != NULL && !e->bind->send_row_description)
+			return;
+		if (pl->combine == COMBINE_CONCAT && (!pl->returns_rows || !is_reporter))
 			return;
 		if (pl->combine == COMBINE_RELAY || !e->sent_rowdesc) {
 			e->sent_rowdesc = true;
@@ -142,6 +146,8 @@ run_on_message(NodeConn *c, char type, const char *body, size_t len, void *arg)
 		return;
 	case PQ_MSG_DATA_ROW:
 		if (r->in_copy_out)
+			return;
+		if (pl->combine == COMBINE_CONCAT && (!pl->returns_rows || !is_reporter))
 			return;
 		e->sink.message(e->sink.arg, type, body, len);
 		if (e->sink.is_full(e->sink.arg))
@@ -157,7 +163,7 @@ run_on_message(NodeConn *c, char type, const char *body, size_t len, void *arg)
 		} else {
 			const char *tag;
 			uint64_t n;
-			if (proto_read_command_tag(body, len, &tag) && proto_tag_count(tag, &n))
+			if (is_reporter && proto_read_command_tag(body, len, &tag) && proto_tag_count(tag, &n))
 				e->count += n;
 		}
 		return;
@@ -168,6 +174,10 @@ run_on_message(NodeConn *c, char type, const char *body, size_t len, void *arg)
 		return;
 	case PQ_MSG_NOTICE:
 	case PQ_MSG_PARAMETER_STATUS:
+		/* the same statement on several nodes says the same thing: pass one node's words */
+		if (pl->combine == COMBINE_RELAY || is_first)
+			e->sink.message(e->sink.arg, type, body, len);
+		return;
 	case PQ_MSG_NOTIFICATION:
 		e->sink.message(e->sink.arg, type, body, len);
 		return;
@@ -219,6 +229,32 @@ run_on_lost(NodeConn *c, const SgError *err, void *arg)
 	run_finish(r);
 }
 
+/*
+ * exec_write_settings: make a pooled connection carry the session's settings:
+ * RESET ALL (when it carries another session's), then set_config() for each,
+ * in one Sync. Values are parameters, never pasted into SQL.
+ */
+static void
+exec_write_settings(Buf *b, bool reset, const TxnSettings *st)
+{
+	static const char *const none[1] = {NULL};
+	static const int32_t none_len[1] = {0};
+	if (reset) {
+		proto_write_parse(b, "", "RESET ALL", 0, NULL);
+		proto_write_bind(b, "", "", 0, NULL, 0, none, none_len, 0, NULL);
+		proto_write_execute(b, "", 0);
+	}
+	if (st != NULL && st->n > 0) {
+		proto_write_parse(b, "", "SELECT pg_catalog.set_config($1, $2, false)", 0, NULL);
+		for (int i = 0; i < st->n; i++) {
+			const char *params[2] = {st->names[i], st->values[i]};
+			proto_write_bind_text(b, "", "", 2, params);
+			proto_write_execute(b, "", 0);
+		}
+	}
+	proto_write_sync(b);
+}
+
 static void
 run_send_next(NodeRun *r)
 {
@@ -227,18 +263,26 @@ run_send_next(NodeRun *r)
 	Buf b;
 	buf_init(&b);
 	int expect = 0;
+	const TxnSettings *st = e->txn->settings;
+	uint64_t want = st != NULL ? st->hash : 0;
+	if (node_tag(r->p->conn) != want) {
+		exec_write_settings(&b, node_tag(r->p->conn) != 0, st);
+		node_set_tag(r->p->conn, want);
+		r->skip_ready++;
+		expect++;
+	}
 	if (txn_in_block(e->txn) && !r->p->began) {
 		proto_write_query(&b, txn_begin_text(e->txn));
 		r->p->began = true;
-		r->skip_ready = 1;
+		r->skip_ready++;
 		expect++;
 	}
 	const ExecBind *bind = e->bind;
 	if (bind != NULL && bind->describe != 0) {
 		proto_write_parse(&b, "", task->sql, bind->ntypes, bind->types);
 		if (bind->describe == 'P')
-			proto_write_bind(&b, "", "", bind->nformats, bind->formats, bind->nparams,
-			                 bind->values, bind->lengths, bind->nresult, bind->result_formats);
+			proto_write_bind(&b, "", "", bind->nformats, bind->formats, bind->nparams, bind->values,
+			                 bind->lengths, bind->nresult, bind->result_formats);
 		proto_write_describe(&b, bind->describe, "");
 		proto_write_sync(&b);
 	} else if (task->nparams == 0 && bind != NULL) {

@@ -78,6 +78,8 @@ typedef struct DistPlan {
 	bool is_ddl;             /* schema change sent to every node */
 	bool in_txn_forbidden;   /* VACUUM, CREATE DATABASE, CREATE INDEX CONCURRENTLY... */
 	bool catalog_changed;    /* the shardgate catalog changes: reload after success */
+	int32_t rows_from_node;  /* != 0: only this node's rows and count reach the client (a
+	                            reference-table write runs on every node: report one copy) */
 
 	/* PLAN_TXN_CONTROL */
 	TxnCommand txn_cmd;

@@ -45,6 +45,7 @@ struct NodeConn {
 	bool in_dispatch;
 	bool destroy_pending;
 	void *owner;
+	uint64_t tag;
 	char actor[32];
 };
 
@@ -417,4 +418,16 @@ node_probe_parameters(const char *conninfo, const char *const *names, int n, cha
 	}
 	PQfinish(pg);
 	return true;
+}
+
+uint64_t
+node_tag(const NodeConn *c)
+{
+	return c->tag;
+}
+
+void
+node_set_tag(NodeConn *c, uint64_t tag)
+{
+	c->tag = tag;
 }

@@ -83,6 +83,13 @@ void node_cancel(NodeConn *c);
 SG_MUSTCHECK bool node_probe_parameters(const char *conninfo, const char *const *names, int n,
                                         char (*values)[64], SgError *err);
 
+/*
+ * node_tag / node_set_tag: which session settings the connection carries
+ * (a hash chosen by the caller; 0 = the server's defaults)
+ */
+uint64_t node_tag(const NodeConn *c);
+void node_set_tag(NodeConn *c, uint64_t tag);
+
 /* owner's slot: the pool keeps its bookkeeping here */
 void *node_owner(const NodeConn *c);
 void node_set_owner(NodeConn *c, void *owner);

@@ -48,6 +48,19 @@ typedef void (*TxnDoneFn)(const SgError *err, void *arg);
 
 typedef struct TxnFinish TxnFinish; /* in-flight commit/rollback, see txn.c */
 
+/*
+ * TxnSettings: the session's settings (startup parameters, SET) that every
+ * backend connection it uses must carry. Owned by the session; hash 0 means
+ * "server defaults". A pooled connection whose tag differs gets RESET ALL
+ * and set_config() calls ahead of the session's statement.
+ */
+typedef struct TxnSettings {
+	int n;
+	char **names;
+	char **values;
+	uint64_t hash;
+} TxnSettings;
+
 typedef struct Txn {
 	Loop *loop;
 	PoolSet *pools;
@@ -61,6 +74,7 @@ typedef struct Txn {
 	int capparts;
 	Participant **parts;
 	TxnFinish *finish;
+	const TxnSettings *settings; /* NULL: none */
 } Txn;
 
 void txn_init(Txn *t, Loop *loop, PoolSet *pools, const char *user, const char *database,
