@@ -51,9 +51,13 @@ plan_one_node(const Analysis *an, Arena *a, DistPlan *plan, int32_t node_id)
 	plan->in_txn_forbidden = an->pi.in_txn_forbidden;
 }
 
-/* plan_every_node: a write to reference tables, the original text on every active node */
+/*
+ * plan_every_node: a write to reference tables, the original text on every
+ * active node; the client sees one copy of the rows and count (the first
+ * node's).
+ */
 static void
-plan_every_node(const Analysis *an, Arena *a, DistPlan *plan)
+plan_every_node(const Analysis *an, Arena *a, DistPlan *plan, int32_t first_node)
 {
 	TaskList tl;
 	tasks_init(&tl, a);
@@ -66,6 +70,7 @@ plan_every_node(const Analysis *an, Arena *a, DistPlan *plan)
 	plan->has_count = true;
 	plan->returns_rows = analyze_returns_rows(an);
 	plan->is_write = true;
+	plan->rows_from_node = first_node;
 }
 
 static const char *
@@ -170,7 +175,7 @@ plan_query(const Analysis *an, Arena *a, DistPlan *plan, int32_t first_node, SgE
 				                    "writing a reference table from the local table \"%s\" is "
 				                    "not supported",
 				                    pi->rels[an->first_local].name);
-			plan_every_node(an, a, plan);
+			plan_every_node(an, a, plan, first_node);
 			return true;
 		}
 		plan_one_node(an, a, plan, first_node);

@@ -890,6 +890,16 @@ test_plan_flags(void)
 	CU_ASSERT_STRING_EQUAL(p->tasks[1].params[0], "public");
 	CU_ASSERT_STRING_EQUAL(p->tasks[1].params[1], "t");
 
+	p = plan_sql("DELETE FROM r WHERE k = 1 RETURNING *", &err);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(p);
+	CU_ASSERT_EQUAL(p->ntasks, 3);
+	CU_ASSERT_EQUAL(p->rows_from_node, 1);
+	CU_ASSERT_TRUE(p->returns_rows);
+
+	p = plan_sql("DELETE FROM t WHERE v = 'x'", &err);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(p);
+	CU_ASSERT_EQUAL(p->rows_from_node, 0);
+
 	p = plan_sql("VACUUM", &err);
 	CU_ASSERT_PTR_NOT_NULL_FATAL(p);
 	CU_ASSERT_TRUE(p->in_txn_forbidden);
@@ -921,6 +931,26 @@ test_plan_flags(void)
 	CU_ASSERT_TRUE_FATAL(planner_plan_stmt(snap, sl.stmts[0], sl.texts[0], arena, &p1, &err));
 	CU_ASSERT_TRUE_FATAL(planner_plan_stmt(snap, sl.stmts[0], sl.texts[0], arena, &p2, &err));
 	CU_ASSERT_STRING_EQUAL(p1->tasks[0].sql, p2->tasks[0].sql);
+}
+
+/* test_shards_match_postgres: the router's shards are PostgreSQL's hash partitions */
+static void
+test_shards_match_postgres(void)
+{
+	/* verified in PostgreSQL 15: PARTITION BY HASH (id int4), MODULUS 4 */
+	static const struct {
+		int v, remainder;
+	} cases[] = {{-8, 1}, {-3, 0}, {-1, 1}, {0, 0}, {1, 0}, {2, 2},
+	             {3, 1},  {4, 3},  {5, 1},  {6, 3}, {7, 3}, {12, 0}};
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		SgError err;
+		char *sql = arena_printf(arena, "SELECT * FROM t WHERE id = %d", cases[i].v);
+		DistPlan *p = plan_sql(sql, &err);
+		CU_ASSERT_PTR_NOT_NULL_FATAL(p);
+		char *want = arena_printf(arena, "FROM sg_g1_%d.t t", cases[i].remainder);
+		CU_ASSERT_PTR_NOT_NULL(strstr(p->tasks[0].sql, want));
+		CU_ASSERT_EQUAL(p->tasks[0].node_id, snap->groups[0].placement[cases[i].remainder]);
+	}
 }
 
 /* plan_params: plan sql with Bind values (text unless binary is set) */
@@ -1036,4 +1066,5 @@ sg_register_tests(void)
 	CU_add_test(s, "gateway_funcs", test_gateway_funcs);
 	CU_add_test(s, "plan_flags", test_plan_flags);
 	CU_add_test(s, "params", test_params);
+	CU_add_test(s, "shards_match_postgres", test_shards_match_postgres);
 }
