@@ -190,6 +190,30 @@ def eq(got, want, what=""):
         raise AssertionError("%s: expected %r, got %r" % (what or "value", want, got))
 
 
+class Failures:
+    """Soft checks: collects failing cases so that one test reports them all
+    (and later checks still run). Call done() at the end."""
+
+    def __init__(self):
+        self.items = []
+
+    def check(self, what, fn, *args):
+        try:
+            fn(*args)
+        except (AssertionError, OSError, EOFError) as e:
+            msg = str(e) if str(e).startswith(what) else "%s: %s" % (what, e)
+            self.items.append(msg)
+            log("  case failed: " + msg)
+
+    def eq(self, got, want, what):
+        self.check(what, eq, got, want, what)
+
+    def done(self):
+        if self.items:
+            raise AssertionError("%d case(s) failed:\n  " % len(self.items) +
+                                 "\n  ".join(self.items))
+
+
 def expect_sqlstate(fn, sqlstates, what=""):
     """Run fn(); it must raise a psycopg2 error whose pgcode is in sqlstates.
 
@@ -235,13 +259,21 @@ def _port_free(port):
 
 
 def free_port_range(n):
-    """A port P such that P..P+n are all free (and none is 5432)."""
-    for _ in range(200):
-        s = socket.socket()
-        s.bind(("127.0.0.1", 0))
-        p = s.getsockname()[1]
-        s.close()
-        if p + n > 65000 or p <= 5432 <= p + n:
+    """A port P such that P..P+n are all free (and none is 5432).
+
+    Chosen at random below the kernel's ephemeral range, so outgoing
+    connections (which take ephemeral ports) cannot grab it before the
+    cluster binds it."""
+    import random
+    try:
+        with open("/proc/sys/net/ipv4/ip_local_port_range") as f:
+            eph_lo = int(f.read().split()[0])
+    except (OSError, ValueError, IndexError):
+        eph_lo = 32768
+    hi = max(eph_lo - n - 2, 12000)
+    for _ in range(500):
+        p = random.randint(10000, hi)
+        if p <= 5432 <= p + n:
             continue
         if all(_port_free(p + i) for i in range(n + 1)):
             return p
@@ -274,16 +306,33 @@ class Cluster:
 
     def script(self, *args, check=True, timeout=300):
         cmd = [os.path.join(SG_ROOT, "scripts", "cluster")] + list(args)
-        r = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout)
+        # The contract is "user postgres"; libpq defaults to the OS user (root
+        # under ctest), so say it for every libpq client the script starts.
+        env = dict(os.environ, PGUSER="postgres")
+        r = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout, env=env)
         if check and r.returncode != 0:
             raise RuntimeError("%s failed (rc %d)\nstdout:\n%s\nstderr:\n%s\n%s" % (
                 " ".join(cmd), r.returncode, r.stdout, r.stderr, self.log_tail()))
         return r
 
     def start(self):
+        """Start the cluster; on a port clash (another process took a port
+        between the check and the bind) retry twice with other ports."""
+        for attempt in range(3):
+            try:
+                return self._start_once()
+            except RuntimeError as e:
+                clash = "already in use" in str(e) or "failed to start on port" in str(e)
+                if not clash or attempt == 2:
+                    raise
+                log("cluster start-up: port clash on %d, retrying with other ports" % self.port)
+                self.stop()
+
+    def _start_once(self):
         if not self._fake and not os.access(SG_BIN, os.X_OK):
             raise RuntimeError("gateway binary %s not found (set SG_BIN)" % SG_BIN)
         self.port = free_port_range(self.nodes)
+        self._saved_log = None
         self.dir = tempfile.mkdtemp(prefix="sg-itest-", dir="/tmp")
         os.chmod(self.dir, 0o755)
         if os.geteuid() == 0:
@@ -329,6 +378,21 @@ class Cluster:
         if os.geteuid() == 0:
             shutil.chown(self.log_path, "postgres", "postgres")
         pg(os.path.join(PG_BIN, "pg_ctl"), "start", "-w", "-D", d, "-l", self.log_path)
+        # Stubs so that tests get past set-up (they check nothing is distributed).
+        c = self.connect(self.port)
+        try:
+            self.execute(c, """
+                CREATE FUNCTION create_distributed_table(t regclass, col text,
+                    colocate_with text DEFAULT NULL, shard_count int DEFAULT 32)
+                RETURNS void LANGUAGE plpgsql AS $$ BEGIN
+                    IF NOT EXISTS (SELECT 1 FROM pg_attribute WHERE attrelid = t
+                                   AND attname = col AND attnum > 0) THEN
+                        RAISE EXCEPTION 'column "%" does not exist', col USING ERRCODE = '42703';
+                    END IF; END $$;
+                CREATE FUNCTION create_reference_table(t regclass) RETURNS void
+                    LANGUAGE sql AS $$ SELECT $$;""")
+        finally:
+            c.close()
 
     def stop(self):
         with self._lock:

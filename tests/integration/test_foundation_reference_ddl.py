@@ -14,6 +14,20 @@ import harness  # noqa: E402
 from harness import eq, test, expect_sqlstate, shard_counts, shell_counts, insert_rows  # noqa: E402
 
 
+def soft_drop(c, f, sql):
+    """Run a DROP TABLE on its own connection as a soft check, so the checks
+    of its effect on the nodes still run when the reply is malformed."""
+    def run():
+        d = c.gw()
+        try:
+            c.execute(d, sql)
+        except Exception as e:  # noqa: BLE001
+            raise AssertionError("%s: %s" % (type(e).__name__, str(e).strip()))
+        finally:
+            d.close()
+    f.check(sql, run)
+
+
 def node_copies(c, table, cols="*"):
     """Sorted rows of public.<table> read directly on each node."""
     return [sorted(r) for r in c.on_each_node('SELECT %s FROM ONLY public."%s"' % (cols, table))]
@@ -28,6 +42,7 @@ def assert_identical(c, table, expected, what):
 @test
 def reference_table_identical_on_all_nodes(c):
     g = c.gw()
+    f = harness.Failures()
     try:
         c.execute(g, "CREATE TABLE r (id int PRIMARY KEY, name text)")
         expected = [(i, "n%d" % i) for i in range(1, 51)]
@@ -38,27 +53,27 @@ def reference_table_identical_on_all_nodes(c):
         eq(meta[0], "r", "shardgate.tables.kind of r")
         assert_identical(c, "r", expected, "after create_reference_table")
 
-        eq(c.execute(g, "INSERT INTO r VALUES (51, 'n51'), (52, 'n52')"), 2,
+        f.eq(c.execute(g, "INSERT INTO r VALUES (51, 'n51'), (52, 'n52')"), 2,
            "rowcount of INSERT of 2 rows into a reference table")
         expected += [(51, "n51"), (52, "n52")]
         assert_identical(c, "r", expected, "after INSERT")
 
-        eq(c.execute(g, "UPDATE r SET name = 'upd' WHERE id = 5"), 1,
+        f.eq(c.execute(g, "UPDATE r SET name = 'upd' WHERE id = 5"), 1,
            "rowcount of UPDATE of 1 row of a reference table")
         expected = [(i, "upd" if i == 5 else n) for i, n in expected]
         assert_identical(c, "r", expected, "after UPDATE by key")
 
-        eq(c.execute(g, "UPDATE r SET name = name || '+' WHERE id > 45"), 7,
+        f.eq(c.execute(g, "UPDATE r SET name = name || '+' WHERE id > 45"), 7,
            "rowcount of UPDATE of 7 rows of a reference table")
         expected = [(i, n + "+" if i > 45 else n) for i, n in expected]
         assert_identical(c, "r", expected, "after UPDATE of a range")
 
-        eq(c.execute(g, "DELETE FROM r WHERE id = 10"), 1, "rowcount of DELETE of 1 row")
+        f.eq(c.execute(g, "DELETE FROM r WHERE id = 10"), 1, "rowcount of DELETE of 1 row")
         expected = [(i, n) for i, n in expected if i != 10]
         assert_identical(c, "r", expected, "after DELETE")
 
         got = c.rows(g, "INSERT INTO r VALUES (60, 'sixty') RETURNING id, name")
-        eq(got, [(60, "sixty")], "INSERT ... RETURNING on a reference table (one copy of the row)")
+        f.eq(got, [(60, "sixty")], "INSERT ... RETURNING on a reference table (one copy of the row)")
         expected.append((60, "sixty"))
         assert_identical(c, "r", expected, "after INSERT RETURNING")
 
@@ -71,6 +86,7 @@ def reference_table_identical_on_all_nodes(c):
         # Reads through the gateway see one copy.
         eq(sorted(c.rows(g, "SELECT id, name FROM r")), sorted(expected), "SELECT * FROM r")
         eq(c.rows(g, "SELECT name FROM r WHERE id = 5"), [("upd",)], "SELECT by key")
+        f.done()
     finally:
         g.close()
 
@@ -80,6 +96,7 @@ def reference_table_ddl_reaches_all_nodes(c):
     if c.table_meta("r") is None:
         raise AssertionError("reference table r from the previous test is missing")
     g = c.gw()
+    f = harness.Failures()
     try:
         c.execute(g, "ALTER TABLE r ADD COLUMN extra int DEFAULT 7")
         for k, cols in enumerate(c.on_each_node(
@@ -95,12 +112,13 @@ def reference_table_ddl_reaches_all_nodes(c):
         c.execute(g, "TRUNCATE r")
         eq(shell_counts(c, "r"), [0] * c.nodes, "rows of r per node after TRUNCATE")
         eq(c.rows(g, "SELECT * FROM r"), [], "SELECT after TRUNCATE")
-        c.execute(g, "DROP TABLE r")
+        soft_drop(c, f, "DROP TABLE r")
         for k, n in enumerate(c.on_each_node(
                 "SELECT count(*) FROM information_schema.tables WHERE table_name = 'r'"), 1):
             eq(n[0][0], 0, "tables named r on node %d after DROP TABLE" % k)
         eq(c.table_meta("r"), None, "shardgate.tables row of r after DROP TABLE")
         expect_sqlstate(lambda: c.rows(g, "SELECT * FROM r"), "42P01", "SELECT from dropped r")
+        f.done()
     finally:
         g.close()
         c.drop("r")
@@ -109,6 +127,7 @@ def reference_table_ddl_reaches_all_nodes(c):
 @test
 def ddl_on_a_distributed_table_reaches_every_shard(c):
     g = c.gw()
+    f = harness.Failures()
     try:
         c.execute(g, "CREATE TABLE d6 (id int PRIMARY KEY, v text)")
         for k, n in enumerate(c.on_each_node(
@@ -164,12 +183,13 @@ def ddl_on_a_distributed_table_reaches_every_shard(c):
         eq(sum(counts.values()), 0, "rows in shard tables of d6 after TRUNCATE: %r" % counts)
         eq(c.rows(g, "SELECT * FROM d6"), [], "SELECT after TRUNCATE")
 
-        c.execute(g, "DROP TABLE d6")
+        soft_drop(c, f, "DROP TABLE d6")
         for k, n in enumerate(c.on_each_node(
                 "SELECT table_schema FROM information_schema.tables WHERE table_name = 'd6'"), 1):
             eq(n, [], "tables named d6 on node %d after DROP TABLE" % k)
         eq(c.table_meta("d6"), None, "shardgate.tables row of d6 after DROP TABLE")
         expect_sqlstate(lambda: c.rows(g, "SELECT * FROM d6"), "42P01", "SELECT from dropped d6")
+        f.done()
     finally:
         g.close()
         c.drop("d6")
@@ -208,6 +228,52 @@ def ddl_on_a_local_table(c):
     finally:
         g.close()
         c.drop("l6")
+
+
+@test
+def drop_table_replies_like_postgres_and_name_is_reusable(c):
+    """DROP TABLE answers exactly what PostgreSQL answers (one CommandComplete,
+    one notice for IF EXISTS on a missing table, no stray rows), and the name
+    can be used again for a table of another kind."""
+    with c.wire() as w:
+        w.login()
+
+        def q(sql):
+            return harness.summarize(w.query(sql))
+
+        ok = [("C", "CREATE TABLE"), ("Z", "I")]
+        dropped = [("C", "DROP TABLE"), ("Z", "I")]
+        skip = [("N", '00000 table "dd6" does not exist, skipping'), ("C", "DROP TABLE"),
+                ("Z", "I")]
+        steps = [
+            ("DROP TABLE IF EXISTS dd6", skip),
+            ("CREATE TABLE dd6 (id int PRIMARY KEY)", ok),
+            ("SELECT create_distributed_table('dd6', 'id')", None),
+            ("DROP TABLE dd6", dropped),
+            ("DROP TABLE IF EXISTS dd6", skip),
+            ("CREATE TABLE dd6 (id int PRIMARY KEY)", ok),
+            ("INSERT INTO dd6 VALUES (1)", [("C", "INSERT 0 1"), ("Z", "I")]),
+            ("SELECT create_reference_table('dd6')", None),
+            ("DROP TABLE dd6 CASCADE", dropped),
+            ("CREATE TABLE dd6 (id int)", ok),
+            ("DROP TABLE dd6", dropped),
+            ("CREATE TABLE dd6 (id int PRIMARY KEY)", ok),
+            ("SELECT create_distributed_table('dd6', 'id', shard_count => 4)", None),
+            ("DROP TABLE IF EXISTS dd6 CASCADE", dropped),
+        ]
+        try:
+            for sql, want in steps:
+                got = q(sql)
+                if want is None:
+                    eq([m for m in got if m[0] in "ECZ"], [("C", "SELECT 1"), ("Z", "I")],
+                       "reply to %r" % sql)
+                else:
+                    eq(got, want, "reply to %r" % sql)
+        finally:
+            c.drop("dd6")
+    for k, n in enumerate(c.on_each_node(
+            "SELECT table_schema FROM information_schema.tables WHERE table_name = 'dd6'"), 1):
+        eq(n, [], "tables named dd6 on node %d at the end" % k)
 
 
 if __name__ == "__main__":
