@@ -15,7 +15,7 @@
 #define SG_ASSERT(cond)                                                                            \
 	do {                                                                                           \
 		if (SG_UNLIKELY(!(cond))) {                                                                \
-			fprintf(stderr, "%s:%d: assertion failed: %s\n", __FILE__, __LINE__, #cond);          \
+			fprintf(stderr, "%s:%d: assertion failed: %s\n", __FILE__, __LINE__, #cond);           \
 			abort();                                                                               \
 		}                                                                                          \
 	} while (0)

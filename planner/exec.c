@@ -50,6 +50,8 @@ struct Exec {
 	SgError err;
 	bool abandoned;
 	bool starting; /* inside exec_start: defer completion */
+	uint64_t notices[8]; /* hashes of notices passed on: the same words from many shards once */
+	int nnotices;
 };
 
 static void run_send_next(NodeRun *r);
@@ -113,6 +115,23 @@ run_finish(NodeRun *r)
 		exec_complete(e);
 }
 
+/* exec_notice_is_new: remember a notice's hash; false if an identical one was passed on */
+static bool
+exec_notice_is_new(Exec *e, const char *body, size_t len)
+{
+	uint64_t h = UINT64_C(14695981039346656037);
+	for (size_t i = 0; i < len; i++) {
+		h ^= (unsigned char)body[i];
+		h *= UINT64_C(1099511628211);
+	}
+	for (int i = 0; i < e->nnotices; i++)
+		if (e->notices[i] == h)
+			return false;
+	if (e->nnotices < (int)SG_ARRAY_LEN(e->notices))
+		e->notices[e->nnotices++] = h;
+	return true;
+}
+
 static void
 run_on_message(NodeConn *c, char type, const char *body, size_t len, void *arg)
 {
@@ -173,8 +192,11 @@ run_on_message(NodeConn *c, char type, const char *body, size_t len, void *arg)
 		exec_record_error(e, &err);
 		return;
 	case PQ_MSG_NOTICE:
+		/* the same statement on many shards says the same thing: pass it on once */
+		if (pl->combine == COMBINE_RELAY || exec_notice_is_new(e, body, len))
+			e->sink.message(e->sink.arg, type, body, len);
+		return;
 	case PQ_MSG_PARAMETER_STATUS:
-		/* the same statement on several nodes says the same thing: pass one node's words */
 		if (pl->combine == COMBINE_RELAY || is_first)
 			e->sink.message(e->sink.arg, type, body, len);
 		return;
