@@ -28,7 +28,10 @@ typedef struct Config {
 	int pool_idle;             /* idle connections kept per pool */
 	int pool_wait_timeout_ms;
 	int max_client_conn;
-	int catalog_poll_ms; /* how often to check the catalog version */
+	int catalog_poll_ms;      /* how often to check the catalog version */
+	char admin_user[128];     /* superuser for catalog changes and 2PC recovery */
+	int recovery_interval_ms; /* how often in-doubt prepared transactions are resolved */
+	int recovery_min_age_sec; /* leave younger prepared transactions to their coordinator */
 } Config;
 
 void config_defaults(Config *c);

@@ -56,6 +56,7 @@ on_signal_stop(void *arg)
 	srv->listen_watch = NULL;
 	close(srv->listen_fd);
 	loop_timer_stop(srv->catalog_timer);
+	loop_timer_stop(srv->recovery_timer);
 	session_close_all(srv);
 	loop_timer_start(srv->stop_timer, 0);
 }
@@ -185,11 +186,19 @@ parse_args(int argc, char **argv, Config *cfg, int *exit_code)
 	return true;
 }
 
+/* make_gateway_id: 12 random hex digits, so 2PC ids never repeat across restarts */
 static void
 make_gateway_id(char *out, size_t cap)
 {
-	unsigned v = (unsigned)getpid() ^ (unsigned)time(NULL) ^ (unsigned)random();
-	snprintf(out, cap, "%08x", v);
+	unsigned char raw[6] = {0};
+	FILE *f = fopen("/dev/urandom", "rb");
+	if (f == NULL || fread(raw, 1, sizeof(raw), f) != sizeof(raw)) {
+		uint64_t v = (uint64_t)getpid() * 2654435761u ^ (uint64_t)time(NULL) ^ (uint64_t)random();
+		memcpy(raw, &v, sizeof(raw));
+	}
+	if (f != NULL)
+		fclose(f);
+	snprintf(out, cap, "%02x%02x%02x%02x%02x%02x", raw[0], raw[1], raw[2], raw[3], raw[4], raw[5]);
 }
 
 int
@@ -250,6 +259,7 @@ main(int argc, char **argv)
 	loop_on_signal(srv.loop, SIGTERM, on_signal_stop, &srv);
 	loop_on_signal(srv.loop, SIGINT, on_signal_stop, &srv);
 	server_start_catalog_poll(&srv);
+	server_start_recovery(&srv, cfg.recovery_min_age_sec);
 	sg_log_info(NULL,
 	            "shardgate listening on %s:%d (gateway id %s, %d nodes, catalog version %lld)",
 	            cfg.listen_addr, cfg.port, srv.gateway_id, snap->nnodes, (long long)snap->version);
@@ -258,6 +268,7 @@ main(int argc, char **argv)
 	bool ok = loop_run(srv.loop);
 	loop_timer_destroy(srv.stop_timer);
 	loop_timer_destroy(srv.catalog_timer);
+	loop_timer_destroy(srv.recovery_timer);
 	poolset_destroy(srv.pools);
 	server_set_catalog(&srv, NULL);
 	loop_destroy(srv.loop);

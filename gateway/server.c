@@ -12,6 +12,7 @@
 #include <stdlib.h>
 
 #include "common/log.h"
+#include "txn/recovery.h"
 
 void
 server_set_catalog(Server *srv, CatalogSnapshot *snap)
@@ -105,4 +106,69 @@ server_start_catalog_poll(Server *srv)
 {
 	srv->catalog_timer = loop_timer_create(srv->loop, server_on_poll, srv);
 	loop_timer_start(srv->catalog_timer, (uint64_t)srv->config->catalog_poll_ms);
+}
+
+typedef struct RecoveryJob {
+	Server *srv;
+	CatalogSnapshot *snap;
+	RecoveryOptions opts;
+	RecoveryStats stats;
+	SgError err;
+	bool ok;
+} RecoveryJob;
+
+static void
+recovery_work(void *arg)
+{
+	RecoveryJob *job = arg;
+	job->ok = recovery_run_opts(job->snap, &job->opts, &job->stats, &job->err);
+}
+
+static void
+recovery_done(void *arg)
+{
+	RecoveryJob *job = arg;
+	Server *srv = job->srv;
+	srv->recovery_running = false;
+	srv->recovery_runs++;
+	srv->recovered_commits += job->stats.committed;
+	srv->recovered_aborts += job->stats.rolled_back;
+	if (!job->ok)
+		sg_log_warning("recovery", "%s", job->err.message);
+	catalog_unref(job->snap);
+	free(job);
+	if (!srv->stopping)
+		loop_timer_start(srv->recovery_timer, (uint64_t)srv->config->recovery_interval_ms);
+}
+
+static void
+server_recovery_now(Server *srv, int min_age_sec)
+{
+	if (srv->recovery_running || srv->stopping || srv->catalog == NULL)
+		return;
+	RecoveryJob *job = calloc(1, sizeof(RecoveryJob));
+	if (job == NULL)
+		abort();
+	job->srv = srv;
+	job->snap = srv->catalog;
+	catalog_ref(job->snap);
+	recovery_options_defaults(&job->opts);
+	job->opts.user = srv->config->admin_user;
+	job->opts.min_age_sec = min_age_sec;
+	srv->recovery_running = true;
+	loop_run_in_worker(srv->loop, recovery_work, recovery_done, job);
+}
+
+static void
+server_on_recovery_timer(void *arg)
+{
+	Server *srv = arg;
+	server_recovery_now(srv, srv->config->recovery_min_age_sec);
+}
+
+void
+server_start_recovery(Server *srv, int first_min_age_sec)
+{
+	srv->recovery_timer = loop_timer_create(srv->loop, server_on_recovery_timer, srv);
+	server_recovery_now(srv, first_min_age_sec);
 }

@@ -29,6 +29,11 @@ typedef struct Server {
 	Watch *listen_watch;
 	Timer *catalog_timer;
 	Timer *stop_timer;
+	Timer *recovery_timer;
+	bool recovery_running;
+	uint64_t recovery_runs;
+	int64_t recovered_commits; /* in-doubt transactions resolved since start */
+	int64_t recovered_aborts;
 	bool catalog_reloading;
 	Session *sessions; /* all sessions, doubly linked */
 	int nsessions;
@@ -50,5 +55,11 @@ void server_set_catalog(Server *srv, CatalogSnapshot *snap);
 void server_reload_catalog(Server *srv, void (*done)(void *arg), void *arg);
 /* server_start_catalog_poll: check the catalog version every catalog_poll_ms */
 void server_start_catalog_poll(Server *srv);
+
+/*
+ * server_start_recovery: resolve in-doubt 2PC transactions now (min_age_sec
+ * given) and then every recovery_interval_ms (config's min age), in a worker.
+ */
+void server_start_recovery(Server *srv, int first_min_age_sec);
 
 #endif /* SG_GATEWAY_SERVER_H */
