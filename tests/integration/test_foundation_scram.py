@@ -41,7 +41,7 @@ class ScramGateway:
         with open(conf, "w") as f:
             f.write("listen_addr = 127.0.0.1\n")
             f.write("port = %d\n" % self.port)
-            f.write("metadata_node = 'host=127.0.0.1 port=%d dbname=postgres'\n" % c.node_port(1))
+            f.write("metadata_node = 'host=127.0.0.1 port=%d dbname=postgres user=postgres'\n" % c.node_port(1))
             f.write("auth_type = scram-sha-256\n")
             f.write("auth_file = %s\n" % auth)
             f.write("log_level = info\n")
