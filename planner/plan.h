@@ -63,6 +63,24 @@ typedef struct Task {
 	                        (extended protocol only; then sql is exactly one statement) */
 } Task;
 
+/*
+ * PullStage: one input of a multi-stage plan. The executor creates a
+ * temporary table on the merge node (create_sql), starts `copy_sql` (COPY
+ * <temp> FROM STDIN (FORMAT binary)) there, runs `tasks` on the other nodes
+ * with binary results and streams their DataRow bodies as COPY rows (a
+ * DataRow body and a binary COPY tuple have the same layout), ends the COPY,
+ * then runs `local_sql` (INSERT INTO <temp> SELECT ... over the merge node's
+ * own shards) if any. The final query then runs on the merge node over the
+ * temporary tables (DistPlan.tasks, all on merge_node).
+ */
+typedef struct PullStage {
+	const char *create_sql; /* CREATE TEMP TABLE ... ON COMMIT DROP (or DROPped after) */
+	const char *copy_sql;   /* COPY pg_temp.x FROM STDIN (FORMAT binary) */
+	int32_t ntasks;
+	Task *tasks;           /* fragments on nodes other than merge_node */
+	const char *local_sql; /* NULL or INSERT INTO pg_temp.x SELECT ... on merge_node */
+} PullStage;
+
 typedef struct DistPlan {
 	PlanKind kind;
 
@@ -80,6 +98,12 @@ typedef struct DistPlan {
 	bool catalog_changed;    /* the shardgate catalog changes: reload after success */
 	int32_t rows_from_node;  /* != 0: only this node's rows and count reach the client (a
 	                            reference-table write runs on every node: report one copy) */
+
+	/* multi-stage: stages run first on merge_node, then tasks (all on merge_node) */
+	int32_t nstages;
+	PullStage *stages;
+	int32_t merge_node;
+	const char *cleanup_sql; /* run on merge_node after the final query (DROP temp tables) */
 
 	/* PLAN_TXN_CONTROL */
 	TxnCommand txn_cmd;
