@@ -155,8 +155,15 @@ router_insert(const Analysis *an, Arena *a, DistPlan *plan, SgError *err)
 			return sg_error_set(err, SQLSTATE_FEATURE_NOT_SUPPORTED,
 			                    "modifying the distribution column is not supported");
 	int32_t pos = dist_column_position(pi, t);
-	if (pi->insert_default_values || pos < 0)
-		return missing_value(t, err);
+	if (pi->insert_default_values || pos < 0) {
+		missing_value(t, err);
+		if (pi->insert_ncols == 0 && !pi->insert_default_values && t->ncolumns == 0)
+			sg_error_detail(err,
+			                "The gateway's catalog has no columns for \"%s\"; list the "
+			                "columns in the INSERT.",
+			                t->name);
+		return false;
+	}
 
 	int32_t *row_shard = ARENA_NEW_ARRAY(a, int32_t, pi->insert_nrows + 1);
 	int32_t *rows_in_shard = ARENA_NEW_ARRAY(a, int32_t, g->shard_count);
