@@ -688,6 +688,8 @@ on_implicit_commit_done(const SgError *err, void *arg)
 	session_query_end(s);
 }
 
+static void session_stmt_ok(Session *s);
+
 static void
 on_wrapped_commit_done(const SgError *err, void *arg)
 {
@@ -698,8 +700,7 @@ on_wrapped_commit_done(const SgError *err, void *arg)
 		session_query_end(s);
 		return;
 	}
-	s->cur++;
-	session_run_next(s);
+	session_stmt_ok(s); /* committed: now reload the catalog if the statement changed it */
 }
 
 static void
@@ -985,8 +986,10 @@ session_run_tasks(Session *s)
 		session_stmt_failed(s, &err);
 		return;
 	}
-	if (s->txn.block == TXN_BLOCK_NONE && p->is_write && !p->in_txn_forbidden &&
-	    plan_distinct_nodes(p) > 1) {
+	if (s->txn.block == TXN_BLOCK_NONE && !p->in_txn_forbidden &&
+	    ((p->is_write && plan_distinct_nodes(p) > 1) || p->nstages > 0)) {
+		/* atomic over several nodes (2PC), and temporary tables of a multi-stage plan
+		 * live until the end of the merge node's transaction */
 		txn_begin_implicit(&s->txn);
 		s->wrapped = true;
 	}

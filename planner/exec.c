@@ -10,6 +10,18 @@
  * summed into one CommandComplete). After an error a node sends no more
  * tasks. When every NodeRun is finished the Exec frees itself and calls
  * sink->done with the first error, if any.
+ *
+ * Multi-stage plans (plan->nstages > 0) first fill temporary tables on the
+ * merge node, one PullStage at a time:
+ *   M_CREATE   create_sql + copy_sql sent to the merge node, waiting for
+ *              CopyInResponse;
+ *   M_COPYING  the stage's fragments run on the other nodes as *source* runs
+ *              with binary results; each DataRow body is forwarded as one
+ *              binary COPY tuple (same layout);
+ *   M_COPY_END trailer + CopyDone (or CopyFail after an error) sent;
+ *   M_LOCAL    local_sql (the merge node's own shards) running;
+ *   M_FINAL    the final query runs on the merge node as an ordinary run;
+ *   M_CLEANUP  cleanup_sql (DROP of the temporary tables) running.
  */
 #include "planner/exec.h"
 
@@ -22,10 +34,22 @@
 #include "common/log.h"
 #include "common/proto.h"
 
+typedef enum MergePhase {
+	M_NONE,
+	M_CREATE,
+	M_COPYING,
+	M_COPY_END,
+	M_LOCAL,
+	M_FINAL,
+	M_CLEANUP
+} MergePhase;
+
 typedef struct NodeRun {
 	Exec *e;
 	int32_t node_id;
-	int *tasks; /* indexes into plan->tasks, in order */
+	const Task *tasklist; /* the phase's task array */
+	bool is_source;       /* a stage fragment: rows go to the merge node's COPY */
+	int *tasks;           /* indexes into tasklist, in order */
 	int ntasks;
 	int next; /* next task to send */
 	Participant *p;
@@ -49,10 +73,18 @@ struct Exec {
 	bool has_err;
 	SgError err;
 	bool abandoned;
-	bool starting; /* inside exec_start: defer completion */
+	bool starting;       /* inside exec_start: defer completion */
 	uint64_t notices[8]; /* hashes of notices passed on: the same words from many shards once */
 	int nnotices;
+	/* multi-stage */
+	MergePhase mphase;
+	int stage;
+	Participant *merge;
 };
+
+static void exec_phase_done(Exec *e);
+static void merge_step(Exec *e);
+static void exec_start_final(Exec *e);
 
 static void run_send_next(NodeRun *r);
 
@@ -66,11 +98,19 @@ exec_record_error(Exec *e, const SgError *err)
 }
 
 static void
-exec_free(Exec *e)
+exec_free_runs(Exec *e)
 {
 	for (int i = 0; i < e->nruns; i++)
 		free(e->runs[i].tasks);
 	free(e->runs);
+	e->runs = NULL;
+	e->nruns = 0;
+}
+
+static void
+exec_free(Exec *e)
+{
+	exec_free_runs(e);
 	free(e);
 }
 
@@ -112,7 +152,7 @@ run_finish(NodeRun *r)
 	if (r->p != NULL && r->p->conn != NULL)
 		node_set_handler(r->p->conn, NULL);
 	if (--e->running == 0 && !e->starting)
-		exec_complete(e);
+		exec_phase_done(e);
 }
 
 /* exec_notice_is_new: remember a notice's hash; false if an identical one was passed on */
@@ -147,6 +187,16 @@ run_on_message(NodeConn *c, char type, const char *body, size_t len, void *arg)
 			exec_record_error(e, &err);
 		} else if (type == PQ_MSG_READY) {
 			r->skip_ready--;
+		}
+		return;
+	}
+	if (r->is_source && type != PQ_MSG_ERROR && type != PQ_MSG_READY) {
+		if (type == PQ_MSG_DATA_ROW && e->merge != NULL && e->merge->conn != NULL && !e->has_err) {
+			Buf b;
+			buf_init(&b);
+			proto_write_message(&b, PQ_MSG_COPY_DATA, body, len);
+			node_send(e->merge->conn, buf_head(&b), buf_avail(&b), 0);
+			buf_free(&b);
 		}
 		return;
 	}
@@ -277,30 +327,54 @@ exec_write_settings(Buf *b, bool reset, const TxnSettings *st)
 	proto_write_sync(b);
 }
 
+/*
+ * exec_write_prelude: what a participant needs before the statement: the
+ * session's settings and, inside a block, its BEGIN. Returns the number of
+ * ReadyForQuery replies the prelude adds.
+ */
+static int
+exec_write_prelude(Exec *e, Participant *p, Buf *b)
+{
+	int n = 0;
+	const TxnSettings *st = e->txn->settings;
+	uint64_t want = st != NULL ? st->hash : 0;
+	if (node_tag(p->conn) != want) {
+		exec_write_settings(b, node_tag(p->conn) != 0, st);
+		node_set_tag(p->conn, want);
+		n++;
+	}
+	if (txn_in_block(e->txn) && !p->began) {
+		proto_write_query(b, txn_begin_text(e->txn));
+		p->began = true;
+		n++;
+	}
+	return n;
+}
+
 static void
 run_send_next(NodeRun *r)
 {
 	Exec *e = r->e;
-	const Task *task = &e->plan->tasks[r->tasks[r->next++]];
+	const Task *task = &r->tasklist[r->tasks[r->next++]];
 	Buf b;
 	buf_init(&b);
-	int expect = 0;
-	const TxnSettings *st = e->txn->settings;
-	uint64_t want = st != NULL ? st->hash : 0;
-	if (node_tag(r->p->conn) != want) {
-		exec_write_settings(&b, node_tag(r->p->conn) != 0, st);
-		node_set_tag(r->p->conn, want);
-		r->skip_ready++;
-		expect++;
-	}
-	if (txn_in_block(e->txn) && !r->p->began) {
-		proto_write_query(&b, txn_begin_text(e->txn));
-		r->p->began = true;
-		r->skip_ready++;
-		expect++;
-	}
+	int expect = exec_write_prelude(e, r->p, &b);
+	r->skip_ready += expect;
 	const ExecBind *bind = e->bind;
-	if (bind != NULL && bind->describe != 0) {
+	static const char *const none[1] = {NULL};
+	static const int32_t none_len[1] = {0};
+	static const int16_t binary[1] = {1};
+	if (r->is_source) {
+		bool with = task->uses_params && bind != NULL;
+		proto_write_parse(&b, "", task->sql, with ? bind->ntypes : 0, with ? bind->types : NULL);
+		if (with)
+			proto_write_bind(&b, "", "", bind->nformats, bind->formats, bind->nparams, bind->values,
+			                 bind->lengths, 1, binary);
+		else
+			proto_write_bind(&b, "", "", 0, NULL, 0, none, none_len, 1, binary);
+		proto_write_execute(&b, "", 0);
+		proto_write_sync(&b);
+	} else if (bind != NULL && bind->describe != 0) {
 		proto_write_parse(&b, "", task->sql, bind->ntypes, bind->types);
 		if (bind->describe == 'P')
 			proto_write_bind(&b, "", "", bind->nformats, bind->formats, bind->nparams, bind->values,
@@ -308,8 +382,6 @@ run_send_next(NodeRun *r)
 		proto_write_describe(&b, bind->describe, "");
 		proto_write_sync(&b);
 	} else if (task->nparams == 0 && bind != NULL) {
-		static const char *const none[1] = {NULL};
-		static const int32_t none_len[1] = {0};
 		proto_write_parse(&b, "", task->sql, task->uses_params ? bind->ntypes : 0, bind->types);
 		if (task->uses_params)
 			proto_write_bind(&b, "", "", bind->nformats, bind->formats, bind->nparams, bind->values,
@@ -328,7 +400,7 @@ run_send_next(NodeRun *r)
 		proto_write_sync(&b);
 	}
 	expect++;
-	if (e->plan->is_write)
+	if (e->plan->is_write && !r->is_source)
 		r->p->wrote = true;
 	NodeHandler h = {run_on_message, run_on_lost, r};
 	node_set_handler(r->p->conn, &h);
@@ -354,6 +426,262 @@ run_on_participant(Participant *p, const SgError *err, void *arg)
 	run_send_next(r);
 }
 
+/* exec_build_runs: one NodeRun per node of tasks[0..ntasks) (replaces the previous phase's) */
+static void
+exec_build_runs(Exec *e, const Task *tasks, int ntasks, bool is_source)
+{
+	exec_free_runs(e);
+	e->runs = calloc((size_t)ntasks + 1, sizeof(NodeRun));
+	if (e->runs == NULL)
+		abort();
+	for (int i = 0; i < ntasks; i++) {
+		int32_t id = tasks[i].node_id;
+		NodeRun *r = NULL;
+		for (int j = 0; j < e->nruns; j++)
+			if (e->runs[j].node_id == id)
+				r = &e->runs[j];
+		if (r == NULL) {
+			r = &e->runs[e->nruns++];
+			r->e = e;
+			r->node_id = id;
+			r->tasklist = tasks;
+			r->is_source = is_source;
+			r->tasks = calloc((size_t)ntasks, sizeof(int));
+			if (r->tasks == NULL)
+				abort();
+		}
+		r->tasks[r->ntasks++] = i;
+	}
+}
+
+/* exec_start_runs: get every run's participant and start it; false if all ended at once */
+static bool
+exec_start_runs(Exec *e)
+{
+	e->starting = true;
+	e->running = e->nruns;
+	for (int j = 0; j < e->nruns; j++) {
+		NodeRun *r = &e->runs[j];
+		const CatNode *node = catalog_find_node(e->snap, r->node_id);
+		if (node == NULL) {
+			SgError err;
+			sg_error_set(&err, SQLSTATE_INTERNAL_ERROR, "node %d is not in the catalog",
+			             r->node_id);
+			exec_record_error(e, &err);
+			run_finish(r);
+			continue;
+		}
+		r->waiting_conn = true;
+		txn_participant(e->txn, node->id, node->host, node->port, run_on_participant, r);
+	}
+	e->starting = false;
+	return e->running > 0;
+}
+
+/* ---- multi-stage ------------------------------------------------------- */
+
+static void
+merge_send(Exec *e, const Buf *b, int expect)
+{
+	node_send(e->merge->conn, buf_head(b), buf_avail(b), expect);
+}
+
+static void
+merge_on_message(NodeConn *c, char type, const char *body, size_t len, void *arg)
+{
+	Exec *e = arg;
+	SgError err;
+	switch (type) {
+	case PQ_MSG_ERROR:
+		if (!proto_read_error_fields(body, len, &err))
+			sg_error_set(&err, SQLSTATE_INTERNAL_ERROR, "malformed error from node");
+		exec_record_error(e, &err);
+		return;
+	case PQ_MSG_COPY_IN: {
+		/* binary COPY header: signature, flags, header extension length */
+		static const char header[19] = "PGCOPY\n\377\r\n\0\0\0\0\0\0\0\0\0";
+		Buf b;
+		buf_init(&b);
+		proto_write_message(&b, PQ_MSG_COPY_DATA, header, sizeof(header));
+		merge_send(e, &b, 0);
+		buf_free(&b);
+		e->mphase = M_COPYING;
+		const PullStage *st = &e->plan->stages[e->stage];
+		exec_build_runs(e, st->tasks, st->ntasks, true);
+		if (!exec_start_runs(e))
+			exec_phase_done(e);
+		return;
+	}
+	case PQ_MSG_READY:
+		if (node_state(c) == NODE_IDLE)
+			merge_step(e);
+		return;
+	default:
+		return;
+	}
+}
+
+static void
+merge_on_lost(NodeConn *c, const SgError *err, void *arg)
+{
+	Exec *e = arg;
+	(void)c;
+	exec_record_error(e, err);
+	txn_mark_broken(e->txn, e->merge);
+	e->mphase = M_CLEANUP;
+	if (e->running == 0)
+		exec_complete(e);
+}
+
+static void
+merge_set_handler(Exec *e)
+{
+	NodeHandler h = {merge_on_message, merge_on_lost, e};
+	node_set_handler(e->merge->conn, &h);
+}
+
+static void
+stage_begin(Exec *e)
+{
+	const PullStage *st = &e->plan->stages[e->stage];
+	Buf b;
+	buf_init(&b);
+	int expect = exec_write_prelude(e, e->merge, &b);
+	proto_write_query(&b, st->create_sql);
+	proto_write_query(&b, st->copy_sql);
+	e->mphase = M_CREATE;
+	merge_set_handler(e);
+	merge_send(e, &b, expect + 2);
+	buf_free(&b);
+}
+
+/* stage_sources_done: every fragment of the stage finished: end the COPY */
+static void
+stage_sources_done(Exec *e)
+{
+	if (e->merge == NULL || e->merge->conn == NULL || e->merge->broken) {
+		exec_complete(e);
+		return;
+	}
+	Buf b;
+	buf_init(&b);
+	if (e->has_err) {
+		proto_write_message(&b, PQ_MSG_COPY_FAIL, "fragment failed", sizeof("fragment failed"));
+	} else {
+		static const char trailer[2] = {'\377', '\377'};
+		proto_write_message(&b, PQ_MSG_COPY_DATA, trailer, sizeof(trailer));
+		proto_write_message(&b, PQ_MSG_COPY_DONE, NULL, 0);
+	}
+	e->mphase = M_COPY_END;
+	merge_set_handler(e);
+	merge_send(e, &b, 0);
+	buf_free(&b);
+}
+
+static void
+exec_send_cleanup(Exec *e)
+{
+	if (e->plan->cleanup_sql == NULL || e->merge == NULL || e->merge->conn == NULL ||
+	    e->merge->broken) {
+		exec_complete(e);
+		return;
+	}
+	e->mphase = M_CLEANUP;
+	Buf b;
+	buf_init(&b);
+	proto_write_query(&b, e->plan->cleanup_sql);
+	merge_set_handler(e);
+	merge_send(e, &b, 1);
+	buf_free(&b);
+}
+
+/* merge_step: the merge node answered everything it was sent */
+static void
+merge_step(Exec *e)
+{
+	switch (e->mphase) {
+	case M_CREATE:
+	case M_COPYING:
+	case M_COPY_END:
+	case M_LOCAL: {
+		if (e->has_err) {
+			exec_complete(e);
+			return;
+		}
+		const PullStage *st = &e->plan->stages[e->stage];
+		if (e->mphase != M_LOCAL && st->local_sql != NULL) {
+			e->mphase = M_LOCAL;
+			Buf b;
+			buf_init(&b);
+			proto_write_query(&b, st->local_sql);
+			merge_send(e, &b, 1);
+			buf_free(&b);
+			return;
+		}
+		if (++e->stage < e->plan->nstages) {
+			stage_begin(e);
+			return;
+		}
+		exec_start_final(e);
+		return;
+	}
+	case M_CLEANUP:
+		exec_complete(e);
+		return;
+	case M_NONE:
+	case M_FINAL:
+		return;
+	}
+}
+
+static void
+exec_start_final(Exec *e)
+{
+	e->mphase = M_FINAL;
+	node_set_handler(e->merge->conn, NULL);
+	exec_build_runs(e, e->plan->tasks, e->plan->ntasks, false);
+	if (!exec_start_runs(e))
+		exec_phase_done(e);
+}
+
+/* exec_phase_done: every run of the current phase finished */
+static void
+exec_phase_done(Exec *e)
+{
+	switch (e->mphase) {
+	case M_NONE:
+		exec_complete(e);
+		return;
+	case M_COPYING:
+		stage_sources_done(e);
+		return;
+	case M_FINAL:
+		exec_send_cleanup(e);
+		return;
+	case M_CLEANUP:
+		exec_complete(e); /* the merge connection was lost */
+		return;
+	case M_CREATE:
+	case M_COPY_END:
+	case M_LOCAL:
+		return;
+	}
+}
+
+static void
+merge_on_participant(Participant *p, const SgError *err, void *arg)
+{
+	Exec *e = arg;
+	e->merge = p;
+	if (err != NULL) {
+		exec_record_error(e, err);
+		exec_complete(e);
+		return;
+	}
+	e->stage = 0;
+	stage_begin(e);
+}
+
 Exec *
 exec_start(const DistPlan *plan, const CatalogSnapshot *snap, Txn *txn, const ExecSink *sink,
            const ExecBind *bind)
@@ -366,43 +694,23 @@ exec_start(const DistPlan *plan, const CatalogSnapshot *snap, Txn *txn, const Ex
 	e->txn = txn;
 	e->sink = *sink;
 	e->bind = bind;
-	e->runs = calloc((size_t)plan->ntasks + 1, sizeof(NodeRun));
-	if (e->runs == NULL)
-		abort();
-	for (int i = 0; i < plan->ntasks; i++) {
-		int32_t id = plan->tasks[i].node_id;
-		NodeRun *r = NULL;
-		for (int j = 0; j < e->nruns; j++)
-			if (e->runs[j].node_id == id)
-				r = &e->runs[j];
-		if (r == NULL) {
-			r = &e->runs[e->nruns++];
-			r->e = e;
-			r->node_id = id;
-			r->tasks = calloc((size_t)plan->ntasks, sizeof(int));
-			if (r->tasks == NULL)
-				abort();
-		}
-		r->tasks[r->ntasks++] = i;
-	}
-	e->starting = true;
-	e->running = e->nruns;
-	for (int j = 0; j < e->nruns; j++) {
-		NodeRun *r = &e->runs[j];
-		const CatNode *node = catalog_find_node(snap, r->node_id);
+	if (plan->nstages > 0) {
+		const CatNode *node = catalog_find_node(snap, plan->merge_node);
 		if (node == NULL) {
 			SgError err;
-			sg_error_set(&err, SQLSTATE_INTERNAL_ERROR, "node %d is not in the catalog",
-			             r->node_id);
+			sg_error_set(&err, SQLSTATE_INTERNAL_ERROR, "merge node %d is not in the catalog",
+			             plan->merge_node);
 			exec_record_error(e, &err);
-			run_finish(r);
-			continue;
+			exec_complete(e);
+			return NULL;
 		}
-		r->waiting_conn = true;
-		txn_participant(txn, node->id, node->host, node->port, run_on_participant, r);
+		e->starting = true;
+		txn_participant(txn, node->id, node->host, node->port, merge_on_participant, e);
+		e->starting = false;
+		return e; /* completion always comes from a node reply or a pool callback */
 	}
-	e->starting = false;
-	if (e->running == 0) {
+	exec_build_runs(e, plan->tasks, plan->ntasks, false);
+	if (!exec_start_runs(e)) {
 		exec_complete(e);
 		return NULL;
 	}
