@@ -150,9 +150,24 @@ def main(nodes=3):
                 log("FAIL %s (%.1fs):" % (name, time.monotonic() - t0))
                 traceback.print_exc(file=sys.stdout)
             else:
-                passed += 1
-                log("ok   %s (%.1fs)" % (name, time.monotonic() - t0))
+                if cluster.gateway_alive():
+                    passed += 1
+                    log("ok   %s (%.1fs)" % (name, time.monotonic() - t0))
+                else:
+                    failed += 1
+                    failures.append(name)
+                    log("FAIL %s: the gateway process died during the test" % name)
             finally:
+                wd.disarm()
+            # A crash must not take the following tests down with it.
+            if not cluster.gateway_alive():
+                log("  gateway process is gone after %s:\n%s" % (name, cluster.log_tail(15)))
+                wd.arm("gateway restart", 120)
+                try:
+                    cluster.restart_gateway()
+                    log("  gateway restarted")
+                except Exception:  # noqa: BLE001
+                    traceback.print_exc(file=sys.stdout)
                 wd.disarm()
         # The gateway must still answer after everything the tests threw at it.
         wd.arm("gateway alive at end", 60)
@@ -443,6 +458,25 @@ class Cluster:
             if any(m in line for m in SANITIZER_MARKERS):
                 return "\n".join(lines[max(0, i - 5):i + 60])
         return ""
+
+    def gateway_alive(self):
+        """True if the gateway process is running (always True in fake mode)."""
+        if self._fake:
+            return True
+        pid = self.gateway_pid()
+        if pid is None:
+            return False
+        try:
+            with open("/proc/%d/stat" % pid) as f:
+                state = f.read().rsplit(")", 1)[1].split()[0]
+        except (OSError, IndexError):
+            return False
+        return state not in ("Z", "X")
+
+    def restart_gateway(self):
+        """`scripts/cluster up --dir D` starts whatever is down (the gateway)."""
+        self.script("up", "--dir", self.dir, "--gateway-bin", SG_BIN)
+        wait_until(self._gw_answers, timeout=30, what="restarted gateway")
 
     def gateway_pid(self):
         try:
