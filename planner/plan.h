@@ -45,8 +45,24 @@ typedef enum TxnCommand {
 	TXN_SAVEPOINT, /* SAVEPOINT name / RELEASE name / ROLLBACK TO name: sent to every participant */
 	TXN_RELEASE,
 	TXN_ROLLBACK_TO,
-	TXN_PREPARE_UNSUPPORTED /* PREPARE TRANSACTION / COMMIT PREPARED from a client: refused */
+	TXN_PREPARE_UNSUPPORTED, /* PREPARE TRANSACTION / COMMIT PREPARED from a client: refused */
+	TXN_SET_TRANSACTION      /* SET TRANSACTION ...: appended to the BEGIN every participant
+	                            gets, and sent to those that already began (txn_sql) */
 } TxnCommand;
+
+/*
+ * SetKind: a statement that changes the session's settings (not SET LOCAL).
+ * It runs on one node as usual; then the session records the setting's new
+ * value (read back with current_setting) so every backend connection the
+ * session uses later carries it.
+ */
+typedef enum SetKind {
+	SET_NONE,
+	SET_VALUE,      /* SET name = ... / SET name TO DEFAULT / SET TIME ZONE ... */
+	SET_RESET,      /* RESET name */
+	SET_RESET_ALL,  /* RESET ALL */
+	SET_DISCARD_ALL /* DISCARD ALL (also drops prepared statements and portals) */
+} SetKind;
 
 typedef enum GatewayFunc {
 	GWF_CREATE_DISTRIBUTED_TABLE, /* args: table, column, [shard_count], [colocate_with] */
@@ -98,6 +114,10 @@ typedef struct DistPlan {
 	bool catalog_changed;    /* the shardgate catalog changes: reload after success */
 	int32_t rows_from_node;  /* != 0: only this node's rows and count reach the client (a
 	                            reference-table write runs on every node: report one copy) */
+
+	/* PLAN_TASKS that change session settings */
+	SetKind set_kind;
+	const char *set_name; /* SET_VALUE, SET_RESET: the GUC name, lower case */
 
 	/* multi-stage: stages run first on merge_node, then tasks (all on merge_node) */
 	int32_t nstages;
