@@ -787,6 +787,18 @@ on_savepoint_done(const SgError *err, void *arg)
 }
 
 static void
+on_set_transaction_done(const SgError *err, void *arg)
+{
+	Session *s = arg;
+	if (err != NULL) {
+		session_stmt_failed(s, err);
+		return;
+	}
+	session_complete(s, "SET");
+	session_stmt_ok(s);
+}
+
+static void
 session_txn_control(Session *s, const DistPlan *p)
 {
 	Txn *t = &s->txn;
@@ -829,6 +841,18 @@ session_txn_control(Session *s, const DistPlan *p)
 			return;
 		}
 		txn_broadcast(t, p->txn_sql, on_savepoint_done, s);
+		return;
+	case TXN_SET_TRANSACTION:
+		if (t->block == TXN_BLOCK_NONE || t->block == TXN_BLOCK_IMPLICIT) {
+			if (t->block == TXN_BLOCK_NONE)
+				session_notice(s, SQLSTATE_NO_ACTIVE_SQL_TRANSACTION,
+				               "SET TRANSACTION can only be used in transaction blocks");
+			session_complete(s, "SET");
+			session_stmt_ok(s);
+			return;
+		}
+		txn_append_begin(t, p->txn_sql);
+		txn_broadcast(t, p->txn_sql, on_set_transaction_done, s);
 		return;
 	case TXN_PREPARE_UNSUPPORTED:
 		sg_error_set(&err, SQLSTATE_FEATURE_NOT_SUPPORTED,

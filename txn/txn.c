@@ -148,6 +148,19 @@ txn_begin(Txn *t, const char *sql)
 }
 
 void
+txn_append_begin(Txn *t, const char *sql)
+{
+	const char *old = txn_begin_text(t);
+	size_t n = strlen(old) + strlen(sql) + 3;
+	char *joined = malloc(n);
+	if (joined == NULL)
+		abort();
+	snprintf(joined, n, "%s; %s", old, sql);
+	free(t->begin_sql);
+	t->begin_sql = joined;
+}
+
+void
 txn_begin_implicit(Txn *t)
 {
 	SG_ASSERT(t->block == TXN_BLOCK_NONE);

@@ -88,6 +88,8 @@ bool txn_in_block(const Txn *t);
 
 /* txn_begin: enter an explicit block (from NONE or IMPLICIT); sql is the client's BEGIN text */
 void txn_begin(Txn *t, const char *sql);
+/* txn_append_begin: add a statement (SET TRANSACTION ...) to what joining participants get */
+void txn_append_begin(Txn *t, const char *sql);
 /* txn_begin_implicit: a multi-statement Query starts (only from NONE) */
 void txn_begin_implicit(Txn *t);
 /* txn_set_failed: an error happened inside an explicit block */
