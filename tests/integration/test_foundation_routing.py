@@ -1,0 +1,212 @@
+"""Foundation: routing by key is right for every kind of key and statement.
+
+Distribution columns of type bigint, text, varchar and uuid (rows land in
+the shard PostgreSQL's hash partitioning chooses, and each is found by key),
+INSERT with a column list in another order, quoted identifiers and literals
+with quotes (fragments are deparsed, never pasted), tables in another schema,
+IN lists and OR on the key, and an UPDATE of the distribution column (moved
+correctly or refused with 0A000).
+"""
+
+import os
+import sys
+import uuid
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+
+import psycopg2  # noqa: E402
+
+import harness  # noqa: E402
+from harness import eq, test, shard_rows, shell_counts, insert_rows  # noqa: E402
+
+
+def check_hash_placement(c, table, keytype, schema="public"):
+    """Every row of every shard satisfies PostgreSQL's hash partitioning
+    (modulus shard_count, remainder shard index) for the key type; returns
+    the number of rows checked."""
+    placements = c.shard_placements(table, schema)
+    m = len(placements)
+    assert m > 0, "no placements for %s.%s" % (schema, table)
+    total = 0
+    for i, s, k in placements:
+        n = c.node(k)
+        try:
+            c.execute(n, "DROP TABLE IF EXISTS pg_temp.hp")
+            c.execute(n, "CREATE TEMP TABLE hp (id %s) PARTITION BY HASH (id)" % keytype)
+            rows = c.scalar(n, 'SELECT count(*) FROM "%s"."%s"' % (s, table))
+            bad = c.rows(n, "SELECT id::text FROM \"%s\".\"%s\" WHERE NOT "
+                            "satisfies_hash_partition('pg_temp.hp'::regclass, %d, %d, id) LIMIT 5"
+                         % (s, table, m, i))
+            eq(bad, [], "keys in %s.%s on node %d that PostgreSQL hashes to another shard" % (
+                s, table, k))
+            total += rows
+        finally:
+            n.close()
+    return total
+
+
+@test
+def key_types_bigint_text_varchar_uuid(c):
+    g = c.gw()
+    types = {
+        "bigint": [(i * 7919 * 1000003, "b%d" % i) for i in range(1, 151)],
+        "text": [("key-%d" % i, "t%d" % i) for i in range(1, 151)] + [("O'Brien", "q"), ("", "e")],
+        "varchar(20)": [("vc%d" % i, "v%d" % i) for i in range(1, 151)],
+        "uuid": [(str(uuid.UUID(int=i * 0x9E3779B97F4A7C15)), "u%d" % i) for i in range(1, 151)],
+    }
+    try:
+        for n, (typ, rows) in enumerate(types.items()):
+            name = "k%d" % n
+            c.execute(g, "CREATE TABLE %s (id %s PRIMARY KEY, v text)" % (name, typ))
+            c.rows(g, "SELECT create_distributed_table('%s', 'id')" % name)
+            eq(insert_rows(g, name, rows, per_stmt=50), len(rows), "INSERT rowcount (%s)" % typ)
+            eq(check_hash_placement(c, name, typ), len(rows), "rows checked (%s)" % typ)
+            nodes = {k for k, _s, _r in shard_rows(c, name, "id")}
+            eq(nodes, set(range(1, c.nodes + 1)), "nodes holding %s keys" % typ)
+            eq(shell_counts(c, name), [0] * c.nodes, "rows in the shell of the %s table" % typ)
+            with g.cursor() as cur:
+                for key, v in rows:
+                    cur.execute("SELECT v FROM " + name + " WHERE id = %s", (key,))
+                    got = cur.fetchall()
+                    if got != [(v,)]:
+                        raise AssertionError("%s key %r: got %r" % (typ, key, got))
+            # Other spellings of the same key.
+            key, v = rows[3]
+            lit = psycopg2.extensions.adapt(key).getquoted().decode()
+            for where in ("id = %s::%s" % (lit, typ), "%s = id" % lit, "(id = %s)" % lit,
+                          "id = %s AND v = '%s'" % (lit, v)):
+                eq(c.rows(g, "SELECT v FROM %s WHERE %s" % (name, where)), [(v,)],
+                   "%s: WHERE %s" % (typ, where))
+            eq(c.execute(g, "UPDATE %s SET v = 'new' WHERE id = %s" % (name, lit)), 1,
+               "UPDATE by %s key" % typ)
+            eq(c.execute(g, "DELETE FROM %s WHERE id = %s" % (name, lit)), 1,
+               "DELETE by %s key" % typ)
+            eq(c.rows(g, "SELECT v FROM %s WHERE id = %s" % (name, lit)), [],
+               "row after DELETE (%s)" % typ)
+    finally:
+        g.close()
+        c.drop(*["k%d" % n for n in range(len(types))])
+
+
+@test
+def insert_column_order_and_defaults(c):
+    g = c.gw()
+    try:
+        c.execute(g, "CREATE TABLE co (a text DEFAULT 'dflt', id int NOT NULL, b int, "
+                     "PRIMARY KEY (id))")
+        c.rows(g, "SELECT create_distributed_table('co', 'id')")
+        eq(c.execute(g, "INSERT INTO co (b, id, a) VALUES (1, 101, 'x'), (2, 102, 'y')"), 2,
+           "INSERT with columns in another order")
+        eq(c.execute(g, "INSERT INTO co (id) VALUES (103)"), 1, "INSERT with defaults")
+        eq(c.execute(g, "INSERT INTO co VALUES ('z', 104, 4)"), 1, "INSERT without column list")
+        got = sorted(r[2] for r in shard_rows(c, "co", "id, a, b"))
+        eq(got, [(101, "x", 1), (102, "y", 2), (103, "dflt", None), (104, "z", 4)],
+           "rows on the nodes")
+        eq(check_hash_placement(c, "co", "int"), 4, "rows in the right shards")
+        for k, a in ((101, "x"), (102, "y"), (103, "dflt"), (104, "z")):
+            eq(c.rows(g, "SELECT a FROM co WHERE id = %s", (k,)), [(a,)], "row %d by key" % k)
+    finally:
+        g.close()
+        c.drop("co")
+
+
+@test
+def quoted_identifiers_and_literals(c):
+    g = c.gw()
+    try:
+        c.execute(g, 'CREATE TABLE "Order Items" ("Key" int PRIMARY KEY, "select" text, '
+                     '"Quote""d" text)')
+        c.rows(g, "SELECT create_distributed_table('\"Order Items\"', 'Key')")
+        vals = [(i, "it's %d" % i, 'say "%d"; DROP TABLE x; --' % i) for i in range(1, 41)]
+        eq(insert_rows(g, '"Order Items"', vals, per_stmt=10), 40, "INSERT rowcount")
+        got = sorted(r[2] for r in shard_rows(c, "Order Items", '"Key", "select", "Quote""d"'))
+        eq(got, vals, "rows on the nodes")
+        with g.cursor() as cur:
+            for k, s1, s2 in vals:
+                cur.execute('SELECT "select", "Quote""d" FROM "Order Items" WHERE "Key" = %s',
+                            (k,))
+                eq(cur.fetchall(), [(s1, s2)], "row %d by key" % k)
+        eq(c.execute(g, r"""UPDATE "Order Items" SET "select" = E'back\\slash \'q\''"""
+                        ' WHERE "Key" = 7'), 1, "UPDATE with escape-string literal")
+        eq(c.rows(g, 'SELECT "select" FROM "Order Items" WHERE "Key" = 7'),
+           [("back\\slash 'q'",)], "escape-string literal stored")
+        eq(c.rows(g, 'SELECT "Key" FROM "Order Items" WHERE "select" = $$it\'s 9$$'),
+           [(9,)], "dollar-quoted literal in a fan-out filter")
+        rc, out, err = c.psql('\\d "Order Items"')
+        eq(rc, 0, "psql \\d of a quoted name (%s)" % err.strip())
+        assert "Quote\"d" in out and "select" in out, out
+    finally:
+        g.close()
+        c.drop('"Order Items"')
+
+
+@test
+def table_in_another_schema(c):
+    g = c.gw()
+    try:
+        c.execute(g, "CREATE SCHEMA app")
+        c.execute(g, "CREATE TABLE app.acct (id int PRIMARY KEY, v text)")
+        c.rows(g, "SELECT create_distributed_table('app.acct', 'id')")
+        meta = c.table_meta("acct", schema="app")
+        assert meta and meta[0] == "d", "catalog row of app.acct: %r" % (meta,)
+        eq(insert_rows(g, "app.acct", [(i, "a%d" % i) for i in range(1, 101)]), 100, "INSERT")
+        eq(check_hash_placement(c, "acct", "int", schema="app"), 100, "rows in shards")
+        eq(shell_counts(c, "acct", schema="app"), [0] * c.nodes, "rows in the shell app.acct")
+        eq(c.rows(g, "SELECT v FROM app.acct WHERE id = 42"), [("a42",)], "by key")
+        c.execute(g, "SET search_path = app, public")
+        try:
+            eq(c.rows(g, "SELECT v FROM acct WHERE id = 43"), [("a43",)],
+               "by key through search_path")
+        finally:
+            c.execute(g, "RESET search_path")
+    finally:
+        g.close()
+        c.drop("app.acct")
+        d = c.gw()
+        try:
+            c.execute(d, "DROP SCHEMA IF EXISTS app CASCADE")
+        except psycopg2.Error:
+            pass
+        finally:
+            d.close()
+
+
+@test
+def in_lists_or_and_moving_keys(c):
+    g = c.gw()
+    try:
+        c.execute(g, "CREATE TABLE mk (id int PRIMARY KEY, v text)")
+        c.rows(g, "SELECT create_distributed_table('mk', 'id')")
+        insert_rows(g, "mk", [(i, "m%d" % i) for i in range(1, 201)])
+        eq(sorted(c.rows(g, "SELECT id FROM mk WHERE id IN (3, 50, 177, 1000)")),
+           [(3,), (50,), (177,)], "IN list of keys")
+        eq(sorted(c.rows(g, "SELECT id FROM mk WHERE id = 4 OR id = 99")), [(4,), (99,)],
+           "OR of keys")
+        eq(sorted(c.rows(g, "SELECT id FROM mk WHERE id BETWEEN 10 AND 14")),
+           [(i,) for i in range(10, 15)], "range of keys")
+        eq(c.execute(g, "DELETE FROM mk WHERE id IN (5, 6, 7)"), 3, "DELETE with IN list")
+        eq(sorted(r[2][0] for r in shard_rows(c, "mk", "id", "id BETWEEN 4 AND 8")), [4, 8],
+           "rows left after DELETE ... IN")
+
+        # Changing the distribution column: moved to the right shard, or refused.
+        try:
+            n = c.execute(g, "UPDATE mk SET id = 5000 WHERE id = 1")
+        except psycopg2.Error as e:
+            eq(e.pgcode, "0A000", "SQLSTATE of a refused key update (%s)" % e.diag.message_primary)
+            harness.log("  key update refused: %s" % e.diag.message_primary)
+            eq([r[2] for r in shard_rows(c, "mk", "id, v", "id IN (1, 5000)")], [(1, "m1")],
+               "rows after the refused key update")
+        else:
+            eq(n, 1, "rowcount of the key update")
+            eq([r[2] for r in shard_rows(c, "mk", "id, v", "id IN (1, 5000)")], [(5000, "m1")],
+               "rows after the key update")
+            check_hash_placement(c, "mk", "int")
+            eq(c.rows(g, "SELECT v FROM mk WHERE id = 5000"), [("m1",)], "moved row by key")
+        eq(c.scalar(g, "SELECT 1"), 1, "SELECT 1 afterwards")
+    finally:
+        g.close()
+        c.drop("mk")
+
+
+if __name__ == "__main__":
+    harness.main(nodes=3)
