@@ -94,6 +94,10 @@ struct Session {
 	ExecBind bind;
 	PlanParams params;
 	TxnSettings settings; /* startup parameters and SETs every backend must carry */
+	TxnSettings startup;  /* the startup parameters alone: what RESET ALL returns to */
+	bool capturing;       /* an internal query reads back a setting */
+	char captured[1024];
+	bool has_captured;
 };
 
 static void session_on_socket(int fd, short events, void *arg);
@@ -280,6 +284,7 @@ session_destroy(Session *s)
 	free(s->user);
 	free(s->database);
 	session_settings_free(&s->settings);
+	session_settings_free(&s->startup);
 	buf_free(&s->in);
 	buf_free(&s->out);
 	free(s);
@@ -500,6 +505,8 @@ session_startup(Session *s, const char *body, size_t len)
 		return false;
 	}
 	session_startup_settings(s, &sp);
+	for (int i = 0; i < s->settings.n; i++)
+		session_settings_put(&s->startup, s->settings.names[i], s->settings.values[i]);
 	if (strcmp(s->srv->config->auth_type, "scram-sha-256") == 0) {
 		ScramVerifier v;
 		bool found = false;
@@ -716,6 +723,107 @@ on_catalog_reloaded(void *arg)
 	session_run_next(s);
 }
 
+/* ---- settings changed by SET / RESET / DISCARD ------------------------- */
+
+static void
+capture_message(void *arg, char type, const char *body, size_t len)
+{
+	Session *s = arg;
+	if (type != PQ_MSG_DATA_ROW || s->has_captured)
+		return;
+	BufReader rd;
+	uint16_t ncols;
+	int32_t n;
+	const char *v;
+	buf_reader_init(&rd, body, len);
+	if (buf_get_u16(&rd, &ncols) && ncols >= 1 && buf_get_i32(&rd, &n) && n >= 0 &&
+	    (size_t)n < sizeof(s->captured) && buf_get_bytes(&rd, (size_t)n, &v)) {
+		memcpy(s->captured, v, (size_t)n);
+		s->captured[n] = '\0';
+		s->has_captured = true;
+	}
+}
+
+static bool
+capture_is_full(void *arg)
+{
+	(void)arg;
+	return false;
+}
+
+static void session_settings_changed(Session *s, int32_t node_id);
+
+static void
+capture_done(void *arg, const SgError *err)
+{
+	Session *s = arg;
+	s->exec = NULL;
+	s->capturing = false;
+	if (err != NULL) {
+		session_stmt_failed(s, err);
+		return;
+	}
+	if (s->has_captured)
+		session_settings_put(&s->settings, s->plan->set_name, s->captured);
+	session_settings_changed(s, s->plan->tasks[0].node_id);
+	s->cur++;
+	session_run_next(s);
+}
+
+/*
+ * session_settings_changed: the connection where the SET ran carries the new
+ * settings already; every other one gets them (RESET ALL + set_config) when
+ * it is next used, because the hash changed.
+ */
+static void
+session_settings_changed(Session *s, int32_t node_id)
+{
+	Participant *p = txn_find(&s->txn, node_id);
+	if (p == NULL)
+		return;
+	const DistPlan *pl = s->plan;
+	if (pl->set_kind == SET_RESET_ALL || pl->set_kind == SET_DISCARD_ALL)
+		node_set_tag(p->conn, 0); /* server defaults: the startup settings are reapplied */
+	else
+		node_set_tag(p->conn, s->settings.hash);
+}
+
+/* session_record_setting: after a successful SET/RESET/DISCARD ALL; false if nothing to do */
+static bool
+session_record_setting(Session *s)
+{
+	const DistPlan *pl = s->plan;
+	if (pl == NULL || pl->kind != PLAN_TASKS || pl->set_kind == SET_NONE || pl->ntasks < 1)
+		return false;
+	if (pl->set_kind == SET_RESET_ALL || pl->set_kind == SET_DISCARD_ALL) {
+		session_settings_free(&s->settings);
+		for (int i = 0; i < s->startup.n; i++)
+			session_settings_put(&s->settings, s->startup.names[i], s->startup.values[i]);
+		if (pl->set_kind == SET_DISCARD_ALL)
+			portal_set_destroy(&s->portals);
+		session_settings_changed(s, pl->tasks[0].node_id);
+		return false;
+	}
+	/* read the value back as PostgreSQL now shows it, from the connection that ran the SET */
+	DistPlan *q = ARENA_NEW(s->arena, DistPlan);
+	q->kind = PLAN_TASKS;
+	q->ntasks = 1;
+	q->tasks = ARENA_NEW(s->arena, Task);
+	q->tasks[0].node_id = pl->tasks[0].node_id;
+	q->tasks[0].sql = "SELECT pg_catalog.current_setting($1)";
+	q->tasks[0].nparams = 1;
+	q->tasks[0].params = ARENA_NEW_ARRAY(s->arena, const char *, 1);
+	q->tasks[0].params[0] = pl->set_name;
+	q->combine = COMBINE_RELAY;
+	s->capturing = true;
+	s->has_captured = false;
+	ExecSink sink = {capture_message, capture_done, capture_is_full, s};
+	Exec *x = exec_start(q, s->snap, &s->txn, &sink, NULL);
+	if (x != NULL)
+		s->exec = x; /* NULL: already done (and maybe the next statement started) */
+	return true;
+}
+
 static void
 session_stmt_ok(Session *s)
 {
@@ -729,6 +837,8 @@ session_stmt_ok(Session *s)
 		server_reload_catalog(s->srv, on_catalog_reloaded, s);
 		return;
 	}
+	if (session_record_setting(s))
+		return; /* capture_done goes on */
 	s->cur++;
 	session_run_next(s);
 }
@@ -1018,7 +1128,9 @@ session_run_tasks(Session *s)
 		s->wrapped = true;
 	}
 	ExecSink sink = {sink_message, sink_done, sink_is_full, s};
-	s->exec = exec_start(p, s->snap, &s->txn, &sink, s->ext ? &s->bind : NULL);
+	Exec *x = exec_start(p, s->snap, &s->txn, &sink, s->ext ? &s->bind : NULL);
+	if (x != NULL)
+		s->exec = x; /* NULL: already done (and maybe the next statement started) */
 }
 
 static void
@@ -1211,7 +1323,9 @@ session_ext_describe(Session *s, const char *body, size_t len)
 	s->plan = plan;
 	s->describing = true;
 	ExecSink sink = {sink_message, sink_done, sink_is_full, s};
-	s->exec = exec_start(plan, s->snap, &s->txn, &sink, &s->bind);
+	Exec *x = exec_start(plan, s->snap, &s->txn, &sink, &s->bind);
+	if (x != NULL)
+		s->exec = x; /* NULL: already done (and maybe the next statement started) */
 	return;
 fail:
 	session_send_error(s, &err);

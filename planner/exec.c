@@ -73,8 +73,9 @@ struct Exec {
 	bool has_err;
 	SgError err;
 	bool abandoned;
-	bool starting;       /* inside exec_start: defer completion */
-	uint64_t notices[8]; /* hashes of notices passed on: the same words from many shards once */
+	bool starting;         /* inside exec_start: defer completion */
+	bool complete_pending; /* finished while starting */
+	uint64_t notices[8];   /* hashes of notices passed on: the same words from many shards once */
 	int nnotices;
 	/* multi-stage */
 	MergePhase mphase;
@@ -675,7 +676,10 @@ merge_on_participant(Participant *p, const SgError *err, void *arg)
 	e->merge = p;
 	if (err != NULL) {
 		exec_record_error(e, err);
-		exec_complete(e);
+		if (e->starting)
+			e->complete_pending = true; /* exec_start completes it */
+		else
+			exec_complete(e);
 		return;
 	}
 	e->stage = 0;
@@ -707,7 +711,11 @@ exec_start(const DistPlan *plan, const CatalogSnapshot *snap, Txn *txn, const Ex
 		e->starting = true;
 		txn_participant(txn, node->id, node->host, node->port, merge_on_participant, e);
 		e->starting = false;
-		return e; /* completion always comes from a node reply or a pool callback */
+		if (e->complete_pending) {
+			exec_complete(e);
+			return NULL;
+		}
+		return e;
 	}
 	exec_build_runs(e, plan->tasks, plan->ntasks, false);
 	if (!exec_start_runs(e)) {

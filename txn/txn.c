@@ -247,6 +247,17 @@ txn_participant(Txn *t, int32_t node_id, const char *host, int32_t port, TxnConn
 	p->waiter = pool_acquire(p->pool, txn_on_conn, jc);
 }
 
+Participant *
+txn_find(Txn *t, int32_t node_id)
+{
+	for (int i = 0; i < t->nparts; i++) {
+		Participant *p = t->parts[i];
+		if (p->node_id == node_id && p->conn != NULL && !p->broken)
+			return p;
+	}
+	return NULL;
+}
+
 void
 txn_mark_broken(Txn *t, Participant *p)
 {

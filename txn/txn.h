@@ -104,6 +104,8 @@ void txn_set_failed(Txn *t);
 void txn_participant(Txn *t, int32_t node_id, const char *host, int32_t port, TxnConnFn cb,
                      void *arg);
 const char *txn_begin_text(const Txn *t);
+/* txn_find: the live participant of a node with its connection, or NULL */
+Participant *txn_find(Txn *t, int32_t node_id);
 /* txn_mark_broken: the participant's connection was lost; it is dropped */
 void txn_mark_broken(Txn *t, Participant *p);
 /* number of participants that wrote (for the multi-node write rules) */
