@@ -851,6 +851,64 @@ txn_command(PgQuery__TransactionStmtKind k)
 	}
 }
 
+/* lower_copy: s in lower case (ASCII), in a */
+static const char *
+lower_copy(Arena *a, const char *s)
+{
+	char *out = arena_strdup(a, s);
+	for (char *p = out; *p; p++)
+		*p = (char)tolower((unsigned char)*p);
+	return out;
+}
+
+/*
+ * inspect_set: SET / RESET. The grammar already maps SET TIME ZONE to
+ * "timezone", SET NAMES to "client_encoding", SET SCHEMA to "search_path";
+ * SET TRANSACTION becomes transaction control. SET LOCAL changes nothing
+ * beyond the transaction: no SetKind. SET/RESET SESSION AUTHORIZATION and
+ * SET SESSION CHARACTERISTICS are refused (set_refused).
+ */
+static void
+inspect_set(ParseInfo *pi, Arena *a, const PgQuery__VariableSetStmt *v)
+{
+	const char *name = v->name != NULL ? v->name : "";
+	bool is_reset = v->kind == PG_QUERY__VARIABLE_SET_KIND__VAR_RESET ||
+	                v->kind == PG_QUERY__VARIABLE_SET_KIND__VAR_RESET_ALL;
+	pi->tag = is_reset ? "RESET" : "SET";
+	if (v->kind == PG_QUERY__VARIABLE_SET_KIND__VAR_SET_MULTI) {
+		if (strcmp(name, "TRANSACTION") == 0) {
+			pi->kind = PARSE_TXN;
+			pi->txn_cmd = TXN_SET_TRANSACTION;
+		} else {
+			pi->set_refused = "SET SESSION CHARACTERISTICS";
+		}
+		return;
+	}
+	if (strcmp(name, "session_authorization") == 0) {
+		pi->set_refused = is_reset ? "RESET SESSION AUTHORIZATION" : "SET SESSION AUTHORIZATION";
+		return;
+	}
+	if (v->is_local)
+		return;
+	switch (v->kind) {
+	case PG_QUERY__VARIABLE_SET_KIND__VAR_SET_VALUE:
+	case PG_QUERY__VARIABLE_SET_KIND__VAR_SET_DEFAULT:
+	case PG_QUERY__VARIABLE_SET_KIND__VAR_SET_CURRENT:
+		pi->set_kind = SET_VALUE;
+		pi->set_name = lower_copy(a, name);
+		return;
+	case PG_QUERY__VARIABLE_SET_KIND__VAR_RESET:
+		pi->set_kind = SET_RESET;
+		pi->set_name = lower_copy(a, name);
+		return;
+	case PG_QUERY__VARIABLE_SET_KIND__VAR_RESET_ALL:
+		pi->set_kind = SET_RESET_ALL;
+		return;
+	default:
+		return;
+	}
+}
+
 static void
 restricted(ParseInfo *pi, const char *construct)
 {
@@ -1141,10 +1199,24 @@ classify(ParseInfo *pi, Arena *a, const PgQuery__Node *n)
 		pi->in_txn_forbidden = true;
 		break;
 	case PG_QUERY__NODE__NODE_VARIABLE_SET_STMT:
-		pi->tag = n->variable_set_stmt->kind == PG_QUERY__VARIABLE_SET_KIND__VAR_RESET ||
-		                  n->variable_set_stmt->kind == PG_QUERY__VARIABLE_SET_KIND__VAR_RESET_ALL
-		              ? "RESET"
-		              : "SET";
+		inspect_set(pi, a, n->variable_set_stmt);
+		break;
+	case PG_QUERY__NODE__NODE_DISCARD_STMT:
+		switch (n->discard_stmt->target) {
+		case PG_QUERY__DISCARD_MODE__DISCARD_ALL:
+			pi->tag = "DISCARD ALL";
+			pi->set_kind = SET_DISCARD_ALL;
+			break;
+		case PG_QUERY__DISCARD_MODE__DISCARD_PLANS:
+			pi->tag = "DISCARD PLANS";
+			break;
+		case PG_QUERY__DISCARD_MODE__DISCARD_SEQUENCES:
+			pi->tag = "DISCARD SEQUENCES";
+			break;
+		default:
+			pi->tag = "DISCARD TEMP";
+			break;
+		}
 		break;
 	case PG_QUERY__NODE__NODE_VARIABLE_SHOW_STMT:
 		pi->tag = "SHOW";

@@ -160,6 +160,11 @@ typedef struct ParseInfo {
 	const char **alter_cols;
 
 	ParseFunc func;
+
+	/* SET / RESET / DISCARD ALL (not SET LOCAL): see SetKind in plan.h */
+	SetKind set_kind;
+	const char *set_name;    /* SET_VALUE / SET_RESET: the GUC name, lower case */
+	const char *set_refused; /* non-NULL: 0A000 with this construct name */
 } ParseInfo;
 
 /*

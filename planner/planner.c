@@ -257,7 +257,12 @@ plan_stmt(const CatalogSnapshot *snap, const ParsedStmt *stmt, const char *stmt_
 		plan_one_node(&an, a, plan, first->id);
 		break;
 	case PARSE_UTILITY:
+		if (pi->set_refused != NULL)
+			return sg_error_set(err, SQLSTATE_FEATURE_NOT_SUPPORTED,
+			                    "%s is not supported through shardgate", pi->set_refused);
 		plan_one_node(&an, a, plan, first->id);
+		plan->set_kind = pi->set_kind;
+		plan->set_name = pi->set_name;
 		break;
 	case PARSE_SELECT:
 	case PARSE_INSERT:

@@ -806,6 +806,8 @@ test_txn(void)
 	    {"PREPARE TRANSACTION 'x'", TXN_PREPARE_UNSUPPORTED},
 	    {"COMMIT PREPARED 'x'", TXN_PREPARE_UNSUPPORTED},
 	    {"ROLLBACK PREPARED 'x'", TXN_PREPARE_UNSUPPORTED},
+	    {"SET TRANSACTION ISOLATION LEVEL SERIALIZABLE", TXN_SET_TRANSACTION},
+	    {"SET TRANSACTION READ ONLY", TXN_SET_TRANSACTION},
 	};
 	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
 		SgError err;
@@ -814,6 +816,59 @@ test_txn(void)
 		CU_ASSERT_EQUAL(p->kind, PLAN_TXN_CONTROL);
 		CU_ASSERT_EQUAL(p->txn_cmd, cases[i].cmd);
 		CU_ASSERT_STRING_EQUAL(p->txn_sql, cases[i].sql);
+	}
+}
+
+/* test_settings: SET / RESET / DISCARD ALL name the setting for the session */
+static void
+test_settings(void)
+{
+	static const struct {
+		const char *sql;
+		SetKind kind;
+		const char *name; /* NULL: not set; "0A000": refused */
+	} cases[] = {
+	    {"SET search_path = public", SET_VALUE, "search_path"},
+	    {"SET Work_Mem TO '64MB'", SET_VALUE, "work_mem"},
+	    {"SET SESSION statement_timeout = 5", SET_VALUE, "statement_timeout"},
+	    {"SET datestyle TO DEFAULT", SET_VALUE, "datestyle"},
+	    {"SET TIME ZONE 'UTC'", SET_VALUE, "timezone"},
+	    {"SET NAMES 'UTF8'", SET_VALUE, "client_encoding"},
+	    {"SET SCHEMA 'public'", SET_VALUE, "search_path"},
+	    {"SET ROLE NONE", SET_VALUE, "role"},
+	    {"RESET work_mem", SET_RESET, "work_mem"},
+	    {"RESET TIME ZONE", SET_RESET, "timezone"},
+	    {"RESET ALL", SET_RESET_ALL, NULL},
+	    {"DISCARD ALL", SET_DISCARD_ALL, NULL},
+	    {"DISCARD PLANS", SET_NONE, NULL},
+	    {"SET LOCAL work_mem = '1MB'", SET_NONE, NULL},
+	    {"SHOW work_mem", SET_NONE, NULL},
+	    {"SET SESSION AUTHORIZATION bob", SET_NONE, "0A000"},
+	    {"RESET SESSION AUTHORIZATION", SET_NONE, "0A000"},
+	    {"SET SESSION CHARACTERISTICS AS TRANSACTION READ ONLY", SET_NONE, "0A000"},
+	};
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		SgError err;
+		DistPlan *p = plan_sql(cases[i].sql, &err);
+		if (cases[i].name != NULL && strcmp(cases[i].name, "0A000") == 0) {
+			CU_ASSERT_PTR_NULL(p);
+			if (p == NULL)
+				CU_ASSERT_STRING_EQUAL(err.sqlstate, "0A000");
+			continue;
+		}
+		CU_ASSERT_PTR_NOT_NULL_FATAL(p);
+		CU_ASSERT_EQUAL(p->kind, PLAN_TASKS);
+		CU_ASSERT_EQUAL(p->ntasks, 1);
+		CU_ASSERT_STRING_EQUAL(p->tasks[0].sql, cases[i].sql);
+		if (p->set_kind != cases[i].kind)
+			printf("\n  %s: set_kind %d, want %d\n", cases[i].sql, p->set_kind, cases[i].kind);
+		CU_ASSERT_EQUAL(p->set_kind, cases[i].kind);
+		if (cases[i].name == NULL) {
+			CU_ASSERT_PTR_NULL(p->set_name);
+		} else {
+			CU_ASSERT_PTR_NOT_NULL_FATAL(p->set_name);
+			CU_ASSERT_STRING_EQUAL(p->set_name, cases[i].name);
+		}
 	}
 }
 
@@ -1063,6 +1118,7 @@ sg_register_tests(void)
 	CU_add_test(s, "unsupported", test_unsupported);
 	CU_add_test(s, "ddl", test_ddl);
 	CU_add_test(s, "txn", test_txn);
+	CU_add_test(s, "settings", test_settings);
 	CU_add_test(s, "gateway_funcs", test_gateway_funcs);
 	CU_add_test(s, "plan_flags", test_plan_flags);
 	CU_add_test(s, "params", test_params);
