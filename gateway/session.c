@@ -1148,8 +1148,12 @@ session_run_next(Session *s)
 		txn_begin_implicit(&s->txn); /* after a COMMIT inside the message */
 	SgError err;
 	DistPlan *plan = NULL;
-	if (!planner_plan_stmt(s->snap, s->stmts.stmts[s->cur], s->stmts.texts[s->cur], s->arena, &plan,
-	                       &err)) {
+	bool planned =
+	    s->ext ? planner_plan_stmt_params(s->snap, s->stmts.stmts[s->cur], s->stmts.texts[s->cur],
+	                                      &s->params, s->arena, &plan, &err)
+	           : planner_plan_stmt(s->snap, s->stmts.stmts[s->cur], s->stmts.texts[s->cur],
+	                               s->arena, &plan, &err);
+	if (!planned) {
 		if (s->txn.block == TXN_BLOCK_FAILED) {
 			sg_error_set(&err, SQLSTATE_IN_FAILED_SQL_TRANSACTION,
 			             "current transaction is aborted, commands ignored until end of "
