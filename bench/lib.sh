@@ -1,0 +1,188 @@
+# shellcheck shell=bash
+# bench/lib.sh: helpers for bench/run-all, sourced (not run). Ports, process
+# pinning, pgbench runs and their parsing, pgbouncer start/stop, formatting.
+# Nothing here starts a process that it does not also say how to stop by pid.
+
+PG_BIN=${PG_BIN:-/usr/lib/postgresql/15/bin}
+PGBENCH=$PG_BIN/pgbench
+[[ -x $PGBENCH ]] || PGBENCH=pgbench
+PSQL=$PG_BIN/psql
+[[ -x $PSQL ]] || PSQL=psql
+
+# Progress goes to stderr, so stdout holds only the report.
+say() { echo "bench: $*" >&2; }
+
+# First port B such that B..B+N-1 are all free on 127.0.0.1 (random search).
+# free_port_block N
+free_port_block() {
+	/usr/bin/python3 - "$1" <<'EOF'
+import random, socket, sys
+n = int(sys.argv[1])
+def free(p):
+    s = socket.socket()
+    try:
+        s.bind(("127.0.0.1", p))
+        return True
+    except OSError:
+        return False
+    finally:
+        s.close()
+for _ in range(500):
+    b = random.randrange(20000, 60000 - n)
+    if all(free(b + i) for i in range(n)):
+        print(b)
+        break
+else:
+    raise SystemExit("no block of %d free ports found" % n)
+EOF
+}
+
+# Pids of the direct children of PID.
+child_pids() {
+	ps -o pid= --ppid "$1" 2>/dev/null | tr -d ' '
+}
+
+# Set the CPU affinity of each PID, all its threads and all its descendants.
+# pin_tree CPUS PID...
+pin_tree() {
+	local cpus=$1 pid
+	shift
+	for pid in "$@"; do
+		[[ -n $pid && -e /proc/$pid ]] || continue
+		taskset -a -p -c "$cpus" "$pid" >/dev/null 2>&1 || true
+		# shellcheck disable=SC2046
+		pin_tree "$cpus" $(child_pids "$pid")
+	done
+}
+
+# Postmaster pid of a data directory (first line of postmaster.pid).
+postmaster_pid() {
+	head -n1 "$1/postmaster.pid" 2>/dev/null | tr -dc '0-9'
+}
+
+# VmRSS of PID in KiB (empty when the process is gone).
+rss_kib() {
+	awk '/^VmRSS:/ { print $2 }' "/proc/$1/status" 2>/dev/null
+}
+
+# The text shown in a failed cell: the first line of pgbench's stderr that
+# reports an error (else its first line), without the "pgbench: " prefix.
+# first_error FILE
+first_error() {
+	local line
+	line=$(grep -m1 -E 'error|ERROR|FATAL|fatal|failed|aborted' "$1" 2>/dev/null)
+	[[ -n $line ]] || line=$(grep -m1 -v '^[[:space:]]*$' "$1" 2>/dev/null)
+	[[ -n $line ]] || line="no output"
+	line=${line#pgbench: }
+	line=${line#error: }
+	# pgbench: "client 3 script 0 aborted in command 1 query 0: ERROR: ..."
+	line=$(echo "$line" | sed -E 's/^client [0-9]+ script [0-9]+ aborted in command [0-9]+ query [0-9]+: //')
+	# Collapse runs of blanks (ERROR:  text) and keep cells readable.
+	line=$(echo "$line" | tr -s ' \t' ' ')
+	((${#line} <= 110)) || line="${line:0:107}..."
+	echo "$line"
+}
+
+# Run pgbench; on success print "TPS LATENCY_MS", on failure print
+# "error: <first line of stderr>" and return 1. Its full output is kept in
+# LOGFILE.out/.err.
+# run_pgbench LOGFILE TIMEOUT_S PREFIX_CMD... -- PGBENCH_ARGS...
+#   PREFIX_CMD is run in front of pgbench (e.g. taskset -c 0), may be empty.
+run_pgbench() {
+	local log=$1 limit=$2 rc tps lat
+	shift 2
+	local prefix=()
+	while (($# > 0)) && [[ $1 != -- ]]; do
+		prefix+=("$1")
+		shift
+	done
+	shift # the --
+	# --foreground: stay in our process group so Ctrl-C reaches pgbench.
+	timeout --foreground -k 5 "$limit" "${prefix[@]}" "$PGBENCH" "$@" \
+		>"$log.out" 2>"$log.err" </dev/null
+	rc=$?
+	if ((rc == 124 || rc == 137)); then
+		echo "error: timed out after ${limit} s"
+		return 1
+	fi
+	if ((rc != 0)); then
+		echo "error: $(first_error "$log.err")"
+		return 1
+	fi
+	tps=$(sed -n 's/^tps = \([0-9.]*\).*/\1/p' "$log.out" | head -n1)
+	lat=$(sed -n 's/^latency average = \([0-9.]*\) ms.*/\1/p' "$log.out" | head -n1)
+	if [[ -z $tps ]] || awk -v t="$tps" 'BEGIN { exit !(t <= 0) }'; then
+		echo "error: no transactions completed ($(first_error "$log.err"))"
+		return 1
+	fi
+	echo "$tps ${lat:-0}"
+}
+
+# Start pgbouncer in transaction mode on PORT in front of 127.0.0.1:NODE_PORT,
+# its ini, userlist, pid file and log under DIR (owned by postgres when we are
+# root: pgbouncer refuses to run as root). Prints nothing; returns 1 on failure.
+# pgbouncer_start DIR PORT NODE_PORT
+pgbouncer_start() {
+	local dir=$1 port=$2 node_port=$3 i
+	mkdir -p "$dir"
+	cat >"$dir/pgbouncer.ini" <<EOF
+; written by bench/run-all
+[databases]
+postgres = host=127.0.0.1 port=$node_port dbname=postgres user=postgres
+
+[pgbouncer]
+listen_addr = 127.0.0.1
+listen_port = $port
+unix_socket_dir =
+auth_type = trust
+auth_file = $dir/userlist.txt
+pool_mode = transaction
+default_pool_size = 20
+max_client_conn = 12000
+ignore_startup_parameters = extra_float_digits
+pidfile = $dir/pgbouncer.pid
+logfile = $dir/pgbouncer.log
+log_connections = 0
+log_disconnections = 0
+EOF
+	echo '"postgres" ""' >"$dir/userlist.txt"
+	if [[ $(id -u) -eq 0 ]]; then
+		chown -R postgres:postgres "$dir"
+		(cd / && setpriv --reuid=postgres --regid=postgres --init-groups pgbouncer -d "$dir/pgbouncer.ini") >"$dir/start.log" 2>&1 || return 1
+	else
+		pgbouncer -d "$dir/pgbouncer.ini" >"$dir/start.log" 2>&1 || return 1
+	fi
+	for ((i = 0; i < 100; i++)); do
+		if [[ -s $dir/pgbouncer.pid ]] &&
+			PGCONNECT_TIMEOUT=2 "$PSQL" -X -w -h 127.0.0.1 -p "$port" -U postgres -d postgres \
+				-Atc 'select 1' >/dev/null 2>&1; then
+			return 0
+		fi
+		sleep 0.1
+	done
+	return 1
+}
+
+# Stop the pgbouncer whose pid is in DIR/pgbouncer.pid (TERM, then KILL).
+pgbouncer_stop() {
+	local dir=$1 pid i
+	pid=$(tr -dc '0-9' 2>/dev/null <"$dir/pgbouncer.pid")
+	[[ -n $pid ]] || return 0
+	kill -TERM "$pid" 2>/dev/null || return 0
+	for ((i = 0; i < 50; i++)); do
+		kill -0 "$pid" 2>/dev/null || return 0
+		sleep 0.1
+	done
+	kill -KILL "$pid" 2>/dev/null || true
+}
+
+# Markdown-safe cell text.
+md_cell() {
+	local s=$1
+	echo "${s//|/\\|}"
+}
+
+# ratio A B: A/B with two decimals and a ×, or empty when either is missing.
+ratio() {
+	awk -v a="$1" -v b="$2" 'BEGIN { if (a + 0 > 0 && b + 0 > 0) printf "%.2f×", a / b }'
+}
