@@ -56,6 +56,46 @@ def read_all_raw(w, timeout=10):
         raise AssertionError("connection still open after %.0fs; got %r" % (timeout, data[:200]))
 
 
+class Serving:
+    """Checks, after each abusive case, that the gateway process lives and a
+    held connection and a new one both work. A crash is recorded as a case
+    failure and the gateway restarted, so the remaining cases still run."""
+
+    def __init__(self, c, f):
+        self.c, self.f = c, f
+        self.held = c.gw()
+
+    def check(self, what):
+        c = self.c
+        try:
+            if c.gateway_alive():
+                still_serving(c, self.held, what)
+                return
+            err = "gateway process is gone"
+        except AssertionError as e:
+            err = str(e)
+        # A crashing process may take a moment to go (a sanitizer report is
+        # written first): wait for it before deciding what happened.
+        end = time.monotonic() + 5
+        while c.gateway_alive() and time.monotonic() < end:
+            time.sleep(0.1)
+        if c.gateway_alive():
+            self.f.items.append(err)
+            harness.log("  case failed: " + err)
+            return
+        self.f.items.append("gateway process died after: %s" % what)
+        harness.log("  case failed: gateway process died after: %s" % what)
+        c.restart_gateway()
+        self.close()
+        self.held = c.gw()
+
+    def close(self):
+        try:
+            self.held.close()
+        except psycopg2.Error:
+            pass
+
+
 def still_serving(c, held, what):
     """The long-lived connection held across the abuse still works, and so does a new one."""
     try:
@@ -168,7 +208,8 @@ def session_settings_are_the_clients(c):
 
 @test
 def bad_startup_packets_answered_and_closed(c):
-    held = c.gw()
+    f = Failures()
+    srv = Serving(c, f)
     try:
         cases = [
             ("length 1 GB", struct.pack("!II", 1 << 30, 196608)),
@@ -178,8 +219,6 @@ def bad_startup_packets_answered_and_closed(c):
             ("length 20000 (over the startup limit)", struct.pack("!II", 20000, 196608)),
             ("HTTP request", b"GET / HTTP/1.1\r\nHost: x\r\n\r\n"),
         ]
-        f = Failures()
-
         def case(data, codes, what):
             with c.wire() as w:
                 w.send(data)
@@ -187,7 +226,7 @@ def bad_startup_packets_answered_and_closed(c):
 
         for what, data in cases:
             f.check("startup packet " + what, case, data, "08P01", "startup packet " + what)
-            still_serving(c, held, "startup packet " + what)
+            srv.check("startup packet " + what)
 
         # Protocol 2.0: PostgreSQL answers (in the 2.0 format: 'E' and a
         # NUL-terminated text) "unsupported frontend protocol 2.0: server
@@ -227,15 +266,16 @@ def bad_startup_packets_answered_and_closed(c):
             if data:
                 s.sendall(data)
             s.close()
-        still_serving(c, held, "bad startup packets")
+        srv.check("bad startup packets")
         f.done()
     finally:
-        held.close()
+        srv.close()
 
 
 @test
 def bad_messages_after_login_answered_and_closed(c):
-    held = c.gw()
+    f = Failures()
+    srv = Serving(c, f)
     try:
         cases = [
             ("Query with declared length 0x7fffffff", b"Q" + struct.pack("!I", 0x7FFFFFFF)),
@@ -245,8 +285,6 @@ def bad_messages_after_login_answered_and_closed(c):
             # PostgreSQL checks the type byte before reading the body
             ("garbage bytes (type 0, length 16 MB)", b"\x00\x01\x02\x03garbage\xfe\xfd"),
         ]
-        f = Failures()
-
         def case(data, what):
             with c.wire() as w:
                 w.login()
@@ -255,15 +293,15 @@ def bad_messages_after_login_answered_and_closed(c):
 
         for what, data in cases:
             f.check(what, case, data, what)
-            still_serving(c, held, what)
+            srv.check(what)
 
-        # A Query whose string lacks its NUL: PostgreSQL answers ERROR 08P01
-        # "invalid string in message" and carries on (ReadyForQuery); closing
-        # after the ErrorResponse is also acceptable.
-        def no_nul():
+        # Malformed message bodies: PostgreSQL answers ERROR 08P01 and carries on
+        # (ReadyForQuery after Sync); closing after the ErrorResponse is also
+        # acceptable. Either way the gateway must live on.
+        def error_then_close_or_continue(data, codes):
             with c.wire() as w:
                 w.login()
-                w.send(message(b"Q", b"SELECT 1"))
+                w.send(data)
                 w.sock.settimeout(10)
                 msgs = []
                 try:
@@ -272,18 +310,32 @@ def bad_messages_after_login_answered_and_closed(c):
                 except EOFError:
                     pass
                 errs = harness.errors(msgs)
-                eq([e.get("C") for e in errs], ["08P01"], "errors for Query without NUL")
-                if msgs[-1][0] == "Z":
+                first = errs[0].get("C") if errs else None
+                assert first in codes, "expected an error with SQLSTATE %s, got %r" % (
+                    "/".join(codes), summarize(msgs))
+                if msgs and msgs[-1][0] == "Z":
                     eq(harness.data_rows(w.query("SELECT 1")), [["1"]], "SELECT 1 afterwards")
-        f.check("Query without NUL terminator", no_nul)
+
+        sync = message(b"S")
+        for what, data, codes in [
+                ("Query without NUL terminator", message(b"Q", b"SELECT 1"), ("08P01",)),
+                ("Parse without NUL", message(b"P", b"\0SELECT 1") + sync, ("08P01",)),
+                ("Parse without parameter count", message(b"P", b"\0SELECT 1\0\x00") + sync,
+                 ("08P01",)),
+                ("Bind truncated", message(b"B", b"\0\0\x00\x01") + sync, ("08P01", "26000")),
+                ("Describe of kind 'Z'", message(b"D", b"Zfoo\0") + sync, ("08P01",)),
+                ("Execute truncated", message(b"E", b"\0\x00") + sync, ("08P01",)),
+                ("Close of kind 'Z'", message(b"C", b"Zfoo\0") + sync, ("08P01",))]:
+            f.check(what, error_then_close_or_continue, data, codes)
+            srv.check(what)
         # Half a message then the client disappears.
         with c.wire() as w:
             w.login()
             w.send(b"Q" + struct.pack("!I", 100) + b"SELECT")
-        still_serving(c, held, "truncated message and disconnect")
+        srv.check("truncated message and disconnect")
         f.done()
     finally:
-        held.close()
+        srv.close()
 
 
 @test
