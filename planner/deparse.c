@@ -25,6 +25,7 @@
 typedef struct Saved {
 	PgQuery__RangeVar *rv;
 	char *schema;
+	char *relname;
 	PgQuery__Alias *alias;
 } Saved;
 
@@ -35,7 +36,7 @@ apply_renames(Arena *a, const ParseInfo *info, const DeparseRename *renames, int
 	for (int32_t i = 0; i < n; i++) {
 		SG_ASSERT(renames[i].rel >= 0 && renames[i].rel < info->nrels);
 		PgQuery__RangeVar *rv = info->rels[renames[i].rel].node;
-		saved[i] = (Saved){rv, rv->schemaname, rv->alias};
+		saved[i] = (Saved){rv, rv->schemaname, rv->relname, rv->alias};
 		rv->schemaname = (char *)renames[i].schema;
 		if (renames[i].keep_alias && rv->alias == NULL) {
 			PgQuery__Alias *al = ARENA_NEW(a, PgQuery__Alias);
@@ -43,6 +44,8 @@ apply_renames(Arena *a, const ParseInfo *info, const DeparseRename *renames, int
 			al->aliasname = rv->relname;
 			rv->alias = al;
 		}
+		if (renames[i].relname != NULL)
+			rv->relname = (char *)renames[i].relname;
 	}
 	return saved;
 }
@@ -52,6 +55,7 @@ restore_renames(Saved *saved, int32_t n)
 {
 	for (int32_t i = n - 1; i >= 0; i--) {
 		saved[i].rv->schemaname = saved[i].schema;
+		saved[i].rv->relname = saved[i].relname;
 		saved[i].rv->alias = saved[i].alias;
 	}
 }
@@ -169,6 +173,15 @@ deparse_union_all(Arena *a, const ParsedStmt *stmt, const ParseInfo *info,
 	return deparse_node(a, stmt->version, &node, out, err);
 }
 
+/* node_string_of: the value of a String node, NULL for anything else */
+static const char *
+node_string_of(const PgQuery__Node *n)
+{
+	if (n == NULL || n->node_case != PG_QUERY__NODE__NODE_STRING)
+		return NULL;
+	return n->string->sval;
+}
+
 static PgQuery__Node *
 string_node(Arena *a, const char *s)
 {
@@ -211,4 +224,458 @@ deparse_drop_objects(Arena *a, const ParsedStmt *stmt, const ParseName *names, i
 	d->objects = old;
 	d->n_objects = old_n;
 	return ok;
+}
+
+/* ------------------------------------------------------------ multi-stage */
+
+/*
+ * template_stmt: the top statement of a fixed SQL template, parsed and
+ * unpacked into a (the caller patches names into it before deparsing).
+ */
+static PgQuery__Node *
+template_stmt(Arena *a, const char *sql)
+{
+	PgQueryProtobufParseResult res = pg_query_parse_protobuf(sql);
+	SG_ASSERT(res.error == NULL); /* our own fixed text */
+	ProtobufCAllocator pa;
+	parse_pb_allocator(a, &pa);
+	PgQuery__ParseResult *tree = pg_query__parse_result__unpack(
+	    &pa, res.parse_tree.len, (const uint8_t *)res.parse_tree.data);
+	pg_query_free_protobuf_parse_result(res);
+	SG_ASSERT(tree != NULL && tree->n_stmts == 1);
+	return tree->stmts[0]->stmt;
+}
+
+static PgQuery__Node *
+column_node(Arena *a, const char *qualifier, const char *name)
+{
+	PgQuery__ColumnRef *cr = ARENA_NEW(a, PgQuery__ColumnRef);
+	pg_query__column_ref__init(cr);
+	cr->fields = ARENA_NEW_ARRAY(a, PgQuery__Node *, 2);
+	if (qualifier != NULL)
+		cr->fields[cr->n_fields++] = string_node(a, qualifier);
+	cr->fields[cr->n_fields++] = string_node(a, name);
+	cr->location = -1;
+	PgQuery__Node *n = ARENA_NEW(a, PgQuery__Node);
+	pg_query__node__init(n);
+	n->node_case = PG_QUERY__NODE__NODE_COLUMN_REF;
+	n->column_ref = cr;
+	return n;
+}
+
+static PgQuery__Node *
+res_target_node(Arena *a, PgQuery__Node *val, const char *name)
+{
+	PgQuery__ResTarget *rt = ARENA_NEW(a, PgQuery__ResTarget);
+	pg_query__res_target__init(rt);
+	rt->val = val;
+	rt->name = (char *)(name != NULL ? name : "");
+	rt->location = -1;
+	PgQuery__Node *n = ARENA_NEW(a, PgQuery__Node);
+	pg_query__node__init(n);
+	n->node_case = PG_QUERY__NODE__NODE_RES_TARGET;
+	n->res_target = rt;
+	return n;
+}
+
+/* and_node: the AND of args[n] (the single arg when n == 1, NULL when 0) */
+static PgQuery__Node *
+and_node(Arena *a, PgQuery__Node **args, size_t n)
+{
+	if (n == 0)
+		return NULL;
+	if (n == 1)
+		return args[0];
+	PgQuery__BoolExpr *b = ARENA_NEW(a, PgQuery__BoolExpr);
+	pg_query__bool_expr__init(b);
+	b->boolop = PG_QUERY__BOOL_EXPR_TYPE__AND_EXPR;
+	b->n_args = n;
+	b->args = args;
+	b->location = -1;
+	PgQuery__Node *node = ARENA_NEW(a, PgQuery__Node);
+	pg_query__node__init(node);
+	node->node_case = PG_QUERY__NODE__NODE_BOOL_EXPR;
+	node->bool_expr = b;
+	return node;
+}
+
+static PgQuery__RangeVar *
+range_var(Arena *a, const char *schema, const char *name, const char *alias)
+{
+	PgQuery__RangeVar *rv = ARENA_NEW(a, PgQuery__RangeVar);
+	pg_query__range_var__init(rv);
+	rv->schemaname = (char *)(schema != NULL ? schema : "");
+	rv->relname = (char *)name;
+	rv->inh = true;
+	rv->relpersistence = (char *)"p";
+	rv->location = -1;
+	if (alias != NULL) {
+		PgQuery__Alias *al = ARENA_NEW(a, PgQuery__Alias);
+		pg_query__alias__init(al);
+		al->aliasname = (char *)alias;
+		rv->alias = al;
+	}
+	return rv;
+}
+
+static PgQuery__Node *
+range_var_node(Arena *a, PgQuery__RangeVar *rv)
+{
+	PgQuery__Node *n = ARENA_NEW(a, PgQuery__Node);
+	pg_query__node__init(n);
+	n->node_case = PG_QUERY__NODE__NODE_RANGE_VAR;
+	n->range_var = rv;
+	return n;
+}
+
+static PgQuery__Node *
+select_node(Arena *a, PgQuery__SelectStmt *s)
+{
+	PgQuery__Node *n = ARENA_NEW(a, PgQuery__Node);
+	pg_query__node__init(n);
+	n->node_case = PG_QUERY__NODE__NODE_SELECT_STMT;
+	n->select_stmt = s;
+	return n;
+}
+
+static PgQuery__SelectStmt *
+new_select(Arena *a)
+{
+	PgQuery__SelectStmt *s = ARENA_NEW(a, PgQuery__SelectStmt);
+	pg_query__select_stmt__init(s);
+	s->op = PG_QUERY__SET_OPERATION__SETOP_NONE;
+	s->limit_option = PG_QUERY__LIMIT_OPTION__LIMIT_OPTION_DEFAULT;
+	return s;
+}
+
+/* union_all_node: a left-deep UNION ALL of branches[n] (n >= 1) */
+static PgQuery__SelectStmt *
+union_all(Arena *a, PgQuery__SelectStmt **branches, int32_t n)
+{
+	PgQuery__SelectStmt *acc = branches[0];
+	for (int32_t i = 1; i < n; i++) {
+		PgQuery__SelectStmt *u = new_select(a);
+		u->op = PG_QUERY__SET_OPERATION__SETOP_UNION;
+		u->all = true;
+		u->larg = acc;
+		u->rarg = branches[i];
+		acc = u;
+	}
+	return acc;
+}
+
+static bool
+in_list(const char *s, const char *const *list, int32_t n)
+{
+	for (int32_t i = 0; i < n; i++)
+		if (strcmp(list[i], s) == 0)
+			return true;
+	return false;
+}
+
+/*
+ * is_safe_func: functions a pushed-down filter may call: immutable or
+ * stable built-ins whose answer does not depend on where they run (the
+ * session's settings follow the session onto every node).
+ */
+static bool
+is_safe_func(const char *name)
+{
+	static const char *const ok[] = {
+	    "lower",      "upper",     "length",      "char_length",  "character_length",
+	    "substr",     "substring", "abs",         "round",        "trunc",
+	    "floor",      "ceil",      "ceiling",     "date_part",    "extract",
+	    "date_trunc", "btrim",     "ltrim",       "rtrim",        "trim",
+	    "position",   "strpos",    "left",        "right",        "concat",
+	    "replace",    "mod",       "sign",        "sqrt",         "power",
+	    "coalesce",   "nullif",    "starts_with", "octet_length", "md5",
+	    "to_char",    "lpad",      "rpad",        "reverse",      "split_part"};
+	for (size_t i = 0; i < SG_ARRAY_LEN(ok); i++)
+		if (strcmp(name, ok[i]) == 0)
+			return true;
+	return false;
+}
+
+typedef struct PushCtx {
+	const char *refname;
+	const char *const *cols;
+	int32_t ncols;
+} PushCtx;
+
+static bool pushable(const PushCtx *c, const PgQuery__Node *n);
+
+static bool
+pushable_all(const PushCtx *c, PgQuery__Node *const *items, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		if (!pushable(c, items[i]))
+			return false;
+	return true;
+}
+
+/*
+ * pushable: may expression n run in the fragment that reads the relation
+ * called c->refname? Only its own columns (`col` or `ref.col`), constants,
+ * operators, boolean logic, casts, CASE/COALESCE and a few safe functions:
+ * no sublinks, parameters, aggregates, window or volatile functions.
+ */
+static bool
+pushable(const PushCtx *c, const PgQuery__Node *n)
+{
+	if (n == NULL)
+		return true;
+	switch (n->node_case) {
+	case PG_QUERY__NODE__NODE_A_CONST:
+		return true;
+	case PG_QUERY__NODE__NODE_COLUMN_REF: {
+		const PgQuery__ColumnRef *cr = n->column_ref;
+		const char *f0 = cr->n_fields >= 1 ? node_string_of(cr->fields[0]) : NULL;
+		const char *f1 = cr->n_fields >= 2 ? node_string_of(cr->fields[1]) : NULL;
+		if (cr->n_fields == 1)
+			return f0 != NULL && in_list(f0, c->cols, c->ncols);
+		if (cr->n_fields == 2)
+			return f0 != NULL && f1 != NULL && strcmp(f0, c->refname) == 0 &&
+			       in_list(f1, c->cols, c->ncols);
+		return false;
+	}
+	case PG_QUERY__NODE__NODE_TYPE_CAST:
+		return pushable(c, n->type_cast->arg);
+	case PG_QUERY__NODE__NODE_A_EXPR: {
+		const PgQuery__AExpr *e = n->a_expr;
+		if (e->kind == PG_QUERY__A__EXPR__KIND__A_EXPR_KIND_UNDEFINED)
+			return false;
+		return pushable(c, e->lexpr) && pushable(c, e->rexpr);
+	}
+	case PG_QUERY__NODE__NODE_LIST:
+		return pushable_all(c, n->list->items, n->list->n_items);
+	case PG_QUERY__NODE__NODE_BOOL_EXPR:
+		return pushable_all(c, n->bool_expr->args, n->bool_expr->n_args);
+	case PG_QUERY__NODE__NODE_NULL_TEST:
+		return pushable(c, n->null_test->arg);
+	case PG_QUERY__NODE__NODE_BOOLEAN_TEST:
+		return pushable(c, n->boolean_test->arg);
+	case PG_QUERY__NODE__NODE_COALESCE_EXPR:
+		return pushable_all(c, n->coalesce_expr->args, n->coalesce_expr->n_args);
+	case PG_QUERY__NODE__NODE_MIN_MAX_EXPR:
+		return pushable_all(c, n->min_max_expr->args, n->min_max_expr->n_args);
+	case PG_QUERY__NODE__NODE_CASE_EXPR:
+		return pushable(c, n->case_expr->arg) &&
+		       pushable_all(c, n->case_expr->args, n->case_expr->n_args) &&
+		       pushable(c, n->case_expr->defresult);
+	case PG_QUERY__NODE__NODE_CASE_WHEN:
+		return pushable(c, n->case_when->expr) && pushable(c, n->case_when->result);
+	case PG_QUERY__NODE__NODE_FUNC_CALL: {
+		const PgQuery__FuncCall *fc = n->func_call;
+		if (fc->over != NULL || fc->agg_star || fc->agg_distinct || fc->n_agg_order > 0 ||
+		    fc->agg_filter != NULL || fc->agg_within_group || fc->func_variadic)
+			return false;
+		const char *name =
+		    fc->n_funcname > 0 ? node_string_of(fc->funcname[fc->n_funcname - 1]) : NULL;
+		if (fc->n_funcname == 2) {
+			const char *schema = node_string_of(fc->funcname[0]);
+			if (schema == NULL || strcmp(schema, "pg_catalog") != 0)
+				return false;
+		} else if (fc->n_funcname != 1) {
+			return false;
+		}
+		return name != NULL && is_safe_func(name) && pushable_all(c, fc->args, fc->n_args);
+	}
+	default:
+		return false;
+	}
+}
+
+typedef struct NodeVec {
+	Arena *a;
+	size_t n, cap;
+	PgQuery__Node **items;
+} NodeVec;
+
+static void
+vec_push(NodeVec *v, PgQuery__Node *n)
+{
+	if (v->n == v->cap) {
+		size_t ncap = v->cap == 0 ? 8 : v->cap * 2;
+		PgQuery__Node **bigger = ARENA_NEW_ARRAY(v->a, PgQuery__Node *, ncap);
+		if (v->n > 0)
+			memcpy(bigger, v->items, sizeof(*bigger) * v->n);
+		v->items = bigger;
+		v->cap = ncap;
+	}
+	v->items[v->n++] = n;
+}
+
+/* add_conjuncts_of: the AND-ed parts of n */
+static void
+add_conjuncts_of(NodeVec *v, PgQuery__Node *n)
+{
+	if (n == NULL)
+		return;
+	if (n->node_case == PG_QUERY__NODE__NODE_BOOL_EXPR &&
+	    n->bool_expr->boolop == PG_QUERY__BOOL_EXPR_TYPE__AND_EXPR) {
+		for (size_t i = 0; i < n->bool_expr->n_args; i++)
+			add_conjuncts_of(v, n->bool_expr->args[i]);
+		return;
+	}
+	vec_push(v, n);
+}
+
+/*
+ * path_quals: true when rv sits in FROM item n; then the ON conditions of
+ * the inner joins on the way to it were added to v.
+ */
+static bool
+path_quals(NodeVec *v, PgQuery__Node *n, const PgQuery__RangeVar *rv)
+{
+	if (n == NULL)
+		return false;
+	if (n->node_case == PG_QUERY__NODE__NODE_RANGE_VAR)
+		return n->range_var == rv;
+	if (n->node_case != PG_QUERY__NODE__NODE_JOIN_EXPR)
+		return false;
+	PgQuery__JoinExpr *j = n->join_expr;
+	if (!path_quals(v, j->larg, rv) && !path_quals(v, j->rarg, rv))
+		return false;
+	if (j->jointype == PG_QUERY__JOIN_TYPE__JOIN_INNER)
+		add_conjuncts_of(v, j->quals);
+	return true;
+}
+
+/* pushed_filters: the conjuncts of the relation's level that may run in its fragment */
+static void
+pushed_filters(Arena *a, const ParseInfo *info, const DeparsePull *p, NodeVec *out)
+{
+	const ParseRel *r = &info->rels[p->rel];
+	memset(out, 0, sizeof(*out));
+	out->a = a;
+	if (!p->push_filters || r->scope < 0 || r->outer_nullable || r->has_colnames)
+		return;
+	PgQuery__SelectStmt *s = info->scopes[r->scope].node;
+	if (s == NULL)
+		return;
+	NodeVec all = {.a = a};
+	add_conjuncts_of(&all, s->where_clause);
+	for (size_t i = 0; i < s->n_from_clause; i++)
+		if (path_quals(&all, s->from_clause[i], r->node))
+			break;
+	PushCtx c = {r->alias != NULL ? r->alias : r->name, p->table_cols, p->ntable_cols};
+	for (size_t i = 0; i < all.n; i++)
+		if (pushable(&c, all.items[i]))
+			vec_push(out, all.items[i]);
+}
+
+/* pull_target_list: the fetched columns as a target list (`*` when ncols == 0) */
+static void
+pull_target_list(Arena *a, const DeparsePull *p, PgQuery__SelectStmt *s)
+{
+	if (p->ncols == 0) {
+		PgQuery__AStar *st = ARENA_NEW(a, PgQuery__AStar);
+		pg_query__a__star__init(st);
+		PgQuery__Node *sn = ARENA_NEW(a, PgQuery__Node);
+		pg_query__node__init(sn);
+		sn->node_case = PG_QUERY__NODE__NODE_A_STAR;
+		sn->a_star = st;
+		PgQuery__ColumnRef *cr = ARENA_NEW(a, PgQuery__ColumnRef);
+		pg_query__column_ref__init(cr);
+		cr->n_fields = 1;
+		cr->fields = ARENA_NEW_ARRAY(a, PgQuery__Node *, 1);
+		cr->fields[0] = sn;
+		cr->location = -1;
+		PgQuery__Node *n = ARENA_NEW(a, PgQuery__Node);
+		pg_query__node__init(n);
+		n->node_case = PG_QUERY__NODE__NODE_COLUMN_REF;
+		n->column_ref = cr;
+		s->n_target_list = 1;
+		s->target_list = ARENA_NEW_ARRAY(a, PgQuery__Node *, 1);
+		s->target_list[0] = res_target_node(a, n, NULL);
+		return;
+	}
+	s->n_target_list = (size_t)p->ncols;
+	s->target_list = ARENA_NEW_ARRAY(a, PgQuery__Node *, p->ncols);
+	for (int32_t i = 0; i < p->ncols; i++)
+		s->target_list[i] = res_target_node(a, column_node(a, NULL, p->cols[i]), NULL);
+}
+
+bool
+deparse_pull_fragment(Arena *a, const ParsedStmt *stmt, const ParseInfo *info, const DeparsePull *p,
+                      const char *const *schemas, int32_t nschemas, const char *into_temp,
+                      char **out, int32_t *npushed, SgError *err)
+{
+	SG_ASSERT(nschemas >= 1);
+	const ParseRel *r = &info->rels[p->rel];
+	const char *refname = r->alias != NULL && !r->has_colnames ? r->alias : r->name;
+	NodeVec filters;
+	pushed_filters(a, info, p, &filters);
+	if (npushed != NULL)
+		*npushed = (int32_t)filters.n;
+	PgQuery__Node *where = and_node(a, filters.items, filters.n);
+	PgQuery__SelectStmt **branches = ARENA_NEW_ARRAY(a, PgQuery__SelectStmt *, nschemas);
+	for (int32_t i = 0; i < nschemas; i++) {
+		PgQuery__SelectStmt *s = new_select(a);
+		pull_target_list(a, p, s);
+		s->n_from_clause = 1;
+		s->from_clause = ARENA_NEW_ARRAY(a, PgQuery__Node *, 1);
+		s->from_clause[0] = range_var_node(a, range_var(a, schemas[i], p->table, refname));
+		s->where_clause = where;
+		branches[i] = s;
+	}
+	PgQuery__Node *sel = select_node(a, union_all(a, branches, nschemas));
+	if (into_temp == NULL)
+		return deparse_node(a, stmt->version, sel, out, err);
+	PgQuery__Node *ins = template_stmt(a, "INSERT INTO pg_temp.x SELECT");
+	ins->insert_stmt->relation->relname = (char *)into_temp;
+	ins->insert_stmt->select_stmt = sel;
+	return deparse_node(a, stmt->version, ins, out, err);
+}
+
+bool
+deparse_pull_create(Arena *a, const ParsedStmt *stmt, const DeparsePull *p, const char *temp,
+                    char **out, SgError *err)
+{
+	char *drop, *create;
+	if (!deparse_drop_temps(a, stmt, &temp, 1, &drop, err))
+		return false;
+	PgQuery__Node *n =
+	    template_stmt(a, "CREATE TEMP TABLE x ON COMMIT DROP AS SELECT FROM s.t WITH NO DATA");
+	PgQuery__CreateTableAsStmt *c = n->create_table_as_stmt;
+	c->into->rel->relname = (char *)temp;
+	PgQuery__SelectStmt *s = c->query->select_stmt;
+	pull_target_list(a, p, s);
+	s->from_clause[0]->range_var->schemaname = (char *)p->shell_schema;
+	s->from_clause[0]->range_var->relname = (char *)p->table;
+	if (!deparse_node(a, stmt->version, n, &create, err))
+		return false;
+	*out = arena_printf(a, "%s; %s", drop, create);
+	return true;
+}
+
+bool
+deparse_copy_in(Arena *a, const ParsedStmt *stmt, const char *temp, char **out, SgError *err)
+{
+	PgQuery__Node *n = template_stmt(a, "COPY pg_temp.x FROM STDIN (FORMAT binary)");
+	n->copy_stmt->relation->relname = (char *)temp;
+	return deparse_node(a, stmt->version, n, out, err);
+}
+
+bool
+deparse_drop_temps(Arena *a, const ParsedStmt *stmt, const char *const *temps, int32_t n,
+                   char **out, SgError *err)
+{
+	PgQuery__Node *top = template_stmt(a, "DROP TABLE IF EXISTS pg_temp.x");
+	PgQuery__DropStmt *d = top->drop_stmt;
+	d->objects = ARENA_NEW_ARRAY(a, PgQuery__Node *, n + 1);
+	d->n_objects = 0;
+	for (int32_t i = 0; i < n; i++) {
+		PgQuery__List *l = ARENA_NEW(a, PgQuery__List);
+		pg_query__list__init(l);
+		l->items = ARENA_NEW_ARRAY(a, PgQuery__Node *, 2);
+		l->items[l->n_items++] = string_node(a, "pg_temp");
+		l->items[l->n_items++] = string_node(a, temps[i]);
+		PgQuery__Node *ln = ARENA_NEW(a, PgQuery__Node);
+		pg_query__node__init(ln);
+		ln->node_case = PG_QUERY__NODE__NODE_LIST;
+		ln->list = l;
+		d->objects[d->n_objects++] = ln;
+	}
+	return deparse_node(a, stmt->version, top, out, err);
 }

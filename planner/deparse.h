@@ -20,7 +20,8 @@
 typedef struct DeparseRename {
 	int32_t rel;
 	const char *schema;
-	bool keep_alias; /* DML: add `AS <name>` when it had no alias, so `t.col` still resolves */
+	bool keep_alias;     /* DML: add `AS <name>` when it had no alias, so `t.col` still resolves */
+	const char *relname; /* NULL: keep the relation's name; else replace it (temp tables) */
 } DeparseRename;
 
 /* deparse_stmt: the statement with renames[nrenames] applied */
@@ -48,5 +49,51 @@ SG_MUSTCHECK bool deparse_union_all(Arena *a, const ParsedStmt *stmt, const Pars
  */
 SG_MUSTCHECK bool deparse_drop_objects(Arena *a, const ParsedStmt *stmt, const ParseName *names,
                                        int32_t n, char **out, SgError *err);
+
+/*
+ * DeparsePull: the fragment that reads one distributed relation
+ * (info->rels[rel]) for a multi-stage plan.
+ */
+typedef struct DeparsePull {
+	int32_t rel;
+	const char *table;        /* the table's name: shell and shard tables share it */
+	const char *shell_schema; /* the logical table's schema */
+	int32_t ntable_cols;      /* every column of the table (catalog), for the filter check */
+	const char *const *table_cols;
+	int32_t ncols; /* the fetched columns, in table order; 0 = every column (`*`) */
+	const char *const *cols;
+	bool push_filters; /* copy the conditions of the relation's level that only read it */
+} DeparsePull;
+
+/*
+ * deparse_pull_fragment: `SELECT <cols> FROM <schema>.<table> AS <ref> WHERE
+ * <pushed conditions>` once per schema, UNION ALL-ed; with into_temp, the
+ * same as `INSERT INTO pg_temp.<into_temp> SELECT ...`. Conditions pushed
+ * are the AND-ed conditions of the relation's query level (WHERE, and the
+ * ON of inner joins above it) that read only this relation, with no
+ * subquery, parameter, aggregate or unsafe function; none when the
+ * relation is on the nullable side of an outer join. *npushed (may be
+ * NULL) gets their number.
+ */
+SG_MUSTCHECK bool deparse_pull_fragment(Arena *a, const ParsedStmt *stmt, const ParseInfo *info,
+                                        const DeparsePull *p, const char *const *schemas,
+                                        int32_t nschemas, const char *into_temp, char **out,
+                                        int32_t *npushed, SgError *err);
+
+/*
+ * deparse_pull_create: `DROP TABLE IF EXISTS pg_temp.<temp>; CREATE TEMP
+ * TABLE <temp> ON COMMIT DROP AS SELECT <cols> FROM <shell> WITH NO DATA`
+ * (the shell exists on every node, so the column types are the shards').
+ */
+SG_MUSTCHECK bool deparse_pull_create(Arena *a, const ParsedStmt *stmt, const DeparsePull *p,
+                                      const char *temp, char **out, SgError *err);
+
+/* deparse_copy_in: `COPY pg_temp.<temp> FROM STDIN (FORMAT binary)` */
+SG_MUSTCHECK bool deparse_copy_in(Arena *a, const ParsedStmt *stmt, const char *temp, char **out,
+                                  SgError *err);
+
+/* deparse_drop_temps: `DROP TABLE IF EXISTS pg_temp.<t1>, ...` */
+SG_MUSTCHECK bool deparse_drop_temps(Arena *a, const ParsedStmt *stmt, const char *const *temps,
+                                     int32_t n, char **out, SgError *err);
 
 #endif /* SG_PLANNER_DEPARSE_H */

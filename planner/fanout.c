@@ -51,10 +51,13 @@ not_supported(SgError *err, const char *what, const char *dist_column)
 	return false;
 }
 
-/* check_fanout: 0A000 unless concatenating the shards' answers is correct */
-static bool
-check_fanout(const Analysis *an, int32_t d, SgError *err)
+/* fanout_applies: 0A000 (naming the construct) unless concatenating the shards' answers is correct
+ */
+bool
+fanout_applies(const Analysis *an, SgError *err)
 {
+	int32_t d = an->first_dist;
+	SG_ASSERT(d >= 0);
 	const ParseInfo *pi = &an->pi;
 	const ParseRel *r = &pi->rels[d];
 	const char *col = an->rels[d].table->dist_column;
@@ -104,7 +107,7 @@ fanout_plan(const Analysis *an, Arena *a, DistPlan *plan, SgError *err)
 	const ParseInfo *pi = &an->pi;
 	int32_t d = an->first_dist;
 	SG_ASSERT(d >= 0);
-	if (!check_fanout(an, d, err))
+	if (!fanout_applies(an, err))
 		return false;
 	const CatGroup *g = an->rels[d].group;
 

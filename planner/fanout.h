@@ -14,6 +14,13 @@
  */
 
 /*
+ * fanout_applies: true when the statement's answer is the concatenation of
+ * its per-shard answers; otherwise false with err = 0A000 naming the first
+ * construct in the way.
+ */
+SG_MUSTCHECK bool fanout_applies(const Analysis *an, SgError *err);
+
+/*
  * fanout_plan fills plan with one task per node holding shards: a SELECT
  * becomes the UNION ALL of its per-shard copies (one snapshot per node); an
  * UPDATE/DELETE one statement per shard joined with "; ". COMBINE_CONCAT.

@@ -218,7 +218,7 @@ value_of(Arena *a, const PgQuery__Node *n)
 typedef struct Walk {
 	Arena *a;
 	ParseInfo *info;
-	int32_t cap_rels, cap_scopes, cap_equal, cap_ctes;
+	int32_t cap_rels, cap_scopes, cap_equal, cap_ctes, cap_colrefs;
 	int32_t nctes;
 	const char **ctes;
 	int32_t scope;
@@ -265,7 +265,47 @@ add_rel(Walk *w, PgQuery__RangeVar *rv, bool is_target)
 	r->in_cte = w->in_cte;
 	r->outer_nullable = w->outer_nullable;
 	r->is_target = is_target;
+	r->has_colnames = rv->alias != NULL && rv->alias->n_colnames > 0;
 	r->node = rv;
+}
+
+/* add_colref records a column reference (fields NULL-free; star for `*` / `t.*`) */
+static void
+add_colref(Walk *w, const PgQuery__ColumnRef *cr)
+{
+	ParseInfo *pi = w->info;
+	pi->colrefs = grow(w->a, pi->colrefs, pi->ncolrefs, &w->cap_colrefs, sizeof(ParseColRef));
+	ParseColRef *c = &pi->colrefs[pi->ncolrefs++];
+	c->scope = w->scope;
+	c->fields = ARENA_NEW_ARRAY(w->a, const char *, cr->n_fields + 1);
+	for (size_t i = 0; i < cr->n_fields; i++) {
+		const char *f = node_string(cr->fields[i]);
+		if (f == NULL) {
+			c->is_star = true;
+			break;
+		}
+		c->fields[c->nfields++] = f;
+	}
+}
+
+/* add_using_names records the names of a JOIN ... USING list as column references */
+static void
+add_using_names(Walk *w, const PgQuery__JoinExpr *j)
+{
+	if (j->is_natural)
+		w->info->has_natural_join = true;
+	for (size_t i = 0; i < j->n_using_clause; i++) {
+		const char *name = node_string(j->using_clause[i]);
+		if (name == NULL)
+			continue;
+		ParseInfo *pi = w->info;
+		pi->colrefs = grow(w->a, pi->colrefs, pi->ncolrefs, &w->cap_colrefs, sizeof(ParseColRef));
+		ParseColRef *c = &pi->colrefs[pi->ncolrefs++];
+		c->scope = w->scope;
+		c->nfields = 1;
+		c->fields = ARENA_NEW_ARRAY(w->a, const char *, 1);
+		c->fields[0] = name;
+	}
 }
 
 /* add_conjuncts records the `a = b` conditions of an AND tree for the current scope */
@@ -434,6 +474,7 @@ walk_select(Walk *w, const PgQuery__SelectStmt *s)
 		f |= PARSE_F_LOCKING;
 	int32_t saved = w->scope;
 	w->scope = add_scope(w, f);
+	w->info->scopes[w->scope].node = (void *)s;
 	add_conjuncts(w, s->where_clause);
 	for (size_t i = 0; i < s->n_from_clause; i++)
 		add_join_quals(w, s->from_clause[i]);
@@ -459,6 +500,7 @@ walk_dml(Walk *w, const ProtobufCMessage *m, PgQuery__RangeVar *target, const Pg
 static void
 walk_join(Walk *w, const PgQuery__JoinExpr *j)
 {
+	add_using_names(w, j);
 	bool saved = w->outer_nullable;
 	bool left_nullable = j->jointype == PG_QUERY__JOIN_TYPE__JOIN_RIGHT ||
 	                     j->jointype == PG_QUERY__JOIN_TYPE__JOIN_FULL;
@@ -517,6 +559,8 @@ walk_msg(Walk *w, const ProtobufCMessage *m)
 		w->in_cte = true;
 		walk_fields(w, m, NULL);
 		w->in_cte = saved;
+	} else if (d == &pg_query__column_ref__descriptor) {
+		add_colref(w, (const PgQuery__ColumnRef *)m);
 	} else if (d == &pg_query__join_expr__descriptor) {
 		walk_join(w, (const PgQuery__JoinExpr *)m);
 	} else if (d == &pg_query__func_call__descriptor) {

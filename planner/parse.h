@@ -76,7 +76,20 @@ typedef struct ParseEquality {
 typedef struct ParseScope {
 	int32_t parent;    /* enclosing scope, -1 for the top */
 	uint32_t features; /* PARSE_F_* */
+	void *node;        /* the SelectStmt (NULL for DML levels): for deparse.c only */
 } ParseScope;
+
+/*
+ * ParseColRef: one column reference anywhere in the statement (ColumnRef,
+ * or a name of a JOIN ... USING list), for column pruning. `t.*` has
+ * is_star with fields = {"t"}; `*` has is_star and nfields 0.
+ */
+typedef struct ParseColRef {
+	int32_t scope;
+	int32_t nfields;
+	const char **fields;
+	bool is_star;
+} ParseColRef;
 
 /* ParseRel: one relation reference (RangeVar) anywhere in the statement */
 typedef struct ParseRel {
@@ -89,6 +102,7 @@ typedef struct ParseRel {
 	bool outer_nullable; /* on the nullable side of an outer join */
 	bool is_target;      /* target of INSERT/UPDATE/DELETE/MERGE */
 	bool is_cte_ref;     /* unqualified name of a CTE of the statement */
+	bool has_colnames;   /* alias with a column list: `t AS x(a, b)` */
 	void *node;          /* the tree node: for deparse.c only */
 } ParseRel;
 
@@ -129,6 +143,9 @@ typedef struct ParseInfo {
 	ParseScope *scopes;
 	int32_t nequal;
 	ParseEquality *equal;
+	int32_t ncolrefs;
+	ParseColRef *colrefs;
+	bool has_natural_join; /* NATURAL JOIN anywhere (every column may be used) */
 
 	/* PARSE_INSERT */
 	bool insert_has_select;     /* INSERT ... SELECT (or DEFAULT VALUES: no rows) */

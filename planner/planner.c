@@ -25,6 +25,7 @@
 #include "planner/analyze.h"
 #include "planner/ddl.h"
 #include "planner/fanout.h"
+#include "planner/multistage.h"
 #include "planner/parse.h"
 #include "planner/router.h"
 #include "planner/tasks.h"
@@ -180,6 +181,19 @@ plan_query(const Analysis *an, Arena *a, DistPlan *plan, int32_t first_node, SgE
 		}
 		plan_one_node(an, a, plan, first_node);
 		return true;
+	}
+	if (pi->kind == PARSE_SELECT) {
+		bool routed;
+		if (an->nlocal == 0) {
+			if (!router_try(an, a, plan, &routed, err))
+				return false;
+			if (routed)
+				return true;
+			SgError why;
+			if (fanout_applies(an, &why))
+				return fanout_plan(an, a, plan, err);
+		}
+		return multistage_plan(an, a, plan, err);
 	}
 	if (an->nlocal > 0)
 		return refuse_local_mix(an, err);

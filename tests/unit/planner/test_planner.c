@@ -161,9 +161,20 @@ dump_plan(const char *sql, const DistPlan *p)
 	       "notxn=%d catalog=%d\n",
 	       sql, p->kind, p->combine, p->command_tag ? p->command_tag : "-", p->has_count,
 	       p->returns_rows, p->is_write, p->is_ddl, p->in_txn_forbidden, p->catalog_changed);
+	for (int k = 0; k < p->nstages; k++) {
+		const PullStage *st = &p->stages[k];
+		printf("   stage %d create: %s\n   stage %d copy: %s\n", k, st->create_sql, k,
+		       st->copy_sql);
+		for (int i = 0; i < st->ntasks; i++)
+			printf("   stage %d [node %d] %s\n", k, st->tasks[i].node_id, st->tasks[i].sql);
+		if (st->local_sql != NULL)
+			printf("   stage %d local: %s\n", k, st->local_sql);
+	}
 	for (int i = 0; i < p->ntasks; i++)
 		printf("   [node %d] %s%s\n", p->tasks[i].node_id, p->tasks[i].sql,
 		       p->tasks[i].nparams > 0 ? " (params)" : "");
+	if (p->cleanup_sql != NULL)
+		printf("   cleanup: %s\n", p->cleanup_sql);
 }
 
 /* plan_sql: split sql (one statement expected) and plan it; NULL with err on failure */
@@ -459,26 +470,7 @@ static const PlanCase fanout_cases[] = {
 };
 
 static const PlanCase unsupported_cases[] = {
-    {"SELECT count(*) FROM t", "0A000", 0, NULL, 0, {{0}}},
-    {"SELECT * FROM t ORDER BY id", "0A000", 0, NULL, 0, {{0}}},
-    {"SELECT * FROM t LIMIT 3", "0A000", 0, NULL, 0, {{0}}},
-    {"SELECT DISTINCT v FROM t", "0A000", 0, NULL, 0, {{0}}},
-    {"SELECT v FROM t GROUP BY v", "0A000", 0, NULL, 0, {{0}}},
-    {"SELECT id FROM t UNION SELECT id FROM u", "0A000", 0, NULL, 0, {{0}}},
-    {"SELECT * FROM (SELECT count(*) FROM t) c", "0A000", 0, NULL, 0, {{0}}},
-    {"SELECT * FROM r WHERE k IN (SELECT id FROM t)", "0A000", 0, NULL, 0, {{0}}},
-    {"SELECT * FROM r LEFT JOIN t ON t.id = r.k", "0A000", 0, NULL, 0, {{0}}},
-    {"SELECT * FROM t JOIN u ON t.id = u.id", "0A000", 0, NULL, 0, {{0}}},
     /* a condition inside NOT EXISTS does not pin the outer relation */
-    {"SELECT * FROM t WHERE NOT EXISTS (SELECT 1 FROM u WHERE u.id = t.id AND u.id = 5)",
-     "0A000",
-     0,
-     NULL,
-     0,
-     {{0}}},
-    {"SELECT * FROM t, pg_class", "0A000", 0, NULL, 0, {{0}}},
-    {"SELECT row_number() OVER () FROM t", "0A000", 0, NULL, 0, {{0}}},
-    {"WITH x AS (SELECT * FROM t) SELECT * FROM x", "0A000", 0, NULL, 0, {{0}}},
     {"INSERT INTO t SELECT * FROM u", "0A000", 0, NULL, 0, {{0}}},
     {"INSERT INTO t (v) VALUES ('a')", "0A000", 0, NULL, 0, {{0}}},
     {"INSERT INTO t VALUES (DEFAULT, 'a')", "0A000", 0, NULL, 0, {{0}}},
@@ -500,6 +492,104 @@ static const PlanCase unsupported_cases[] = {
     {"ALTER TABLE t SET SCHEMA other", "0A000", 0, NULL, 0, {{0}}},
     {"CREATE VIEW tv AS SELECT * FROM t", "0A000", 0, NULL, 0, {{0}}},
     {"DROP SCHEMA public CASCADE", "0A000", 0, NULL, 0, {{0}}},
+};
+
+/* multi-stage: the final query, on the first node over the temporary tables */
+static const PlanCase multistage_cases[] = {
+    {"SELECT count(*) FROM t",
+     NULL,
+     COMBINE_RELAY,
+     "SELECT",
+     1,
+     {{1, "SELECT count(*) FROM pg_temp.sg_tmp_1 t"}}},
+    {"SELECT * FROM t ORDER BY id",
+     NULL,
+     COMBINE_RELAY,
+     "SELECT",
+     1,
+     {{1, "SELECT * FROM pg_temp.sg_tmp_1 t ORDER BY id"}}},
+    {"SELECT * FROM t LIMIT 3",
+     NULL,
+     COMBINE_RELAY,
+     "SELECT",
+     1,
+     {{1, "SELECT * FROM pg_temp.sg_tmp_1 t LIMIT 3"}}},
+    {"SELECT DISTINCT v FROM t",
+     NULL,
+     COMBINE_RELAY,
+     "SELECT",
+     1,
+     {{1, "SELECT DISTINCT v FROM pg_temp.sg_tmp_1 t"}}},
+    {"SELECT v FROM t GROUP BY v",
+     NULL,
+     COMBINE_RELAY,
+     "SELECT",
+     1,
+     {{1, "SELECT v FROM pg_temp.sg_tmp_1 t GROUP BY v"}}},
+    {"SELECT id FROM t UNION SELECT id FROM u",
+     NULL,
+     COMBINE_RELAY,
+     "SELECT",
+     1,
+     {{1, "SELECT id FROM pg_temp.sg_tmp_1 t UNION SELECT id FROM pg_temp.sg_tmp_2 u"}}},
+    {"SELECT * FROM (SELECT count(*) FROM t) c",
+     NULL,
+     COMBINE_RELAY,
+     "SELECT",
+     1,
+     {{1, "SELECT * FROM (SELECT count(*) FROM pg_temp.sg_tmp_1 t) c"}}},
+    {"SELECT * FROM r WHERE k IN (SELECT id FROM t)",
+     NULL,
+     COMBINE_RELAY,
+     "SELECT",
+     1,
+     {{1, "SELECT * FROM r WHERE k IN (SELECT id FROM pg_temp.sg_tmp_1 t)"}}},
+    {"SELECT * FROM r LEFT JOIN t ON t.id = r.k",
+     NULL,
+     COMBINE_RELAY,
+     "SELECT",
+     1,
+     {{1, "SELECT * FROM r LEFT JOIN pg_temp.sg_tmp_1 t ON t.id = r.k"}}},
+    {"SELECT * FROM t JOIN u ON t.id = u.id",
+     NULL,
+     COMBINE_RELAY,
+     "SELECT",
+     1,
+     {{1, "SELECT * FROM pg_temp.sg_tmp_1 t JOIN pg_temp.sg_tmp_2 u ON t.id = u.id"}}},
+    {"SELECT * FROM t WHERE NOT EXISTS (SELECT 1 FROM u WHERE u.id = t.id AND u.id = 5)",
+     NULL,
+     COMBINE_RELAY,
+     "SELECT",
+     1,
+     {{1, "SELECT * FROM pg_temp.sg_tmp_1 t WHERE NOT EXISTS (SELECT 1 FROM pg_temp.sg_tmp_2 u "
+          "WHERE u.id = t.id AND u.id = 5)"}}},
+    {"SELECT * FROM t, pg_class",
+     NULL,
+     COMBINE_RELAY,
+     "SELECT",
+     1,
+     {{1, "SELECT * FROM pg_temp.sg_tmp_1 t, pg_class"}}},
+    {"SELECT row_number() OVER () FROM t",
+     NULL,
+     COMBINE_RELAY,
+     "SELECT",
+     1,
+     {{1, "SELECT row_number() OVER () FROM pg_temp.sg_tmp_1 t"}}},
+    {"WITH x AS (SELECT * FROM t) SELECT * FROM x",
+     NULL,
+     COMBINE_RELAY,
+     "SELECT",
+     1,
+     {{1, "WITH x AS (SELECT * FROM pg_temp.sg_tmp_1 t) SELECT * FROM x"}}},
+    {"SELECT x.v FROM t x JOIN t y ON x.v = y.v WHERE y.id > 3",
+     NULL,
+     COMBINE_RELAY,
+     "SELECT",
+     1,
+     {{1,
+       "SELECT x.v FROM pg_temp.sg_tmp_1 x JOIN pg_temp.sg_tmp_2 y ON x.v = y.v WHERE y.id > 3"}}},
+    {"SELECT * FROM t FOR UPDATE OF t NOWAIT LIMIT 1", "0A000", 0, NULL, 0, {{0}}},
+    {"WITH d AS (DELETE FROM t RETURNING *) SELECT count(*) FROM d", "0A000", 0, NULL, 0, {{0}}},
 };
 
 static const PlanCase insert_cases[] = {
@@ -725,6 +815,87 @@ static void
 test_unsupported(void)
 {
 	RUN(unsupported_cases);
+}
+
+static void
+test_multistage(void)
+{
+	RUN(multistage_cases);
+}
+
+/* stage_of: the stage pulling temp table sg_tmp_<k> (1-based) */
+static const PullStage *
+stage_of(const DistPlan *p, int k)
+{
+	CU_ASSERT_FATAL(k >= 1 && k <= p->nstages);
+	return &p->stages[k - 1];
+}
+
+/* test_multistage_stages: pull fragments: pruning, pushed filters, pins, merge-node INSERT */
+static void
+test_multistage_stages(void)
+{
+	SgError err;
+	DistPlan *p = plan_sql("SELECT v, count(*) FROM t WHERE id > 10 AND v LIKE 'a%' AND "
+	                       "v <> (SELECT max(name) FROM r) GROUP BY v",
+	                       &err);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(p);
+	CU_ASSERT_EQUAL(p->nstages, 1);
+	CU_ASSERT_EQUAL(p->merge_node, 1);
+	const PullStage *st = stage_of(p, 1);
+	CU_ASSERT_STRING_EQUAL(st->create_sql,
+	                       "DROP TABLE IF EXISTS pg_temp.sg_tmp_1; CREATE TEMPORARY TABLE sg_tmp_1 "
+	                       "ON COMMIT DROP AS SELECT * FROM public.t WITH NO DATA");
+	CU_ASSERT_STRING_EQUAL(st->copy_sql, "COPY pg_temp.sg_tmp_1 FROM STDIN WITH (FORMAT BINARY)");
+	CU_ASSERT_EQUAL(st->ntasks, 2);
+	CU_ASSERT_EQUAL(st->tasks[0].node_id, 2);
+	CU_ASSERT_STRING_EQUAL(st->tasks[0].sql,
+	                       "SELECT * FROM sg_g1_1.t t WHERE id > 10 AND v LIKE 'a%'");
+	CU_ASSERT_EQUAL(st->tasks[1].node_id, 3);
+	CU_ASSERT_STRING_EQUAL(
+	    st->local_sql, "INSERT INTO pg_temp.sg_tmp_1 SELECT * FROM sg_g1_0.t t WHERE id > 10 "
+	                   "AND v LIKE 'a%' UNION ALL SELECT * FROM sg_g1_3.t t WHERE id > 10 AND v "
+	                   "LIKE 'a%'");
+	CU_ASSERT_STRING_EQUAL(p->cleanup_sql, "DROP TABLE IF EXISTS pg_temp.sg_tmp_1");
+
+	/* pruning: only the columns named (one column at least) */
+	p = plan_sql("SELECT count(*) FROM t", &err);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(p);
+	CU_ASSERT_STRING_EQUAL(stage_of(p, 1)->tasks[0].sql, "SELECT id FROM sg_g1_1.t t");
+	p = plan_sql("SELECT max(v) FROM t", &err);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(p);
+	CU_ASSERT_STRING_EQUAL(stage_of(p, 1)->tasks[0].sql, "SELECT v FROM sg_g1_1.t t");
+
+	/* the outer join's nullable side gets no filter */
+	p = plan_sql("SELECT count(w) FROM r LEFT JOIN u ON u.id = r.k WHERE u.w IS NULL", &err);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(p);
+	st = stage_of(p, 1);
+	CU_ASSERT_STRING_EQUAL(st->tasks[0].sql, "SELECT * FROM sg_g1_1.u u");
+
+	/* inner join ON conditions reading one relation are pushed; a pin reads one shard */
+	p = plan_sql("SELECT t.v FROM t JOIN u ON u.id = t.id AND u.w > 2 WHERE t.id = 7 OR t.v = 'x'",
+	             &err);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(p);
+	CU_ASSERT_EQUAL(p->nstages, 2);
+	CU_ASSERT_STRING_EQUAL(stage_of(p, 1)->tasks[0].sql,
+	                       "SELECT * FROM sg_g1_1.t t WHERE t.id = 7 OR t.v = 'x'");
+	CU_ASSERT_STRING_EQUAL(stage_of(p, 2)->tasks[0].sql, "SELECT * FROM sg_g1_1.u u WHERE u.w > 2");
+	p = plan_sql("SELECT count(*) FROM t, u WHERE t.id = 5 AND u.id = t.id", &err);
+	CU_ASSERT_PTR_NULL(p == NULL ? NULL : p->stages); /* routed: one node */
+	p = plan_sql("SELECT count(*) FROM t, s WHERE t.id = 5 AND s.name = t.v", &err);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(p);
+	CU_ASSERT_EQUAL(p->nstages, 2);
+	st = stage_of(p, 1);
+	int nfrag = st->ntasks + (st->local_sql != NULL ? 1 : 0);
+	CU_ASSERT_EQUAL(nfrag, 1);
+
+	/* no filter with parameters, sublinks or volatile functions; local table joins */
+	p = plan_sql("SELECT * FROM t JOIN loc ON loc.a = t.id WHERE t.v = $1 AND random() < t.id",
+	             &err);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(p);
+	CU_ASSERT_STRING_EQUAL(stage_of(p, 1)->tasks[0].sql, "SELECT * FROM sg_g1_1.t t");
+	CU_ASSERT_STRING_EQUAL(p->tasks[0].sql, "SELECT * FROM pg_temp.sg_tmp_1 t JOIN loc ON loc.a = "
+	                                        "t.id WHERE t.v = $1 AND random() < t.id");
 }
 
 static void
@@ -1114,6 +1285,8 @@ sg_register_tests(void)
 	CU_add_test(s, "router", test_router);
 	CU_add_test(s, "fanout", test_fanout);
 	CU_add_test(s, "insert", test_insert);
+	CU_add_test(s, "multistage", test_multistage);
+	CU_add_test(s, "multistage_stages", test_multistage_stages);
 	CU_add_test(s, "insert_split", test_insert_split);
 	CU_add_test(s, "unsupported", test_unsupported);
 	CU_add_test(s, "ddl", test_ddl);

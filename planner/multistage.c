@@ -1,0 +1,215 @@
+/*
+ * multistage.c: the always-correct tier for SELECT over distributed tables.
+ *
+ * Every distributed relation occurrence k (a RangeVar; the same table twice
+ * is two stages) becomes a PullStage:
+ *   create_sql  DROP TABLE IF EXISTS pg_temp.sg_tmp_k;
+ *               CREATE TEMP TABLE sg_tmp_k ON COMMIT DROP AS
+ *                 SELECT <cols> FROM <shell table> WITH NO DATA
+ *               (the shell exists on every node with the shards' column
+ *               types, so the binary rows of the fragments fit);
+ *   copy_sql    COPY pg_temp.sg_tmp_k FROM STDIN (FORMAT binary);
+ *   tasks       per other node holding shards: SELECT <cols> FROM
+ *               sg_gG_i.t AS <ref> WHERE <pushed conditions>, UNION ALL
+ *               over its shards (one snapshot per node);
+ *   local_sql   INSERT INTO pg_temp.sg_tmp_k SELECT ... over the merge
+ *               node's own shards (NULL when it holds none).
+ * The final query is the statement itself, deparsed with each distributed
+ * relation replaced by `pg_temp.sg_tmp_k AS <its alias or name>`, run on the
+ * merge node (the first node: local tables live there, reference tables
+ * everywhere); cleanup_sql drops the temporary tables. PostgreSQL evaluates
+ * the whole statement, so every SELECT shape gets PostgreSQL's answer.
+ *
+ * Pruning: a relation's fragment fetches only the columns whose names
+ * appear in some column reference of the statement; every column when `*`
+ * is used at its level, `ref.*` or a whole-row `ref` appears, the alias
+ * renames columns, or a NATURAL JOIN is present. A relation pinned to one
+ * shard by analyze.c reads only that shard.
+ *
+ * Pushed conditions are also kept in the final query (re-checking them is
+ * cheap and keeps the rewrite obviously correct).
+ */
+#include "planner/multistage.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "planner/deparse.h"
+#include "planner/tasks.h"
+
+const char *
+multistage_temp_name(Arena *a, int32_t k)
+{
+	return arena_printf(a, "sg_tmp_%d", (int)k);
+}
+
+static bool
+name_used(const ParseInfo *pi, const char *col)
+{
+	for (int32_t i = 0; i < pi->ncolrefs; i++) {
+		const ParseColRef *c = &pi->colrefs[i];
+		if (!c->is_star && c->nfields >= 1 && strcmp(c->fields[c->nfields - 1], col) == 0)
+			return true;
+	}
+	return false;
+}
+
+/*
+ * needed_columns: the columns of relation i the statement may read, in
+ * table order; *ncols = 0 means every column.
+ */
+static void
+needed_columns(const Analysis *an, Arena *a, int32_t i, int32_t *ncols, const char ***cols)
+{
+	const ParseInfo *pi = &an->pi;
+	const ParseRel *r = &pi->rels[i];
+	const CatTable *t = an->rels[i].table;
+	const char *ref = r->alias != NULL ? r->alias : r->name;
+	*ncols = 0;
+	*cols = NULL;
+	if (t->ncolumns == 0 || r->has_colnames || pi->has_natural_join)
+		return;
+	for (int32_t k = 0; k < pi->ncolrefs; k++) {
+		const ParseColRef *c = &pi->colrefs[k];
+		if (c->is_star && c->nfields == 0 && c->scope == r->scope)
+			return;
+		if (c->is_star && c->nfields >= 1 && strcmp(c->fields[c->nfields - 1], ref) == 0)
+			return;
+		if (!c->is_star && c->nfields == 1 && strcmp(c->fields[0], ref) == 0)
+			return; /* whole-row reference (or a column named like the relation) */
+	}
+	const char **out = ARENA_NEW_ARRAY(a, const char *, t->ncolumns);
+	int32_t n = 0;
+	for (int32_t k = 0; k < t->ncolumns; k++)
+		if (name_used(pi, t->columns[k]))
+			out[n++] = t->columns[k];
+	if (n == 0)
+		out[n++] = t->columns[t->dist_colpos >= 0 ? t->dist_colpos : 0];
+	if (n == t->ncolumns)
+		return;
+	*ncols = n;
+	*cols = out;
+}
+
+static int
+cmp_int32(const void *x, const void *y)
+{
+	int32_t a = *(const int32_t *)x, b = *(const int32_t *)y;
+	return (a > b) - (a < b);
+}
+
+/* build_stage: the PullStage for relation i as temporary table `temp` */
+static bool
+build_stage(const Analysis *an, Arena *a, int32_t i, const char *temp, int32_t merge, PullStage *st,
+            SgError *err)
+{
+	const RelInfo *ri = &an->rels[i];
+	const CatTable *t = ri->table;
+	const CatGroup *g = ri->group;
+	DeparsePull p = {.rel = i,
+	                 .table = t->name,
+	                 .shell_schema = t->schema,
+	                 .ntable_cols = t->ncolumns,
+	                 .table_cols = (const char *const *)t->columns,
+	                 .push_filters = true};
+	const char **cols;
+	needed_columns(an, a, i, &p.ncols, &cols);
+	p.cols = cols;
+	char *sql;
+	if (!deparse_pull_create(a, an->stmt, &p, temp, &sql, err))
+		return false;
+	st->create_sql = sql;
+	if (!deparse_copy_in(a, an->stmt, temp, &sql, err))
+		return false;
+	st->copy_sql = sql;
+
+	/* nodes holding the shards to read, ascending; a pinned relation reads its shard only */
+	int32_t nnodes = 0;
+	int32_t *nodes = ARENA_NEW_ARRAY(a, int32_t, g->shard_count + 1);
+	for (int32_t s = 0; s < g->shard_count; s++) {
+		if (ri->shard >= 0 && s != ri->shard)
+			continue;
+		bool seen = false;
+		for (int32_t k = 0; k < nnodes; k++)
+			seen = seen || nodes[k] == g->placement[s];
+		if (!seen)
+			nodes[nnodes++] = g->placement[s];
+	}
+	qsort(nodes, (size_t)nnodes, sizeof(int32_t), cmp_int32);
+	TaskList tl;
+	tasks_init(&tl, a);
+	const char **schemas = ARENA_NEW_ARRAY(a, const char *, g->shard_count + 1);
+	for (int32_t k = 0; k < nnodes; k++) {
+		int32_t n = 0;
+		for (int32_t s = 0; s < g->shard_count; s++)
+			if (g->placement[s] == nodes[k] && (ri->shard < 0 || s == ri->shard))
+				schemas[n++] = catalog_shard_schema(a, g->id, s);
+		bool local = nodes[k] == merge;
+		if (!deparse_pull_fragment(a, an->stmt, &an->pi, &p, schemas, n, local ? temp : NULL, &sql,
+		                           NULL, err))
+			return false;
+		if (local)
+			st->local_sql = sql;
+		else
+			tasks_add(&tl, nodes[k], sql);
+	}
+	st->ntasks = tl.n;
+	st->tasks = tl.tasks;
+	return true;
+}
+
+bool
+multistage_plan(const Analysis *an, Arena *a, DistPlan *plan, SgError *err)
+{
+	const ParseInfo *pi = &an->pi;
+	for (int32_t s = 0; s < pi->nscopes; s++)
+		if (pi->scopes[s].features & PARSE_F_LOCKING)
+			return sg_error_set(err, SQLSTATE_FEATURE_NOT_SUPPORTED,
+			                    "FOR UPDATE/SHARE on a query that combines rows of several shards "
+			                    "is not supported");
+	for (int32_t i = 0; i < pi->nrels; i++)
+		if (pi->rels[i].is_target)
+			return sg_error_set(err, SQLSTATE_FEATURE_NOT_SUPPORTED,
+			                    "a data-modifying WITH in a query across shards is not "
+			                    "supported yet");
+	const CatNode *first = catalog_first_node(an->snap);
+	if (first == NULL)
+		return sg_error_set(err, SQLSTATE_CONNECTION_FAILURE, "no active storage node");
+	int32_t merge = first->id;
+
+	PullStage *stages = ARENA_NEW_ARRAY(a, PullStage, an->ndist + 1);
+	const char **temps = ARENA_NEW_ARRAY(a, const char *, an->ndist + 1);
+	DeparseRename *ren = ARENA_NEW_ARRAY(a, DeparseRename, an->ndist + 1);
+	int32_t n = 0;
+	for (int32_t i = 0; i < pi->nrels; i++) {
+		if (an->rels[i].cls != REL_DISTRIBUTED)
+			continue;
+		temps[n] = multistage_temp_name(a, n + 1);
+		if (!build_stage(an, a, i, temps[n], merge, &stages[n], err))
+			return false;
+		ren[n] =
+		    (DeparseRename){.rel = i, .schema = "pg_temp", .keep_alias = true, .relname = temps[n]};
+		n++;
+	}
+	char *final_sql, *cleanup;
+	if (!deparse_stmt(a, an->stmt, pi, ren, n, &final_sql, err))
+		return false;
+	if (!deparse_drop_temps(a, an->stmt, temps, n, &cleanup, err))
+		return false;
+
+	TaskList tl;
+	tasks_init(&tl, a);
+	tasks_add(&tl, merge, final_sql);
+	tasks_store(&tl, plan);
+	plan->nstages = n;
+	plan->stages = stages;
+	plan->merge_node = merge;
+	plan->cleanup_sql = cleanup;
+	plan->combine = COMBINE_RELAY;
+	plan->command_tag = pi->tag;
+	plan->has_count = true;
+	plan->returns_rows = true;
+	plan->is_write = false;
+	return true;
+}

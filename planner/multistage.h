@@ -1,0 +1,29 @@
+#ifndef SG_PLANNER_MULTISTAGE_H
+#define SG_PLANNER_MULTISTAGE_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "common/arena.h"
+#include "common/error.h"
+#include "planner/analyze.h"
+#include "planner/plan.h"
+
+/*
+ * multistage.h: SELECTs over distributed tables that neither the router nor
+ * fan-out can answer: every distributed relation is pulled (filtered, only
+ * the columns used) into a temporary table on the merge node, then the
+ * statement itself runs there over the temporary tables.
+ */
+
+/* multistage_temp_name: the one generator of temporary table names, `sg_tmp_<k>` (in a) */
+const char *multistage_temp_name(Arena *a, int32_t k);
+
+/*
+ * multistage_plan fills plan (PLAN_TASKS with stages, merge_node = the
+ * first node, one final task there, COMBINE_RELAY). 0A000 for FOR
+ * UPDATE/SHARE and data-modifying WITH; XX000 on a deparse failure.
+ */
+SG_MUSTCHECK bool multistage_plan(const Analysis *an, Arena *a, DistPlan *plan, SgError *err);
+
+#endif /* SG_PLANNER_MULTISTAGE_H */
