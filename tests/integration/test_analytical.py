@@ -1,0 +1,105 @@
+"""Analytical suite: TPC-H-shaped queries through the gateway vs plain PostgreSQL.
+
+The schema of tpch/schema.sql is created through the gateway (region and
+nation reference tables; supplier, customer, part+partsupp, orders+lineitem
+distributed, the pairs co-located) and, unchanged, in a separate database
+`sg_ref` on node 1 reached directly (plain PostgreSQL). The same
+deterministic data (tpch/gen.py, about 4,000 lineitems) is loaded into both
+with multi-row INSERTs. Each query of tpch/queries.py (TPC-H Q1-Q22 and a
+few extra shapes) runs on both; results must be identical: column names and
+types, and the rows (in order when the ORDER BY is total, else as
+multisets). A refusal (0A000) counts as a failure here.
+"""
+
+import os
+import sys
+import time
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "tpch"))
+
+import harness  # noqa: E402
+from harness import test  # noqa: E402
+
+import gen  # noqa: E402
+import queries  # noqa: E402
+import resultcmp  # noqa: E402
+
+TPCH = os.path.join(os.path.dirname(os.path.abspath(__file__)), "tpch")
+REF_DB = "sg_ref"
+_state = {}
+
+
+def statements(path):
+    text = open(path).read()
+    lines = [ln for ln in text.splitlines() if not ln.strip().startswith("--")]
+    return [s.strip() for s in "\n".join(lines).split(";") if s.strip()]
+
+
+def ref_conn(c):
+    return c.connect(c.node_port(1), dbname=REF_DB)
+
+
+@test(timeout=120)
+def load(c):
+    data = gen.generate()
+    g = c.gw()
+    c.drop(*reversed(gen.TABLES))
+    n1 = c.node(1)
+    c.execute(n1, "DROP DATABASE IF EXISTS %s" % REF_DB)
+    c.execute(n1, "CREATE DATABASE %s" % REF_DB)
+    n1.close()
+    r = ref_conn(c)
+    for s in statements(os.path.join(TPCH, "schema.sql")):
+        c.execute(g, s)
+        c.execute(r, s)
+    for s in statements(os.path.join(TPCH, "distribute.sql")):
+        c.execute(g, s)
+    t0 = time.monotonic()
+    for t in gen.TABLES:
+        for s in gen.insert_sql(t, data[t]):
+            c.execute(g, s)
+            c.execute(r, s)
+    for t in gen.TABLES:
+        c.execute(r, "ANALYZE %s" % t)
+        harness.eq(c.scalar(g, "SELECT count(*) FROM %s" % t), len(data[t]), "rows in " + t)
+    harness.log("  loaded %d lineitems in %.1fs" % (len(data["lineitem"]), time.monotonic() - t0))
+    _state["loaded"] = True
+    g.close()
+    r.close()
+
+
+def make_query_test(name, sql, ordered):
+    def fn(c):
+        if not _state.get("loaded"):
+            raise harness.Skip("data not loaded")
+        g, r = c.gw(), ref_conn(c)
+        try:
+            want = resultcmp.run(r, sql)
+            got = resultcmp.run(g, sql)
+            diff = resultcmp.same(got, want, ordered)
+            if diff is not None:
+                raise AssertionError("%s: %s" % (name, diff))
+            if len(want[1]) == 0:
+                harness.log("  note: %s returns no rows" % name)
+        finally:
+            g.close()
+            r.close()
+    fn.__name__ = name
+    return fn
+
+
+for _name, _sql, _ordered in queries.QUERIES:
+    test(timeout=60)(make_query_test(_name, _sql, _ordered))
+
+
+@test
+def cleanup(c):
+    c.drop(*reversed(gen.TABLES))
+    n1 = c.node(1)
+    c.execute(n1, "DROP DATABASE IF EXISTS %s" % REF_DB)
+    n1.close()
+
+
+if __name__ == "__main__":
+    harness.main()
