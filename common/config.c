@@ -42,6 +42,7 @@ static const Setting settings[] = {
     {"admin_user", STR(admin_user)},
     {"recovery_interval_ms", INT(recovery_interval_ms, 100, 86400000)},
     {"recovery_min_age_sec", INT(recovery_min_age_sec, 0, 86400)},
+    {"deadlock_check_ms", INT(deadlock_check_ms, 50, 3600000)},
 };
 
 void
@@ -64,6 +65,7 @@ config_defaults(Config *c)
 	snprintf(c->admin_user, sizeof(c->admin_user), "postgres");
 	c->recovery_interval_ms = 10000;
 	c->recovery_min_age_sec = 30;
+	c->deadlock_check_ms = 500;
 }
 
 bool

@@ -32,6 +32,7 @@ typedef struct Config {
 	char admin_user[128];     /* superuser for catalog changes and 2PC recovery */
 	int recovery_interval_ms; /* how often in-doubt prepared transactions are resolved */
 	int recovery_min_age_sec; /* leave younger prepared transactions to their coordinator */
+	int deadlock_check_ms;    /* distributed deadlock detection interval */
 } Config;
 
 void config_defaults(Config *c);

@@ -22,6 +22,7 @@
 #include "common/config.h"
 #include "common/fault.h"
 #include "common/log.h"
+#include "gateway/deadlock.h"
 #include "gateway/scram.h"
 #include "gateway/server.h"
 #include "gateway/session.h"
@@ -57,6 +58,7 @@ on_signal_stop(void *arg)
 	close(srv->listen_fd);
 	loop_timer_stop(srv->catalog_timer);
 	loop_timer_stop(srv->recovery_timer);
+	loop_timer_stop(srv->deadlock_timer);
 	session_close_all(srv);
 	loop_timer_start(srv->stop_timer, 0);
 }
@@ -260,6 +262,7 @@ main(int argc, char **argv)
 	loop_on_signal(srv.loop, SIGINT, on_signal_stop, &srv);
 	server_start_catalog_poll(&srv);
 	server_start_recovery(&srv, cfg.recovery_min_age_sec);
+	deadlock_start(&srv);
 	sg_log_info(NULL,
 	            "shardgate listening on %s:%d (gateway id %s, %d nodes, catalog version %lld)",
 	            cfg.listen_addr, cfg.port, srv.gateway_id, snap->nnodes, (long long)snap->version);
@@ -269,6 +272,7 @@ main(int argc, char **argv)
 	loop_timer_destroy(srv.stop_timer);
 	loop_timer_destroy(srv.catalog_timer);
 	loop_timer_destroy(srv.recovery_timer);
+	deadlock_stop(&srv);
 	poolset_destroy(srv.pools);
 	server_set_catalog(&srv, NULL);
 	loop_destroy(srv.loop);

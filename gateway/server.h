@@ -30,6 +30,8 @@ typedef struct Server {
 	Timer *catalog_timer;
 	Timer *stop_timer;
 	Timer *recovery_timer;
+	Timer *deadlock_timer;
+	bool deadlock_running;
 	bool recovery_running;
 	uint64_t recovery_runs;
 	int64_t recovered_commits; /* in-doubt transactions resolved since start */

@@ -98,6 +98,9 @@ struct Session {
 	bool capturing;       /* an internal query reads back a setting */
 	char captured[1024];
 	bool has_captured;
+	uint64_t busy_since; /* loop_now_us() at the start of the running statement, 0 idle */
+	bool in_process;     /* inside session_process: ending is deferred to its end */
+	bool must_destroy;   /* the client is gone: destroy at the end of session_process */
 };
 
 static void session_on_socket(int fd, short events, void *arg);
@@ -155,6 +158,23 @@ session_update_watch(Session *s)
 
 static void session_destroy(Session *s);
 
+/*
+ * session_end: the client is gone (write failed, Terminate). Inside
+ * session_process the destruction waits for its end, so no frame above us
+ * touches a freed session.
+ */
+static void
+session_end(Session *s)
+{
+	if (s->in_process) {
+		s->must_destroy = true;
+		s->state = SESS_CLOSING;
+		buf_clear(&s->out);
+		return;
+	}
+	session_destroy(s);
+}
+
 /* session_flush writes what the socket takes now; false if the client is gone */
 static bool
 session_flush(Session *s)
@@ -201,8 +221,7 @@ session_fatal(Session *s, const SgError *err)
 	snprintf(e.severity, sizeof(e.severity), "FATAL");
 	session_send_error(s, &e);
 	session_set_state(s, SESS_CLOSING);
-	if (!session_flush(s) || buf_avail(&s->out) == 0)
-		session_destroy(s);
+	session_update_watch(s); /* never destroyed here: session_process closes it */
 }
 
 /* ---- lifecycle --------------------------------------------------------- */
@@ -464,7 +483,7 @@ session_cancel_request(Session *s, const StartupPacket *sp)
 			break;
 		}
 	}
-	session_destroy(s); /* PostgreSQL closes a cancel connection without a reply */
+	session_set_state(s, SESS_CLOSING); /* PostgreSQL closes a cancel connection, no reply */
 }
 
 static bool
@@ -627,6 +646,7 @@ static void
 session_ext_done(Session *s)
 {
 	s->ext = false;
+	s->busy_since = 0;
 	txn_statement_end(&s->txn);
 	if (s->snap != NULL) {
 		catalog_unref(s->snap);
@@ -647,11 +667,12 @@ session_query_end(Session *s)
 		return;
 	}
 	txn_statement_end(&s->txn);
+	s->busy_since = 0;
 	session_send_ready(s);
 	session_release_statement(s);
 	session_set_state(s, SESS_IDLE);
 	if (!session_flush(s)) {
-		session_destroy(s);
+		session_end(s);
 		return;
 	}
 	buf_release_if_large(&s->in, SESS_KEEP_BUF);
@@ -1202,6 +1223,7 @@ session_query(Session *s, const char *body, size_t len)
 	if (s->arena == NULL)
 		s->arena = arena_create(8192);
 	session_set_state(s, SESS_QUERY);
+	s->busy_since = loop_now_us(s->srv->loop);
 	s->snap = s->srv->catalog;
 	catalog_ref(s->snap);
 	if (!planner_split(s->arena, sql, &s->stmts, &err)) {
@@ -1272,6 +1294,7 @@ session_ext_begin(Session *s)
 	if (s->arena == NULL)
 		s->arena = arena_create(8192);
 	s->ext = true;
+	s->busy_since = loop_now_us(s->srv->loop);
 	s->snap = s->srv->catalog;
 	catalog_ref(s->snap);
 	session_set_state(s, SESS_QUERY);
@@ -1468,7 +1491,7 @@ session_message(Session *s, char type, const char *body, size_t len)
 		session_query(s, body, len);
 		return true;
 	case PQ_MSG_TERMINATE:
-		session_destroy(s);
+		session_set_state(s, SESS_CLOSING);
 		return false;
 	case PQ_MSG_COPY_DATA:
 	case PQ_MSG_COPY_DONE:
@@ -1501,9 +1524,25 @@ session_is_small_type(char type)
 	return type != '\0' && strchr("DECSHXcf", type) != NULL;
 }
 
+static void session_process_messages(Session *s);
+
 /* session_process: act on every whole message buffered, as long as the state allows */
 static void
 session_process(Session *s)
+{
+	if (s->in_process)
+		return; /* the outer call's loop picks up whatever is buffered */
+	s->in_process = true;
+	session_process_messages(s);
+	s->in_process = false;
+	/* the only place a session ends while handling input: after its last words are out */
+	if (s->must_destroy || !session_flush(s) ||
+	    (s->state == SESS_CLOSING && buf_avail(&s->out) == 0))
+		session_destroy(s);
+}
+
+static void
+session_process_messages(Session *s)
 {
 	const Config *cfg = s->srv->config;
 	for (;;) {
@@ -1519,12 +1558,12 @@ session_process(Session *s)
 				break;
 			if (fr == FRAME_ERROR) {
 				session_fatal(s, &err);
-				return;
+				break;
 			}
 			/* the packet stays in `in` while it is parsed: its strings point there */
 			bool alive = session_startup(s, buf_head(&s->in) + 4, total - 4);
 			if (!alive)
-				return;
+				break;
 			buf_consume(&s->in, total);
 			continue;
 		}
@@ -1533,7 +1572,7 @@ session_process(Session *s)
 			sg_error_fatal(&err, SQLSTATE_PROTOCOL_VIOLATION, "invalid frontend message type %d",
 			               (int)(unsigned char)buf_head(&s->in)[0]);
 			session_fatal(s, &err);
-			return;
+			break;
 		}
 		size_t limit = buf_avail(&s->in) > 0 && session_is_small_type(buf_head(&s->in)[0])
 		                   ? SESS_SMALL_MESSAGE_LIMIT
@@ -1544,7 +1583,7 @@ session_process(Session *s)
 			break;
 		if (fr == FRAME_ERROR) {
 			session_fatal(s, &err);
-			return;
+			break;
 		}
 		/* copy the message out of `in`: handlers may run long and `in` keeps filling */
 		char *msg = malloc(total);
@@ -1559,10 +1598,8 @@ session_process(Session *s)
 			alive = session_message(s, type, msg + 5, total - 5);
 		free(msg);
 		if (!alive)
-			return;
+			break;
 	}
-	if (!session_flush(s))
-		session_destroy(s);
 }
 
 static void
@@ -1596,4 +1633,48 @@ session_on_socket(int fd, short events, void *arg)
 	}
 	s->in.len += (size_t)n;
 	session_process(s);
+}
+
+/* ---- deadlock detector and admin view ---------------------------------- */
+
+Session *
+session_first(Server *srv)
+{
+	return srv->sessions;
+}
+
+Session *
+session_next(Session *s)
+{
+	return s->next;
+}
+
+uint64_t
+session_busy_since(const Session *s)
+{
+	return s->dead ? 0 : s->busy_since;
+}
+
+uint32_t
+session_pid(const Session *s)
+{
+	return s->pid;
+}
+
+bool
+session_owns_backend(Session *s, int32_t node_id, int32_t pid)
+{
+	if (s->dead || s->user == NULL || s->state == SESS_STARTUP || s->state == SESS_AUTH_SASL ||
+	    s->state == SESS_AUTH_SASL_CONT)
+		return false;
+	Participant *p = txn_find(&s->txn, node_id);
+	return p != NULL && node_backend_pid(p->conn) == pid;
+}
+
+void
+session_deadlock_victim(Session *s)
+{
+	sg_log_info(s->actor, "distributed deadlock: cancelling this session's statement");
+	if (s->exec != NULL)
+		exec_cancel_deadlock(s->exec);
 }

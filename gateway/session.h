@@ -1,6 +1,9 @@
 #ifndef SG_GATEWAY_SESSION_H
 #define SG_GATEWAY_SESSION_H
 
+#include <stdbool.h>
+#include <stdint.h>
+
 #include "gateway/server.h"
 
 /*
@@ -12,5 +15,16 @@
 void session_accept(Server *srv, int fd);
 /* session_close_all: shutting down; closes every session of the server */
 void session_close_all(Server *srv);
+
+/* iteration over the server's sessions (for the deadlock detector and the admin view) */
+Session *session_first(Server *srv);
+Session *session_next(Session *s);
+/* session_busy_since: loop_now_us() when the running statement started, 0 when idle */
+uint64_t session_busy_since(const Session *s);
+/* session_owns_backend: s holds the connection served by node's backend pid */
+bool session_owns_backend(Session *s, int32_t node_id, int32_t pid);
+/* session_deadlock_victim: cancel the running statement with 40P01 */
+void session_deadlock_victim(Session *s);
+uint32_t session_pid(const Session *s);
 
 #endif /* SG_GATEWAY_SESSION_H */

@@ -75,6 +75,7 @@ struct Exec {
 	bool abandoned;
 	bool starting;         /* inside exec_start: defer completion */
 	bool complete_pending; /* finished while starting */
+	bool deadlock_victim;  /* cancelled by the deadlock detector */
 	uint64_t notices[8];   /* hashes of notices passed on: the same words from many shards once */
 	int nnotices;
 	/* multi-stage */
@@ -92,9 +93,15 @@ static void run_send_next(NodeRun *r);
 static void
 exec_record_error(Exec *e, const SgError *err)
 {
-	if (!e->has_err) {
-		e->err = *err;
-		e->has_err = true;
+	if (e->has_err)
+		return;
+	e->err = *err;
+	e->has_err = true;
+	if (e->deadlock_victim && strcmp(err->sqlstate, SQLSTATE_QUERY_CANCELED) == 0) {
+		sg_error_set(&e->err, SQLSTATE_DEADLOCK_DETECTED, "deadlock detected");
+		sg_error_detail(&e->err, "The transaction waited for a lock held by another transaction "
+		                         "that waited, on another node, for a lock this one holds.");
+		sg_error_hint(&e->err, "See server log for query details.");
 	}
 }
 
@@ -743,6 +750,13 @@ exec_cancel(Exec *e)
 		if (!r->finished && r->p != NULL && r->p->conn != NULL)
 			node_cancel(r->p->conn);
 	}
+}
+
+void
+exec_cancel_deadlock(Exec *e)
+{
+	e->deadlock_victim = true;
+	exec_cancel(e);
 }
 
 void

@@ -50,8 +50,8 @@ typedef struct ExecBind {
 	int16_t nresult;
 	const int16_t *result_formats;
 	bool send_row_description; /* false for Execute: Describe already sent it */
-	char describe; /* 0: execute; 'S'/'P': Parse(+Bind)+Describe only, relaying the
-	                  ParameterDescription / RowDescription / NoData the node computes */
+	char describe;             /* 0: execute; 'S'/'P': Parse(+Bind)+Describe only, relaying the
+	                              ParameterDescription / RowDescription / NoData the node computes */
 } ExecBind;
 
 /*
@@ -65,6 +65,11 @@ Exec *exec_start(const DistPlan *plan, const CatalogSnapshot *snap, Txn *txn, co
 void exec_resume(Exec *e);
 /* exec_cancel: send a CancelRequest to every node running part of the statement */
 void exec_cancel(Exec *e);
+/*
+ * exec_cancel_deadlock: the statement is the victim of a distributed deadlock:
+ * cancel it, and report the cancellation as 40P01 deadlock_detected
+ */
+void exec_cancel_deadlock(Exec *e);
 /* exec_abandon: the client is gone; stop without calling done(); connections are dropped */
 void exec_abandon(Exec *e);
 

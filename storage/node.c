@@ -431,3 +431,9 @@ node_set_tag(NodeConn *c, uint64_t tag)
 {
 	c->tag = tag;
 }
+
+int32_t
+node_backend_pid(const NodeConn *c)
+{
+	return c->pg != NULL && c->state != NODE_CONNECTING ? PQbackendPID(c->pg) : 0;
+}

@@ -83,6 +83,9 @@ void node_cancel(NodeConn *c);
 SG_MUSTCHECK bool node_probe_parameters(const char *conninfo, const char *const *names, int n,
                                         char (*values)[64], SgError *err);
 
+/* node_backend_pid: the node's process id serving this connection (0 while connecting) */
+int32_t node_backend_pid(const NodeConn *c);
+
 /*
  * node_tag / node_set_tag: which session settings the connection carries
  * (a hash chosen by the caller; 0 = the server's defaults)
