@@ -164,6 +164,21 @@ copyin_options_check(const CopyOptions *o, SgError *err)
 
 /* ------------------------------------------------------------------ lifecycle */
 
+/* grow: make *p hold at least need bytes (abort on OOM, as arenas do) */
+static void
+grow(char **p, size_t *cap, size_t need)
+{
+	if (need <= *cap)
+		return;
+	size_t ncap = *cap < 256 ? 256 : *cap;
+	while (ncap < need)
+		ncap *= 2;
+	char *np = realloc(*p, ncap);
+	SG_ASSERT(np != NULL);
+	*p = np;
+	*cap = ncap;
+}
+
 CopySplitter *
 copyin_create(const CopyOptions *o)
 {
@@ -179,6 +194,7 @@ copyin_create(const CopyOptions *o)
 	SG_ASSERT(s->null_string != NULL);
 	memcpy(s->null_string, ns, s->null_len + 1);
 	s->o.null_string = s->null_string;
+	grow(&s->buf, &s->cap, 256); /* never NULL: offsets into it are taken before any feed */
 	s->state = o->format == COPY_FMT_BINARY ? COPY_ST_HEADER : COPY_ST_ROWS;
 	s->first_char = true;
 	s->header_pending = o->format != COPY_FMT_BINARY && o->header;
@@ -211,21 +227,6 @@ copyin_binary_header(size_t *len)
 	                                                     "\0\0\0";
 	*len = COPYIN_BINARY_HEADER_LEN;
 	return header;
-}
-
-/* grow: make *p hold at least need bytes (abort on OOM, as arenas do) */
-static void
-grow(char **p, size_t *cap, size_t need)
-{
-	if (need <= *cap)
-		return;
-	size_t ncap = *cap < 256 ? 256 : *cap;
-	while (ncap < need)
-		ncap *= 2;
-	char *np = realloc(*p, ncap);
-	SG_ASSERT(np != NULL);
-	*p = np;
-	*cap = ncap;
 }
 
 void
