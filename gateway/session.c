@@ -1155,6 +1155,15 @@ session_run_tasks(Session *s)
 }
 
 static void
+session_copy_start(Session *s)
+{
+	SgError err;
+	sg_error_set(&err, SQLSTATE_FEATURE_NOT_SUPPORTED,
+	             "COPY FROM STDIN is not supported through shardgate yet");
+	session_stmt_failed(s, &err);
+}
+
+static void
 session_run_next(Session *s)
 {
 	if (s->cur >= s->stmts.nstmts) {
@@ -1207,6 +1216,9 @@ session_run_next(Session *s)
 		return;
 	case PLAN_TASKS:
 		session_run_tasks(s);
+		return;
+	case PLAN_COPY_IN:
+		session_copy_start(s);
 		return;
 	}
 }

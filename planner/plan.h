@@ -27,11 +27,45 @@
  */
 
 typedef enum PlanKind {
-	PLAN_EMPTY,       /* empty query: EmptyQueryResponse */
-	PLAN_TASKS,       /* run tasks on nodes, combine their results */
-	PLAN_TXN_CONTROL, /* BEGIN/COMMIT/ROLLBACK/SAVEPOINT...: see TxnCommand */
-	PLAN_GATEWAY_FUNC /* SELECT create_distributed_table(...) etc.: see GatewayFunc */
+	PLAN_EMPTY,        /* empty query: EmptyQueryResponse */
+	PLAN_TASKS,        /* run tasks on nodes, combine their results */
+	PLAN_TXN_CONTROL,  /* BEGIN/COMMIT/ROLLBACK/SAVEPOINT...: see TxnCommand */
+	PLAN_GATEWAY_FUNC, /* SELECT create_distributed_table(...) etc.: see GatewayFunc */
+	PLAN_COPY_IN       /* COPY ... FROM STDIN: see CopyPlan */
 } PlanKind;
+
+typedef enum CopyPlanFormat { COPYPLAN_TEXT, COPYPLAN_CSV, COPYPLAN_BINARY } CopyPlanFormat;
+
+/*
+ * CopyPlan: COPY ... FROM STDIN. Stream mode (local and reference tables):
+ * the client's stream goes unchanged to the statement on every dest. Split
+ * mode (distributed tables): the stream is cut into rows, each row routed by
+ * its key to dests[shard index] (a COPY into that shard's table, HEADER
+ * removed because the gateway skips it).
+ */
+typedef struct CopyDest {
+	int32_t node_id;
+	const char *sql;
+} CopyDest;
+
+typedef struct CopyPlan {
+	bool split;
+	int32_t ndests; /* split: one per shard, indexed by shard index */
+	CopyDest *dests;
+	CopyPlanFormat format;
+	char delimiter;
+	const char *null_string;
+	bool header;
+	char quote;
+	char escape;
+	bool key_force_not_null;
+	bool key_force_null;
+	int32_t ncolumns;     /* columns in the COPY (column list or the table's) */
+	const char **columns; /* may be NULL for a local table without a column list */
+	int32_t key_column;   /* split: index of the distribution column in columns */
+	uint32_t key_type;    /* split: pg_type oid of the distribution column */
+	int32_t shard_count;  /* split */
+} CopyPlan;
 
 typedef enum CombineKind {
 	COMBINE_RELAY, /* exactly one task: relay every message, the node's CommandComplete included */
@@ -114,6 +148,9 @@ typedef struct DistPlan {
 	bool catalog_changed;    /* the shardgate catalog changes: reload after success */
 	int32_t rows_from_node;  /* != 0: only this node's rows and count reach the client (a
 	                            reference-table write runs on every node: report one copy) */
+
+	/* PLAN_COPY_IN */
+	CopyPlan copy;
 
 	/* PLAN_TASKS that change session settings */
 	SetKind set_kind;

@@ -22,9 +22,9 @@
 typedef struct ParsedStmt ParsedStmt; /* opaque: the statement's tree, in the statement arena */
 
 typedef struct StmtList {
-	int32_t nstmts;        /* 0 for an empty query string */
-	ParsedStmt **stmts;    /* [nstmts] */
-	const char **texts;    /* [nstmts] each statement's own source text (NUL-terminated copy) */
+	int32_t nstmts;     /* 0 for an empty query string */
+	ParsedStmt **stmts; /* [nstmts] */
+	const char **texts; /* [nstmts] each statement's own source text (NUL-terminated copy) */
 } StmtList;
 
 /*
@@ -40,8 +40,7 @@ SG_MUSTCHECK bool planner_split(Arena *a, const char *sql, StmtList *out, SgErro
  * what is not supported yet, 42P01 etc. for user errors).
  */
 SG_MUSTCHECK bool planner_plan_stmt(const CatalogSnapshot *snap, const ParsedStmt *stmt,
-                                    const char *stmt_text, Arena *a, DistPlan **out,
-                                    SgError *err);
+                                    const char *stmt_text, Arena *a, DistPlan **out, SgError *err);
 
 /*
  * PlanParams: the parameter values of an extended-protocol Bind, used to
@@ -63,5 +62,13 @@ typedef struct PlanParams {
 SG_MUSTCHECK bool planner_plan_stmt_params(const CatalogSnapshot *snap, const ParsedStmt *stmt,
                                            const char *stmt_text, const PlanParams *params,
                                            Arena *a, DistPlan **out, SgError *err);
+
+/*
+ * planner_plan_copy: plans `COPY ... FROM STDIN`. *is_copy false (and true
+ * returned) for any other statement, which then goes to planner_plan_stmt.
+ */
+SG_MUSTCHECK bool planner_plan_copy(const CatalogSnapshot *snap, const ParsedStmt *stmt,
+                                    const char *stmt_text, Arena *a, DistPlan **out, bool *is_copy,
+                                    SgError *err);
 
 #endif /* SG_PLANNER_PLANNER_H */
