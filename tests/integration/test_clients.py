@@ -1,0 +1,56 @@
+"""Real PostgreSQL clients against one 3-node cluster: the client matrix.
+
+Runs every suite of tests/clients/ (psql, psycopg2, psycopg 3, asyncpg,
+SQLAlchemy, Django, JDBC, node-postgres, pgbench; see tests/clients/README.md)
+against the gateway of one cluster, prints each suite's failures and the
+matrix of clients x feature groups, and passes only when every suite passed.
+A gateway crash during a suite fails it and the gateway is restarted for the
+next suite.
+
+Knobs: SG_CLIENTS_ONLY=psql,jdbc runs some suites; SG_PGBENCH_SECONDS (10)
+is the length of each pgbench run; SG_CLIENTS_VERBOSE=1 prints every case.
+"""
+
+import os
+import sys
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import harness  # noqa: E402
+from harness import test  # noqa: E402
+
+sys.path.insert(0, os.path.join(harness.SG_ROOT, "tests", "clients"))
+import run as clients  # noqa: E402
+
+
+@test(timeout=420)
+def client_matrix(c):
+    only = [s for s in os.environ.get("SG_CLIENTS_ONLY", "").split(",") if s]
+    crashes = []
+
+    def after_suite(name):
+        if not c.gateway_alive():
+            crashes.append(name)
+            harness.log("  gateway process died during the %s suite:\n%s" % (name, c.log_tail(15)))
+            c.restart_gateway()
+            harness.log("  gateway restarted")
+
+    results = clients.run_all(c.port, only=only,
+                              pgbench_seconds=int(os.environ.get("SG_PGBENCH_SECONDS", "10")),
+                              after_suite=after_suite,
+                              verbose=os.environ.get("SG_CLIENTS_VERBOSE") == "1")
+    passed = sum(r.passed for r in results)
+    failed = sum(r.failed for r in results)
+    harness.log("client cases: %d passed, %d failed (%d suites)" % (passed, failed, len(results)))
+    problems = []
+    if crashes:
+        problems.append("gateway crashed during: " + ", ".join(crashes))
+    bad = [r.name for r in results if r.failed]
+    if bad:
+        problems.append("suites with failures: " + ", ".join(bad))
+    if not results:
+        problems.append("no suite ran")
+    assert not problems, "; ".join(problems)
+
+
+if __name__ == "__main__":
+    harness.main(nodes=3)
