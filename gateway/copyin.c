@@ -154,10 +154,10 @@ copyin_options_check(const CopyOptions *o, SgError *err)
 		return sg_error_set(err, SQLSTATE_FEATURE_NOT_SUPPORTED,
 		                    "COPY escape must be a single one-byte character");
 	if (strchr(null_string, o->delimiter) != NULL)
-		return sg_error_set(err, SQLSTATE_INVALID_PARAMETER_VALUE,
+		return sg_error_set(err, SQLSTATE_FEATURE_NOT_SUPPORTED,
 		                    "COPY delimiter must not appear in the NULL specification");
 	if (is_csv && strchr(null_string, o->quote) != NULL)
-		return sg_error_set(err, SQLSTATE_INVALID_PARAMETER_VALUE,
+		return sg_error_set(err, SQLSTATE_FEATURE_NOT_SUPPORTED,
 		                    "CSV quote character must not appear in the NULL specification");
 	return true;
 }

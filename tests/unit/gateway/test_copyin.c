@@ -13,6 +13,7 @@
  * style scripts replay them with COPY ... FROM STDIN and compare.
  */
 #include <CUnit/CUnit.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -196,6 +197,22 @@ static const Case cases[] = {
      .message = "missing data for column \"c3\""},
     {"csv_partial_last_quoted", COPY_FMT_CSV, 2, 1, IN("1,\"a\nb\""),
      .rows = {{"1,\"a\nb\"", 0, "a\nb"}}},
+
+    {"csv_crlf_multiline", COPY_FMT_CSV, 2, 1, IN("1,\"a\r\nb\rc\nd\"\r\n2,c\r\n"),
+     .rows = {{"1,\"a\r\nb\rc\nd\"\r\n", 0, "a\r\nb\rc\nd"}, {"2,c\r\n", 0, "c"}}},
+    {"csv_header_decides_eol", COPY_FMT_CSV, 2, 0, .header = true, IN("h1,h2\r\n1,a\n"),
+     .sqlstate = BAD, .message = "unquoted newline found in data"},
+    {"csv_cr_marker", COPY_FMT_CSV, 2, 0, IN("1,a\r\\.\rjunk"), .rows = {{"1,a\r", 0, "1"}}},
+    {"csv_escape_outside_quotes", COPY_FMT_CSV, 1, 0, .escape = '\\', IN("a\\\"b,c\"\n"),
+     .rows = {{"a\\\"b,c\"\n", 0, "a\\b,c"}}},
+    {"csv_doubled_quote_other_escape", COPY_FMT_CSV, 1, 0, .escape = '\\', IN("\"a\"\"b\"\n"),
+     .rows = {{"\"a\"\"b\"\n", 0, "ab"}}},
+    {"csv_many_fields_key_last", COPY_FMT_CSV, 5, 4, IN(",\"\",x,\"y,z\",\"k\"\"\"\n"),
+     .rows = {{",\"\",x,\"y,z\",\"k\"\"\"\n", 0, "k\""}}},
+    {"text_many_fields_key_last", COPY_FMT_TEXT, 5, 4, IN("\\N\t\t\\\t\tx\tk\\\\\n"),
+     .rows = {{"\\N\t\t\\\t\tx\tk\\\\\n", 0, "k\\"}}},
+    {"text_header_crlf_then_rows", COPY_FMT_TEXT, 2, 1, .header = true,
+     IN("a\tb\r\n1\tx\r\n\\.\r\n"), .rows = {{"1\tx\r\n", 0, "x"}}},
 
     /* ---- binary */
     {"bin_basic", COPY_FMT_BINARY, 2, 0,
@@ -626,9 +643,9 @@ test_options_check(void)
 	    {COPY_FMT_CSV, 'a', 0, NULL, false, 1, 0, NULL, NULL},
 	    {COPY_FMT_CSV, '"', 0, NULL, false, 1, 0, "22023",
 	     "COPY delimiter and quote must be different"},
-	    {COPY_FMT_TEXT, ',', 0, "a,b", false, 1, 0, "22023",
+	    {COPY_FMT_TEXT, ',', 0, "a,b", false, 1, 0, "0A000",
 	     "COPY delimiter must not appear in the NULL specification"},
-	    {COPY_FMT_CSV, 0, 0, "a\"", false, 1, 0, "22023",
+	    {COPY_FMT_CSV, 0, 0, "a\"", false, 1, 0, "0A000",
 	     "CSV quote character must not appear in the NULL specification"},
 	    {COPY_FMT_TEXT, 0, 0, "a\rb", false, 1, 0, "22023",
 	     "COPY null representation cannot use newline or carriage return"},
@@ -698,6 +715,66 @@ test_many_rows_chunked(void)
 	SgError err;
 	CU_ASSERT_EQUAL(copyin_next(s, &row, &row_len, &key, &key_len, &is_null, &err), COPYIN_END);
 	copyin_destroy(s);
+}
+
+/* a 4 MB row arriving in 512-byte chunks: linear work (no rescans, no re-copies) */
+static void
+test_long_row_small_chunks(void)
+{
+	static const CopyFormat fmts[] = {COPY_FMT_TEXT, COPY_FMT_CSV, COPY_FMT_BINARY};
+	const size_t big = 4u << 20;
+	char *data = malloc(big + 64);
+	for (size_t f = 0; f < SG_ARRAY_LEN(fmts); f++) {
+		CopyOptions o;
+		copyin_options_default(&o, fmts[f]);
+		o.ncolumns = 2;
+		o.key_column = 0;
+		size_t n = 0;
+		if (fmts[f] == COPY_FMT_BINARY) {
+			size_t hl;
+			const char *h = copyin_binary_header(&hl);
+			memcpy(data, h, hl);
+			n = hl;
+			memcpy(data + n, "\0\2\0\0\0\1k", 7);
+			n += 7;
+			uint32_t l = (uint32_t)big;
+			unsigned char lb[4] = {(unsigned char)(l >> 24), (unsigned char)(l >> 16),
+			                       (unsigned char)(l >> 8), (unsigned char)l};
+			memcpy(data + n, lb, 4);
+			n += 4;
+			memset(data + n, 'v', big);
+			n += big;
+		} else {
+			memcpy(data, fmts[f] == COPY_FMT_CSV ? "k,\"" : "k\t", fmts[f] == COPY_FMT_CSV ? 3 : 2);
+			n = fmts[f] == COPY_FMT_CSV ? 3 : 2;
+			memset(data + n, 'v', big);
+			n += big;
+			if (fmts[f] == COPY_FMT_CSV)
+				data[n++] = '"';
+			data[n++] = '\n';
+		}
+		CopySplitter *s = copyin_create(&o);
+		int rows = 0;
+		for (size_t pos = 0; pos < n; pos += 512) {
+			copyin_feed(s, data + pos, n - pos < 512 ? n - pos : 512);
+			for (;;) {
+				const char *row, *key;
+				size_t row_len, key_len;
+				bool is_null;
+				SgError err;
+				CopyNext r = copyin_next(s, &row, &row_len, &key, &key_len, &is_null, &err);
+				if (r == COPYIN_NEED_MORE)
+					break;
+				CU_ASSERT_EQUAL_FATAL(r, COPYIN_ROW);
+				CU_ASSERT_STRING_EQUAL(key, "k");
+				CU_ASSERT(row_len > big);
+				rows++;
+			}
+		}
+		CU_ASSERT_EQUAL(rows, 1);
+		copyin_destroy(s);
+	}
+	free(data);
 }
 
 /* a long partial row is refused as soon as it passes the limit, before CopyDone */
@@ -846,5 +923,6 @@ sg_register_tests(void)
 	            test_cases_whole_bytes_and_every_cut);
 	CU_add_test(suite, "many rows in chunks", test_many_rows_chunked);
 	CU_add_test(suite, "row limit before the row ends", test_limit_before_row_end);
+	CU_add_test(suite, "long row in small chunks", test_long_row_small_chunks);
 	CU_add_test(suite, "dump cases for PostgreSQL (COPYIN_DUMP)", test_dump_cases);
 }
