@@ -334,27 +334,37 @@ scan_line(CopySplitter *s, SgError *err)
 	const char escapec = (is_csv && s->o.escape != s->o.quote) ? s->o.escape : '\0';
 	const char *b = s->buf;
 	const size_t len = s->len;
+	const bool at_eof = s->at_eof;
+	/* the per-byte state lives in locals (stores into *s each byte stall the loop) */
+	bool in_quote = s->in_quote, last_was_esc = s->last_was_esc, first_char = s->first_char;
+	size_t cpos = s->start + s->scan_off;
 
 /* NEED(i): byte i must be there unless at EOF; else undo this byte and wait */
 #define NEED(i)                                                                                    \
 	do {                                                                                           \
-		if ((i) >= len && !s->at_eof) {                                                            \
+		if ((i) >= len && !at_eof) {                                                               \
 			s->in_quote = save_quote;                                                              \
 			s->last_was_esc = save_esc;                                                            \
+			s->first_char = first_char;                                                            \
+			s->scan_off = cpos - s->start;                                                         \
 			return SCAN_MORE;                                                                      \
 		}                                                                                          \
 	} while (0)
 #define AT(i) ((i) < len ? b[(i)] : '\0')
 
-	for (;;) {
-		const size_t cpos = s->start + s->scan_off;
+	for (;; cpos++) {
 		if (cpos >= len) {
-			if (!s->at_eof)
+			if (!at_eof) {
+				s->in_quote = in_quote;
+				s->last_was_esc = last_was_esc;
+				s->first_char = first_char;
+				s->scan_off = cpos - s->start;
 				return SCAN_MORE;
+			}
 			s->line_end = s->next = len;
 			return SCAN_EOF;
 		}
-		const bool save_quote = s->in_quote, save_esc = s->last_was_esc;
+		const bool save_quote = in_quote, save_esc = last_was_esc;
 		size_t p = cpos;
 		char c = b[p++];
 
@@ -362,15 +372,18 @@ scan_line(CopySplitter *s, SgError *err)
 			/* look-ahead bytes must be there before the CSV state changes */
 			if (c == '\\' || c == '\r')
 				NEED(p);
-			if (s->in_quote && c == escapec)
-				s->last_was_esc = !s->last_was_esc;
-			if (c == quotec && !s->last_was_esc)
-				s->in_quote = !s->in_quote;
+			if (in_quote && c == escapec)
+				last_was_esc = !last_was_esc;
+			if (c == quotec && !last_was_esc)
+				in_quote = !in_quote;
 			if (c != escapec)
-				s->last_was_esc = false;
+				last_was_esc = false;
+		} else if (c != '\r' && c != '\n' && c != '\\') {
+			first_char = false;
+			continue; /* text: nothing else is special */
 		}
 
-		if (c == '\r' && (!is_csv || !s->in_quote)) {
+		if (c == '\r' && (!is_csv || !in_quote)) {
 			if (s->eol == COPY_EOL_UNKNOWN || s->eol == COPY_EOL_CRNL) {
 				NEED(p);
 				if (AT(p) == '\n') {
@@ -388,7 +401,7 @@ scan_line(CopySplitter *s, SgError *err)
 			s->next = p;
 			return SCAN_LINE;
 		}
-		if (c == '\n' && (!is_csv || !s->in_quote)) {
+		if (c == '\n' && (!is_csv || !in_quote)) {
 			if (s->eol == COPY_EOL_CR || s->eol == COPY_EOL_CRNL)
 				return eol_error(s, err, false);
 			s->eol = COPY_EOL_NL;
@@ -398,7 +411,7 @@ scan_line(CopySplitter *s, SgError *err)
 		}
 
 		/* "\." ends the data; in CSV only alone on a line, as "\." is a valid CSV value */
-		if (c == '\\' && (!is_csv || s->first_char)) {
+		if (c == '\\' && (!is_csv || first_char)) {
 			NEED(p);
 			if (p >= len) {
 				/* backslash just before EOF: data */
@@ -450,8 +463,8 @@ scan_line(CopySplitter *s, SgError *err)
 				p++; /* text: the byte after a backslash is never special */
 			}
 		}
-		s->first_char = false;
-		s->scan_off = p - s->start;
+		first_char = false;
+		cpos = p - 1; /* the loop's cpos++ moves to p */
 	}
 #undef NEED
 #undef AT

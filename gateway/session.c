@@ -36,6 +36,7 @@
 #include "common/buf.h"
 #include "common/log.h"
 #include "common/proto.h"
+#include "gateway/copyrun.h"
 #include "gateway/portal.h"
 #include "gateway/scram.h"
 #include "planner/exec.h"
@@ -56,6 +57,7 @@ typedef enum SessState {
 	/* ready */
 	SESS_IDLE,
 	SESS_QUERY,
+	SESS_COPY_IN, /* CopyInResponse sent: CopyData until CopyDone/CopyFail */
 	/* end */
 	SESS_CLOSING
 } SessState;
@@ -100,6 +102,7 @@ struct Session {
 	bool has_captured;
 	uint64_t busy_since; /* loop_now_us() at the start of the running statement, 0 idle */
 	bool in_process;     /* inside session_process: ending is deferred to its end */
+	CopyRun *copy;       /* COPY FROM STDIN in flight */
 	bool must_destroy;   /* the client is gone: destroy at the end of session_process */
 };
 
@@ -124,6 +127,8 @@ sess_state_name(SessState st)
 		return "idle";
 	case SESS_QUERY:
 		return "query";
+	case SESS_COPY_IN:
+		return "copy-in";
 	case SESS_CLOSING:
 		return "closing";
 	}
@@ -149,6 +154,7 @@ session_update_watch(Session *s)
 		ev |= LOOP_WRITE;
 	/* read more only when we can act on it: not while a statement runs */
 	if (s->state != SESS_CLOSING && s->state != SESS_QUERY &&
+	    !(s->state == SESS_COPY_IN && s->copy != NULL && copyrun_is_full(s->copy)) &&
 	    buf_avail(&s->in) < s->srv->config->max_message_size + 5)
 		ev |= LOOP_READ;
 	if (s->state == SESS_QUERY && buf_avail(&s->in) < SESS_MAX_PIPELINED)
@@ -270,6 +276,10 @@ session_destroy(Session *s)
 	if (s->exec != NULL) {
 		exec_abandon(s->exec);
 		s->exec = NULL;
+	}
+	if (s->copy != NULL) {
+		copyrun_abandon(s->copy);
+		s->copy = NULL;
 	}
 	if (s->watch != NULL) {
 		watch_destroy(s->watch);
@@ -1155,12 +1165,85 @@ session_run_tasks(Session *s)
 }
 
 static void
+copy_on_done(void *arg, const SgError *err, uint64_t rows)
+{
+	Session *s = arg;
+	s->copy = NULL;
+	if (err != NULL) {
+		session_stmt_failed(s, err);
+		return;
+	}
+	char tag[32];
+	snprintf(tag, sizeof(tag), "COPY %llu", (unsigned long long)rows);
+	session_complete(s, tag);
+	session_stmt_ok(s);
+}
+
+static void
+copy_on_resume(void *arg)
+{
+	Session *s = arg;
+	session_update_watch(s);
+	session_process(s);
+}
+
+/* session_copy_start: CopyInResponse, then the client's CopyData feed the CopyRun */
+static void
 session_copy_start(Session *s)
 {
+	const DistPlan *p = s->plan;
+	const CopyPlan *cp = &p->copy;
+	if (s->txn.block == TXN_BLOCK_NONE && (cp->split || cp->ndests > 1)) {
+		txn_begin_implicit(&s->txn); /* all rows or none, on every node */
+		s->wrapped = true;
+	}
+	Buf *o = &s->out;
+	size_t off = o->len;
+	int16_t fmt = cp->format == COPYPLAN_BINARY ? 1 : 0;
+	buf_append_u8(o, PQ_MSG_COPY_IN);
+	buf_append_u32(o, 0);
+	buf_append_u8(o, (uint8_t)fmt);
+	buf_append_u16(o, (uint16_t)cp->ncolumns);
+	for (int32_t i = 0; i < cp->ncolumns; i++)
+		buf_append_u16(o, (uint16_t)fmt);
+	buf_put_u32_at(o, off + 1, (uint32_t)(o->len - off - 1));
+	CopyRunCallbacks cb = {copy_on_done, copy_on_resume, s};
+	session_set_state(s, SESS_COPY_IN);
+	s->copy = copyrun_start(cp, p->rows_from_node, s->snap, &s->txn, &cb);
+	(void)session_flush(s);
+	session_process(s); /* CopyData may already be buffered */
+}
+
+/* session_copy_message: one client message while in COPY IN */
+static void
+session_copy_message(Session *s, char type, const char *body, size_t len)
+{
 	SgError err;
-	sg_error_set(&err, SQLSTATE_FEATURE_NOT_SUPPORTED,
-	             "COPY FROM STDIN is not supported through shardgate yet");
-	session_stmt_failed(s, &err);
+	switch (type) {
+	case PQ_MSG_COPY_DATA:
+		copyrun_data(s->copy, body, len);
+		return;
+	case PQ_MSG_COPY_DONE:
+		session_set_state(s, SESS_QUERY);
+		copyrun_end(s->copy, NULL);
+		return;
+	case PQ_MSG_COPY_FAIL:
+		sg_error_set(&err, SQLSTATE_QUERY_CANCELED, "COPY from stdin failed: %.*s",
+		             (int)(len > 0 ? len - 1 : 0), body);
+		session_set_state(s, SESS_QUERY);
+		copyrun_end(s->copy, &err);
+		return;
+	case PQ_MSG_FLUSH:
+	case PQ_MSG_SYNC:
+		return; /* PostgreSQL ignores these during COPY */
+	default:
+		sg_error_set(&err, SQLSTATE_PROTOCOL_VIOLATION,
+		             "unexpected message type 0x%02X during COPY from stdin",
+		             (unsigned)(unsigned char)type);
+		session_set_state(s, SESS_QUERY);
+		copyrun_end(s->copy, &err);
+		return;
+	}
 }
 
 static void
@@ -1178,11 +1261,15 @@ session_run_next(Session *s)
 		txn_begin_implicit(&s->txn); /* after a COMMIT inside the message */
 	SgError err;
 	DistPlan *plan = NULL;
-	bool planned =
-	    s->ext ? planner_plan_stmt_params(s->snap, s->stmts.stmts[s->cur], s->stmts.texts[s->cur],
-	                                      &s->params, s->arena, &plan, &err)
-	           : planner_plan_stmt(s->snap, s->stmts.stmts[s->cur], s->stmts.texts[s->cur],
-	                               s->arena, &plan, &err);
+	bool is_copy = false;
+	bool planned = planner_plan_copy(s->snap, s->stmts.stmts[s->cur], s->stmts.texts[s->cur],
+	                                 s->arena, &plan, &is_copy, &err);
+	if (planned && !is_copy)
+		planned = s->ext ? planner_plan_stmt_params(s->snap, s->stmts.stmts[s->cur],
+		                                            s->stmts.texts[s->cur], &s->params, s->arena,
+		                                            &plan, &err)
+		                 : planner_plan_stmt(s->snap, s->stmts.stmts[s->cur],
+		                                     s->stmts.texts[s->cur], s->arena, &plan, &err);
 	if (!planned) {
 		if (s->txn.block == TXN_BLOCK_FAILED) {
 			sg_error_set(&err, SQLSTATE_IN_FAILED_SQL_TRANSACTION,
@@ -1563,6 +1650,8 @@ session_process_messages(Session *s)
 		char type;
 		if (s->state == SESS_QUERY || s->state == SESS_CLOSING || s->in_worker)
 			break;
+		if (s->state == SESS_COPY_IN && s->copy != NULL && copyrun_is_full(s->copy))
+			break; /* back-pressure: resume() calls us again */
 		if (s->state == SESS_STARTUP) {
 			FrameResult fr = proto_frame_startup(buf_head(&s->in), buf_avail(&s->in),
 			                                     cfg->max_startup_packet, &total, &err);
@@ -1604,10 +1693,14 @@ session_process_messages(Session *s)
 		memcpy(msg, buf_head(&s->in), total);
 		buf_consume(&s->in, total);
 		bool alive;
-		if (s->state == SESS_AUTH_SASL || s->state == SESS_AUTH_SASL_CONT)
+		if (s->state == SESS_AUTH_SASL || s->state == SESS_AUTH_SASL_CONT) {
 			alive = session_auth_message(s, type, msg + 5, total - 5);
-		else
+		} else if (s->state == SESS_COPY_IN) {
+			session_copy_message(s, type, msg + 5, total - 5);
+			alive = true;
+		} else {
 			alive = session_message(s, type, msg + 5, total - 5);
+		}
 		free(msg);
 		if (!alive)
 			break;

@@ -55,8 +55,9 @@ typedef struct NodeRun {
 	Participant *p;
 	bool waiting_conn;
 	bool finished;
-	int skip_ready; /* ReadyForQuery replies still owed to our BEGIN */
-	bool in_copy_out;
+	int skip_ready;      /* ReadyForQuery replies still owed to our BEGIN */
+	bool in_copy_out;    /* a refused COPY TO: swallow its data */
+	bool relay_copy_out; /* COPY TO STDOUT relayed to the client */
 } NodeRun;
 
 struct Exec {
@@ -282,6 +283,13 @@ run_on_message(NodeConn *c, char type, const char *body, size_t len, void *arg)
 		return;
 	}
 	case PQ_MSG_COPY_OUT:
+		if (pl->combine == COMBINE_RELAY) {
+			/* COPY ... TO STDOUT on one node: relay CopyOutResponse, CopyData, CopyDone */
+			r->relay_copy_out = true;
+			e->sink.message(e->sink.arg, type, body, len);
+			return;
+		}
+		/* fall through */
 	case PQ_MSG_COPY_BOTH:
 		sg_error_set(&err, SQLSTATE_FEATURE_NOT_SUPPORTED,
 		             "COPY TO STDOUT is not supported through shardgate yet");
@@ -293,6 +301,14 @@ run_on_message(NodeConn *c, char type, const char *body, size_t len, void *arg)
 			run_finish(r);
 		else
 			run_send_next(r);
+		return;
+	case PQ_MSG_COPY_DATA:
+	case PQ_MSG_COPY_DONE:
+		if (r->relay_copy_out) {
+			e->sink.message(e->sink.arg, type, body, len);
+			if (e->sink.is_full(e->sink.arg))
+				node_pause(c, true);
+		}
 		return;
 	default: /* ParseComplete, BindComplete, CopyData of a refused COPY... */
 		return;
@@ -309,56 +325,6 @@ run_on_lost(NodeConn *c, const SgError *err, void *arg)
 	run_finish(r);
 }
 
-/*
- * exec_write_settings: make a pooled connection carry the session's settings:
- * RESET ALL (when it carries another session's), then set_config() for each,
- * in one Sync. Values are parameters, never pasted into SQL.
- */
-static void
-exec_write_settings(Buf *b, bool reset, const TxnSettings *st)
-{
-	static const char *const none[1] = {NULL};
-	static const int32_t none_len[1] = {0};
-	if (reset) {
-		proto_write_parse(b, "", "RESET ALL", 0, NULL);
-		proto_write_bind(b, "", "", 0, NULL, 0, none, none_len, 0, NULL);
-		proto_write_execute(b, "", 0);
-	}
-	if (st != NULL && st->n > 0) {
-		proto_write_parse(b, "", "SELECT pg_catalog.set_config($1, $2, false)", 0, NULL);
-		for (int i = 0; i < st->n; i++) {
-			const char *params[2] = {st->names[i], st->values[i]};
-			proto_write_bind_text(b, "", "", 2, params);
-			proto_write_execute(b, "", 0);
-		}
-	}
-	proto_write_sync(b);
-}
-
-/*
- * exec_write_prelude: what a participant needs before the statement: the
- * session's settings and, inside a block, its BEGIN. Returns the number of
- * ReadyForQuery replies the prelude adds.
- */
-static int
-exec_write_prelude(Exec *e, Participant *p, Buf *b)
-{
-	int n = 0;
-	const TxnSettings *st = e->txn->settings;
-	uint64_t want = st != NULL ? st->hash : 0;
-	if (node_tag(p->conn) != want) {
-		exec_write_settings(b, node_tag(p->conn) != 0, st);
-		node_set_tag(p->conn, want);
-		n++;
-	}
-	if (txn_in_block(e->txn) && !p->began) {
-		proto_write_query(b, txn_begin_text(e->txn));
-		p->began = true;
-		n++;
-	}
-	return n;
-}
-
 static void
 run_send_next(NodeRun *r)
 {
@@ -366,7 +332,7 @@ run_send_next(NodeRun *r)
 	const Task *task = &r->tasklist[r->tasks[r->next++]];
 	Buf b;
 	buf_init(&b);
-	int expect = exec_write_prelude(e, r->p, &b);
+	int expect = txn_write_prelude(e->txn, r->p, &b);
 	r->skip_ready += expect;
 	const ExecBind *bind = e->bind;
 	static const char *const none[1] = {NULL};
@@ -554,7 +520,7 @@ stage_begin(Exec *e)
 	const PullStage *st = &e->plan->stages[e->stage];
 	Buf b;
 	buf_init(&b);
-	int expect = exec_write_prelude(e, e->merge, &b);
+	int expect = txn_write_prelude(e->txn, e->merge, &b);
 	proto_write_query(&b, st->create_sql);
 	proto_write_query(&b, st->copy_sql);
 	e->mphase = M_CREATE;

@@ -247,6 +247,48 @@ txn_participant(Txn *t, int32_t node_id, const char *host, int32_t port, TxnConn
 	p->waiter = pool_acquire(p->pool, txn_on_conn, jc);
 }
 
+/* txn_write_settings: RESET ALL (if reset), then set_config() per setting, one Sync;
+ * values are parameters, never pasted into SQL */
+static void
+txn_write_settings(Buf *b, bool reset, const TxnSettings *st)
+{
+	static const char *const none[1] = {NULL};
+	static const int32_t none_len[1] = {0};
+	if (reset) {
+		proto_write_parse(b, "", "RESET ALL", 0, NULL);
+		proto_write_bind(b, "", "", 0, NULL, 0, none, none_len, 0, NULL);
+		proto_write_execute(b, "", 0);
+	}
+	if (st != NULL && st->n > 0) {
+		proto_write_parse(b, "", "SELECT pg_catalog.set_config($1, $2, false)", 0, NULL);
+		for (int i = 0; i < st->n; i++) {
+			const char *params[2] = {st->names[i], st->values[i]};
+			proto_write_bind_text(b, "", "", 2, params);
+			proto_write_execute(b, "", 0);
+		}
+	}
+	proto_write_sync(b);
+}
+
+int
+txn_write_prelude(Txn *t, Participant *p, Buf *b)
+{
+	int n = 0;
+	const TxnSettings *st = t->settings;
+	uint64_t want = st != NULL ? st->hash : 0;
+	if (node_tag(p->conn) != want) {
+		txn_write_settings(b, node_tag(p->conn) != 0, st);
+		node_set_tag(p->conn, want);
+		n++;
+	}
+	if (txn_in_block(t) && !p->began) {
+		proto_write_query(b, txn_begin_text(t));
+		p->began = true;
+		n++;
+	}
+	return n;
+}
+
 Participant *
 txn_find(Txn *t, int32_t node_id)
 {

@@ -4,6 +4,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "common/buf.h"
 #include "common/error.h"
 #include "common/loop.h"
 #include "storage/node.h"
@@ -104,6 +105,13 @@ void txn_set_failed(Txn *t);
 void txn_participant(Txn *t, int32_t node_id, const char *host, int32_t port, TxnConnFn cb,
                      void *arg);
 const char *txn_begin_text(const Txn *t);
+/*
+ * txn_write_prelude appends what a participant's connection needs before a
+ * statement of this session: its settings (RESET ALL and set_config() when the
+ * connection carries another session's) and, inside a block, the BEGIN (then
+ * p->began is set). Returns how many ReadyForQuery replies it adds.
+ */
+int txn_write_prelude(Txn *t, Participant *p, Buf *b);
 /* txn_find: the live participant of a node with its connection, or NULL */
 Participant *txn_find(Txn *t, int32_t node_id);
 /* txn_mark_broken: the participant's connection was lost; it is dropped */
