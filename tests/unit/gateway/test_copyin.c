@@ -7,10 +7,15 @@
  * boundary: all must give the same rows and the same end.
  *
  * The expected outcomes were checked against PostgreSQL 15.18: with
- * COPYIN_DUMP=<dir> set, the program also writes each case's input, COPY
- * options and expected outcome there (cases marked gateway_only are
- * skipped: limits PostgreSQL does not have); tests/unit/gateway/copyin_vs_pg.sh
- * style scripts replay them with COPY ... FROM STDIN and compare.
+ * COPYIN_DUMP=<dir> set, the program also writes, per case, the input
+ * (<name>.dat), the COPY options (cases.txt), the expected outcome
+ * (expected.txt: "name OK n key-hex..." or "name ERR sqlstate message") and
+ * the splitter's rows dealt alternately to two shard streams (<name>.s0,
+ * <name>.s1, binary ones behind copyin_binary_header()). Replaying each .dat
+ * with COPY t FROM STDIN (PQputCopyData, bytes unchanged) into a table of
+ * ncolumns text (binary: bytea) columns gave exactly expected.txt, and each
+ * pair of shard streams loaded (without HEADER) to the same rows. Cases
+ * marked gateway_only (limits, NUL bytes, unnamed columns) are not dumped.
  */
 #include <CUnit/CUnit.h>
 #include <stdint.h>
