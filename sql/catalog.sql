@@ -102,3 +102,22 @@ BEGIN
     RETURN true;
 END
 $$;
+
+-- Sequences of distributed tables (serial, bigserial, identity) give values
+-- unique over the cluster: on the node with index k (1..stride-1) the sequence
+-- steps by `stride` from floor + k, so no two nodes ever hand out the same value.
+CREATE OR REPLACE FUNCTION shardgate.sequence_last(seq regclass) RETURNS bigint
+LANGUAGE plpgsql AS $$
+DECLARE cur bigint;
+BEGIN
+    EXECUTE format('SELECT last_value FROM %s', seq) INTO cur;
+    RETURN cur;
+END $$;
+
+CREATE OR REPLACE FUNCTION shardgate.stripe_sequence(seq regclass, node_index integer,
+                                                     stride integer, floor bigint)
+RETURNS void LANGUAGE plpgsql AS $$
+BEGIN
+    EXECUTE format('ALTER SEQUENCE %s INCREMENT BY %s', seq, stride);
+    PERFORM setval(seq, floor + node_index, false);
+END $$;

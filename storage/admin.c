@@ -960,6 +960,83 @@ admin_finish_first(AdminOp *op)
 		               op->display, op->first->id, ignored.message);
 }
 
+#define ADMIN_SEQUENCE_STRIDE 64 /* at most 63 nodes hand out sequence values */
+
+/*
+ * admin_stripe_sequences: make the sequences behind the table's serial and
+ * identity columns unique over the cluster (best effort, after the catalog
+ * commit; failures are logged): every active node's copy steps by the stride
+ * from a common floor above every value handed out so far, offset by the
+ * node's index. Shard tables' defaults call their node's copy.
+ */
+static void
+admin_stripe_sequences(AdminOp *op)
+{
+	SgError err;
+	const char *params[2] = {op->schema, op->table};
+	PGconn *first = admin_node_conn(op, op->first, &err);
+	if (first == NULL)
+		return;
+	PGresult *seqs = admin_query(
+	    first,
+	    "SELECT s FROM (SELECT pg_catalog.pg_get_serial_sequence("
+	    "pg_catalog.format('%I.%I', $1::text, $2::text), attname) AS s FROM "
+	    "pg_catalog.pg_attribute "
+	    "WHERE attrelid = pg_catalog.format('%I.%I', $1::text, $2::text)::regclass AND attnum > 0 "
+	    "AND NOT attisdropped) x WHERE s IS NOT NULL",
+	    2, params, PGRES_TUPLES_OK, "finding sequences", &err);
+	if (seqs == NULL) {
+		sg_log_warning("admin", "table %s: sequences not striped: %s", op->display, err.message);
+		return;
+	}
+	for (int r = 0; r < PQntuples(seqs); r++) {
+		const char *seq = PQgetvalue(seqs, r, 0);
+		long long maxv = 0;
+		bool ok = true;
+		for (int i = 0; i < op->nnodes && ok; i++) {
+			AdminNode *n = &op->nodes[i];
+			PGconn *c = n->is_active ? admin_node_conn(op, n, &err) : NULL;
+			if (c == NULL)
+				continue;
+			const char *p1[1] = {seq};
+			PGresult *res = admin_query(c, "SELECT shardgate.sequence_last($1::regclass)", 1, p1,
+			                            PGRES_TUPLES_OK, "reading a sequence", &err);
+			if (res == NULL) {
+				ok = false;
+				break;
+			}
+			long long v = atoll(PQgetvalue(res, 0, 0));
+			maxv = v > maxv ? v : maxv;
+			PQclear(res);
+		}
+		long long floor = (maxv / ADMIN_SEQUENCE_STRIDE + 1) * ADMIN_SEQUENCE_STRIDE;
+		int index = 0;
+		for (int i = 0; i < op->nnodes && ok; i++) {
+			AdminNode *n = &op->nodes[i];
+			if (!n->is_active)
+				continue;
+			PGconn *c = admin_node_conn(op, n, &err);
+			if (c == NULL)
+				continue;
+			char idx[16], stride[16], fl[32];
+			snprintf(idx, sizeof(idx), "%d", ++index);
+			snprintf(stride, sizeof(stride), "%d", ADMIN_SEQUENCE_STRIDE);
+			snprintf(fl, sizeof(fl), "%lld", floor);
+			const char *p4[4] = {seq, idx, stride, fl};
+			PGresult *res = admin_query(
+			    c, "SELECT shardgate.stripe_sequence($1::regclass, $2::int, $3::int, $4::bigint)",
+			    4, p4, PGRES_TUPLES_OK, "striping a sequence", &err);
+			if (res == NULL)
+				ok = false;
+			PQclear(res);
+		}
+		if (!ok)
+			sg_log_warning("admin", "table %s: sequence %s not striped: %s", op->display, seq,
+			               err.message);
+	}
+	PQclear(seqs);
+}
+
 /* admin_create_distributed_table: see admin.h */
 bool
 admin_create_distributed_table(const AdminTarget *t, const CatalogSnapshot *snap,
@@ -1063,6 +1140,7 @@ admin_create_distributed_table(const AdminTarget *t, const CatalogSnapshot *snap
 		goto done;
 	ok = true;
 	admin_finish_first(&op);
+	admin_stripe_sequences(&op);
 	sg_log_info("admin", "distributed table %s by %s: group %d, %d shards, %lld rows moved",
 	            op.display, column, group.id, group.shard_count, rows);
 
