@@ -151,8 +151,8 @@ resolve_column(const Analysis *an, int32_t scope, const ParseValue *v, const cha
 }
 
 /* dist_rel_of: relation index when v is the distribution column of a distributed relation */
-static int32_t
-dist_rel_of(const Analysis *an, int32_t scope, const ParseValue *v)
+int32_t
+analyze_dist_rel_of(const Analysis *an, int32_t scope, const ParseValue *v)
 {
 	if (v->kind != PV_COLUMN)
 		return -1;
@@ -176,7 +176,7 @@ pin_relations(Analysis *an)
 		}
 		if (val->kind != PV_CONST && val->kind != PV_PARAM)
 			continue;
-		int32_t r = dist_rel_of(an, eq->scope, col);
+		int32_t r = analyze_dist_rel_of(an, eq->scope, col);
 		/* only a relation of the condition's own level: NOT EXISTS (... t.id = 5) pins nothing */
 		if (r < 0 || an->rels[r].shard >= 0 || pi->rels[r].scope != eq->scope)
 			continue;
@@ -190,8 +190,8 @@ pin_relations(Analysis *an)
 		changed = false;
 		for (int32_t e = 0; e < pi->nequal; e++) {
 			const ParseEquality *eq = &pi->equal[e];
-			int32_t r1 = dist_rel_of(an, eq->scope, &eq->lhs);
-			int32_t r2 = dist_rel_of(an, eq->scope, &eq->rhs);
+			int32_t r1 = analyze_dist_rel_of(an, eq->scope, &eq->lhs);
+			int32_t r2 = analyze_dist_rel_of(an, eq->scope, &eq->rhs);
 			if (r1 < 0 || r2 < 0 || an->rels[r1].group != an->rels[r2].group)
 				continue;
 			RelInfo *a1 = &an->rels[r1], *a2 = &an->rels[r2];

@@ -63,6 +63,13 @@ const char *analyze_rel_name(Arena *a, const ParseRel *r);
 SG_MUSTCHECK bool analyze_shard_index(const Analysis *an, const CatTable *t, const CatGroup *g,
                                       const ParseValue *v, int32_t *shard, SgError *err);
 
+/*
+ * analyze_dist_rel_of: the distributed relation whose distribution column
+ * the column reference v (of query level `scope`, resolved through the
+ * enclosing levels) names; -1 otherwise.
+ */
+int32_t analyze_dist_rel_of(const Analysis *an, int32_t scope, const ParseValue *v);
+
 /* analyze_returns_rows: SELECT, or DML with RETURNING */
 bool analyze_returns_rows(const Analysis *an);
 /* analyze_is_dml: INSERT / UPDATE / DELETE / MERGE */

@@ -2,13 +2,15 @@
  * fanout.c: one statement over every shard of one distributed table.
  *
  * Allowed only when concatenating the shards' answers gives PostgreSQL's
- * answer: exactly one distributed relation in the statement, not inside a
- * subquery expression or a WITH query, not on the nullable side of an outer
- * join (a reference table's unmatched rows would repeat per shard), and no
- * query level between it and the top that aggregates, groups, sorts,
- * limits, removes duplicates, uses window functions, set operations or
- * WITH. Everything else is 0A000 naming the first such construct (the merge
- * tier will lift these).
+ * answer: the distributed relations are co-located and linked by equalities
+ * of their distribution columns (joins, and correlated subqueries such as
+ * EXISTS (... WHERE l.key = o.key)), so each shard's copy of the statement
+ * reads one shard of every relation; none inside a WITH query or on the
+ * nullable side of an outer join (a reference table's unmatched rows would
+ * repeat per shard), and no query level between a top-level relation and
+ * the top that aggregates, groups, sorts, limits, removes duplicates, uses
+ * window functions, set operations or WITH. Everything else is 0A000 naming
+ * the first such construct (SELECT then goes multi-stage).
  *
  * Per node, a SELECT is the UNION ALL of its per-shard copies, so the node
  * answers from one snapshot; with FOR UPDATE/SHARE (not allowed with UNION)
@@ -51,30 +53,13 @@ not_supported(SgError *err, const char *what, const char *dist_column)
 	return false;
 }
 
-/* fanout_applies: 0A000 (naming the construct) unless concatenating the shards' answers is correct
- */
-bool
-fanout_applies(const Analysis *an, SgError *err)
+/* check_top_rel: a relation read by the top query level (not in a sublink) */
+static bool
+check_top_rel(const Analysis *an, int32_t d, SgError *err)
 {
-	int32_t d = an->first_dist;
-	SG_ASSERT(d >= 0);
 	const ParseInfo *pi = &an->pi;
 	const ParseRel *r = &pi->rels[d];
 	const char *col = an->rels[d].table->dist_column;
-	if (an->ndist > 1)
-		return sg_error_set(err, SQLSTATE_FEATURE_NOT_SUPPORTED,
-		                    "a query on several distributed tables is supported only when each "
-		                    "is pinned to one shard on the same node (distribution column = "
-		                    "constant)");
-	if (r->in_cte)
-		return not_supported(err, "WITH on a query across shards", col);
-	if (r->in_sublink)
-		return not_supported(err, "a subquery on a distributed table across shards", col);
-	if (r->outer_nullable)
-		return not_supported(err,
-		                     "an outer join with a distributed table on its nullable side across "
-		                     "shards",
-		                     col);
 	for (int32_t s = r->scope; s >= 0; s = pi->scopes[s].parent)
 		for (size_t k = 0; k < SG_ARRAY_LEN(blockers); k++)
 			if (pi->scopes[s].features & blockers[k].flag) {
@@ -82,6 +67,90 @@ fanout_applies(const Analysis *an, SgError *err)
 				snprintf(what, sizeof(what), "%s on a query across shards", blockers[k].what);
 				return not_supported(err, what, col);
 			}
+	return true;
+}
+
+/*
+ * anchor_relations marks in `linked` every distributed relation joined to
+ * the first top-level one by equalities of distribution columns: a relation
+ * joins through a condition of its own query level (WHERE or inner JOIN ON)
+ * equating its distribution column with that of a linked relation of the
+ * same co-location group, at that level or an enclosing one (a correlated
+ * subquery). Rows that meet such conditions share a shard.
+ */
+static void
+anchor_relations(const Analysis *an, bool *linked)
+{
+	const ParseInfo *pi = &an->pi;
+	for (int32_t i = 0; i < pi->nrels; i++)
+		if (an->rels[i].cls == REL_DISTRIBUTED && !pi->rels[i].in_sublink) {
+			linked[i] = true;
+			break;
+		}
+	bool changed = true;
+	while (changed) {
+		changed = false;
+		for (int32_t e = 0; e < pi->nequal; e++) {
+			const ParseEquality *eq = &pi->equal[e];
+			int32_t r1 = analyze_dist_rel_of(an, eq->scope, &eq->lhs);
+			int32_t r2 = analyze_dist_rel_of(an, eq->scope, &eq->rhs);
+			if (r1 < 0 || r2 < 0 || an->rels[r1].group != an->rels[r2].group)
+				continue;
+			if (linked[r1] && !linked[r2] && pi->rels[r2].scope == eq->scope) {
+				linked[r2] = true;
+				changed = true;
+			} else if (linked[r2] && !linked[r1] && pi->rels[r1].scope == eq->scope) {
+				linked[r1] = true;
+				changed = true;
+			}
+		}
+	}
+}
+
+/*
+ * fanout_applies: 0A000 (naming the construct) unless concatenating the
+ * shards' answers is correct: every distributed relation in one co-location
+ * group and linked to the others by equalities of distribution columns
+ * (anchor_relations), none in a WITH query or on the nullable side of an
+ * outer join, and no level between a top-level relation and the top that
+ * aggregates, sorts, limits, dedups, windows, unions or has WITH. Levels
+ * inside a linked correlated subquery may do anything: each evaluation
+ * reads one shard's rows only.
+ */
+bool
+fanout_applies(const Analysis *an, SgError *err)
+{
+	int32_t d0 = an->first_dist;
+	SG_ASSERT(d0 >= 0);
+	const ParseInfo *pi = &an->pi;
+	bool *linked = ARENA_NEW_ARRAY(an->arena, bool, pi->nrels + 1);
+	anchor_relations(an, linked);
+	for (int32_t d = 0; d < pi->nrels; d++) {
+		if (an->rels[d].cls != REL_DISTRIBUTED)
+			continue;
+		const ParseRel *r = &pi->rels[d];
+		const char *col = an->rels[d].table->dist_column;
+		if (r->in_cte)
+			return not_supported(err, "WITH on a query across shards", col);
+		if (r->outer_nullable)
+			return not_supported(err,
+			                     "an outer join with a distributed table on its nullable side "
+			                     "across shards",
+			                     col);
+		if (!linked[d]) {
+			if (r->in_sublink)
+				return not_supported(err,
+				                     "a subquery on a distributed table not correlated on its "
+				                     "distribution column",
+				                     col);
+			return sg_error_set(err, SQLSTATE_FEATURE_NOT_SUPPORTED,
+			                    "a query on several distributed tables is supported only when "
+			                    "they are co-located and joined on their distribution columns, "
+			                    "or each is pinned to one shard on the same node");
+		}
+		if (!r->in_sublink && !check_top_rel(an, d, err))
+			return false;
+	}
 	return true;
 }
 
@@ -122,20 +191,29 @@ fanout_plan(const Analysis *an, Arena *a, DistPlan *plan, SgError *err)
 	}
 	qsort(nodes, (size_t)nnodes, sizeof(int32_t), cmp_int32);
 
+	/* every distributed relation is renamed to the same shard in each copy */
+	int32_t per = an->ndist;
 	bool is_select = pi->kind == PARSE_SELECT;
 	bool union_all = is_select && !has_locking(pi);
 	TaskList tl;
 	tasks_init(&tl, a);
-	DeparseRename *sets = ARENA_NEW_ARRAY(a, DeparseRename, g->shard_count);
+	DeparseRename *sets = ARENA_NEW_ARRAY(a, DeparseRename, (size_t)g->shard_count * (size_t)per);
 	for (int32_t k = 0; k < nnodes; k++) {
 		int32_t nsets = 0;
-		for (int32_t s = 0; s < g->shard_count; s++)
-			if (g->placement[s] == nodes[k])
-				sets[nsets++] = (DeparseRename){
-				    .rel = d, .schema = catalog_shard_schema(a, g->id, s), .keep_alias = true};
+		for (int32_t s = 0; s < g->shard_count; s++) {
+			if (g->placement[s] != nodes[k])
+				continue;
+			const char *schema = catalog_shard_schema(a, g->id, s);
+			int32_t j = 0;
+			for (int32_t i = 0; i < pi->nrels; i++)
+				if (an->rels[i].cls == REL_DISTRIBUTED)
+					sets[nsets * per + j++] =
+					    (DeparseRename){.rel = i, .schema = schema, .keep_alias = true};
+			nsets++;
+		}
 		char *sql;
 		if (union_all) {
-			if (!deparse_union_all(a, an->stmt, pi, sets, nsets, 1, &sql, err))
+			if (!deparse_union_all(a, an->stmt, pi, sets, nsets, per, &sql, err))
 				return false;
 			tasks_add(&tl, nodes[k], sql);
 			continue;
@@ -143,7 +221,7 @@ fanout_plan(const Analysis *an, Arena *a, DistPlan *plan, SgError *err)
 		SqlList sl;
 		sqllist_init(&sl, a);
 		for (int32_t i = 0; i < nsets; i++) {
-			if (!deparse_stmt(a, an->stmt, pi, &sets[i], 1, &sql, err))
+			if (!deparse_stmt(a, an->stmt, pi, &sets[i * per], per, &sql, err))
 				return false;
 			sqllist_add(&sl, sql);
 		}

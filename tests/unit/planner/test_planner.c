@@ -494,6 +494,47 @@ static const PlanCase unsupported_cases[] = {
     {"DROP SCHEMA public CASCADE", "0A000", 0, NULL, 0, {{0}}},
 };
 
+/* co-located relations linked by distribution-column equalities: fan-out per shard */
+static const PlanCase colocated_cases[] = {
+    {"SELECT * FROM t JOIN u ON t.id = u.id",
+     NULL,
+     COMBINE_CONCAT,
+     "SELECT",
+     3,
+     {{1, "SELECT * FROM sg_g1_0.t t JOIN sg_g1_0.u u ON t.id = u.id UNION ALL SELECT * FROM "
+          "sg_g1_3.t t JOIN sg_g1_3.u u ON t.id = u.id"},
+      {2, "SELECT * FROM sg_g1_1.t t JOIN sg_g1_1.u u ON t.id = u.id"},
+      {3, "SELECT * FROM sg_g1_2.t t JOIN sg_g1_2.u u ON t.id = u.id"}}},
+    {"SELECT * FROM t WHERE NOT EXISTS (SELECT 1 FROM u WHERE u.id = t.id AND u.id = 5)",
+     NULL,
+     COMBINE_CONCAT,
+     "SELECT",
+     3,
+     {{1, "SELECT * FROM sg_g1_0.t t WHERE NOT EXISTS (SELECT 1 FROM sg_g1_0.u u WHERE u.id = "
+          "t.id AND u.id = 5) UNION ALL SELECT * FROM sg_g1_3.t t WHERE NOT EXISTS (SELECT 1 "
+          "FROM sg_g1_3.u u WHERE u.id = t.id AND u.id = 5)"}}},
+    /* aggregates inside a correlated subquery read one shard per evaluation */
+    {"SELECT id FROM t WHERE v > (SELECT max(w) FROM u WHERE u.id = t.id)",
+     NULL,
+     COMBINE_CONCAT,
+     "SELECT",
+     3,
+     {{1, "SELECT id FROM sg_g1_0.t t WHERE v > (SELECT max(w) FROM sg_g1_0.u u WHERE u.id = "
+          "t.id) UNION ALL SELECT id FROM sg_g1_3.t t WHERE v > (SELECT max(w) FROM sg_g1_3.u u "
+          "WHERE u.id = t.id)"}}},
+    {"DELETE FROM t WHERE EXISTS (SELECT 1 FROM u WHERE u.id = t.id AND u.w = 0)",
+     NULL,
+     COMBINE_CONCAT,
+     "DELETE",
+     3,
+     {{1, "DELETE FROM sg_g1_0.t t WHERE EXISTS (SELECT 1 FROM sg_g1_0.u u WHERE u.id = t.id AND "
+          "u.w = 0); DELETE FROM sg_g1_3.t t WHERE EXISTS (SELECT 1 FROM sg_g1_3.u u WHERE u.id = "
+          "t.id AND u.w = 0)"}}},
+    /* not linked by the distribution column, or not co-located: not fan-out */
+    {"DELETE FROM t WHERE EXISTS (SELECT 1 FROM u WHERE u.w = t.id)", "0A000", 0, NULL, 0, {{0}}},
+    {"UPDATE t SET v = 'a' FROM s WHERE s.name = t.v", "0A000", 0, NULL, 0, {{0}}},
+};
+
 /* multi-stage: the final query, on the first node over the temporary tables */
 static const PlanCase multistage_cases[] = {
     {"SELECT count(*) FROM t",
@@ -550,19 +591,6 @@ static const PlanCase multistage_cases[] = {
      "SELECT",
      1,
      {{1, "SELECT * FROM r LEFT JOIN pg_temp.sg_tmp_1 t ON t.id = r.k"}}},
-    {"SELECT * FROM t JOIN u ON t.id = u.id",
-     NULL,
-     COMBINE_RELAY,
-     "SELECT",
-     1,
-     {{1, "SELECT * FROM pg_temp.sg_tmp_1 t JOIN pg_temp.sg_tmp_2 u ON t.id = u.id"}}},
-    {"SELECT * FROM t WHERE NOT EXISTS (SELECT 1 FROM u WHERE u.id = t.id AND u.id = 5)",
-     NULL,
-     COMBINE_RELAY,
-     "SELECT",
-     1,
-     {{1, "SELECT * FROM pg_temp.sg_tmp_1 t WHERE NOT EXISTS (SELECT 1 FROM pg_temp.sg_tmp_2 u "
-          "WHERE u.id = t.id AND u.id = 5)"}}},
     {"SELECT * FROM t, pg_class",
      NULL,
      COMBINE_RELAY,
@@ -818,6 +846,12 @@ test_unsupported(void)
 }
 
 static void
+test_colocated(void)
+{
+	RUN(colocated_cases);
+}
+
+static void
 test_multistage(void)
 {
 	RUN(multistage_cases);
@@ -873,13 +907,14 @@ test_multistage_stages(void)
 	CU_ASSERT_STRING_EQUAL(st->tasks[0].sql, "SELECT * FROM sg_g1_1.u u");
 
 	/* inner join ON conditions reading one relation are pushed; a pin reads one shard */
-	p = plan_sql("SELECT t.v FROM t JOIN u ON u.id = t.id AND u.w > 2 WHERE t.id = 7 OR t.v = 'x'",
+	p = plan_sql("SELECT t.v FROM t JOIN s ON s.name = t.v AND s.x > 2 WHERE t.id = 7 OR t.v = 'x'",
 	             &err);
 	CU_ASSERT_PTR_NOT_NULL_FATAL(p);
 	CU_ASSERT_EQUAL(p->nstages, 2);
 	CU_ASSERT_STRING_EQUAL(stage_of(p, 1)->tasks[0].sql,
 	                       "SELECT * FROM sg_g1_1.t t WHERE t.id = 7 OR t.v = 'x'");
-	CU_ASSERT_STRING_EQUAL(stage_of(p, 2)->tasks[0].sql, "SELECT * FROM sg_g1_1.u u WHERE u.w > 2");
+	CU_ASSERT_STRING_EQUAL(stage_of(p, 2)->tasks[0].sql, "SELECT * FROM sg_g2_0.s s WHERE s.x > 2");
+	CU_ASSERT_PTR_NULL(stage_of(p, 2)->local_sql);
 	p = plan_sql("SELECT count(*) FROM t, u WHERE t.id = 5 AND u.id = t.id", &err);
 	CU_ASSERT_PTR_NULL(p == NULL ? NULL : p->stages); /* routed: one node */
 	p = plan_sql("SELECT count(*) FROM t, s WHERE t.id = 5 AND s.name = t.v", &err);
@@ -1285,6 +1320,7 @@ sg_register_tests(void)
 	CU_add_test(s, "router", test_router);
 	CU_add_test(s, "fanout", test_fanout);
 	CU_add_test(s, "insert", test_insert);
+	CU_add_test(s, "colocated", test_colocated);
 	CU_add_test(s, "multistage", test_multistage);
 	CU_add_test(s, "multistage_stages", test_multistage_stages);
 	CU_add_test(s, "insert_split", test_insert_split);
