@@ -921,6 +921,11 @@ on_savepoint_done(const SgError *err, void *arg)
 	const DistPlan *p = s->plan;
 	if (p->txn_cmd == TXN_ROLLBACK_TO && s->txn.block == TXN_BLOCK_FAILED)
 		s->txn.block = TXN_BLOCK_EXPLICIT;
+	txn_note_savepoint(&s->txn,
+	                   p->txn_cmd == TXN_SAVEPOINT ? TXN_SP_SET
+	                   : p->txn_cmd == TXN_RELEASE ? TXN_SP_RELEASE
+	                                               : TXN_SP_ROLLBACK_TO,
+	                   p->txn_sql);
 	session_complete(s, p->txn_cmd == TXN_SAVEPOINT ? "SAVEPOINT"
 	                    : p->txn_cmd == TXN_RELEASE ? "RELEASE"
 	                                                : "ROLLBACK");

@@ -59,6 +59,7 @@ struct TxnFinish {
 };
 
 static void finish_step(TxnFinish *f);
+static void txn_drop_savepoints_from(Txn *t, int from);
 
 void
 txn_init(Txn *t, Loop *loop, PoolSet *pools, const char *user, const char *database,
@@ -114,6 +115,11 @@ txn_cleanup(Txn *t)
 	t->capparts = 0;
 	free(t->begin_sql);
 	t->begin_sql = NULL;
+	txn_drop_savepoints_from(t, 0);
+	free(t->savepoint_names);
+	free(t->savepoint_sql);
+	t->savepoint_names = NULL;
+	t->savepoint_sql = NULL;
 }
 
 char
@@ -285,8 +291,87 @@ txn_write_prelude(Txn *t, Participant *p, Buf *b)
 		proto_write_query(b, txn_begin_text(t));
 		p->began = true;
 		n++;
+		for (int i = 0; i < t->nsavepoints; i++) {
+			proto_write_query(b, t->savepoint_sql[i]);
+			n++;
+		}
 	}
 	return n;
+}
+
+/* savepoint_name: the name a savepoint statement refers to (its last word), normalised
+ * as PostgreSQL does: folded to lower case unless double-quoted */
+static char *
+savepoint_name(const char *sql)
+{
+	size_t len = strlen(sql);
+	while (len > 0 && (sql[len - 1] == ';' || sql[len - 1] == ' ' || sql[len - 1] == '\n' ||
+	                   sql[len - 1] == '\t' || sql[len - 1] == '\r'))
+		len--;
+	size_t start = len;
+	if (len > 0 && sql[len - 1] == '"') {
+		start = len - 1;
+		while (start > 0 && sql[start - 1] != '"')
+			start--;
+		char *name = strndup(sql + start, len - 1 - start);
+		if (name == NULL)
+			abort();
+		return name;
+	}
+	while (start > 0 && sql[start - 1] != ' ' && sql[start - 1] != '\t' && sql[start - 1] != '\n')
+		start--;
+	char *name = strndup(sql + start, len - start);
+	if (name == NULL)
+		abort();
+	for (char *c = name; *c; c++)
+		if (*c >= 'A' && *c <= 'Z')
+			*c = (char)(*c - 'A' + 'a');
+	return name;
+}
+
+static void
+txn_drop_savepoints_from(Txn *t, int from)
+{
+	for (int i = from; i < t->nsavepoints; i++) {
+		free(t->savepoint_names[i]);
+		free(t->savepoint_sql[i]);
+	}
+	if (from < t->nsavepoints)
+		t->nsavepoints = from;
+}
+
+void
+txn_note_savepoint(Txn *t, TxnSavepointOp op, const char *sql)
+{
+	char *name = savepoint_name(sql);
+	int found = -1;
+	for (int i = t->nsavepoints - 1; i >= 0 && found < 0; i--)
+		if (strcmp(t->savepoint_names[i], name) == 0)
+			found = i;
+	switch (op) {
+	case TXN_SP_SET: {
+		t->savepoint_names =
+		    realloc(t->savepoint_names, sizeof(char *) * (size_t)(t->nsavepoints + 1));
+		t->savepoint_sql = realloc(t->savepoint_sql, sizeof(char *) * (size_t)(t->nsavepoints + 1));
+		if (t->savepoint_names == NULL || t->savepoint_sql == NULL)
+			abort();
+		t->savepoint_names[t->nsavepoints] = name;
+		t->savepoint_sql[t->nsavepoints] = strdup(sql);
+		if (t->savepoint_sql[t->nsavepoints] == NULL)
+			abort();
+		t->nsavepoints++;
+		return;
+	}
+	case TXN_SP_RELEASE: /* releases it and every later one */
+		if (found >= 0)
+			txn_drop_savepoints_from(t, found);
+		break;
+	case TXN_SP_ROLLBACK_TO: /* keeps it, destroys the later ones */
+		if (found >= 0)
+			txn_drop_savepoints_from(t, found + 1);
+		break;
+	}
+	free(name);
 }
 
 Participant *
@@ -422,6 +507,7 @@ finish_complete(TxnFinish *f)
 	t->finish = NULL;
 	if (!is_broadcast) {
 		txn_release_all(t);
+		txn_drop_savepoints_from(t, 0);
 		t->block = TXN_BLOCK_NONE;
 		free(t->begin_sql);
 		t->begin_sql = NULL;

@@ -76,7 +76,12 @@ typedef struct Txn {
 	Participant **parts;
 	TxnFinish *finish;
 	const TxnSettings *settings; /* NULL: none */
+	int nsavepoints;             /* savepoints alive in the block, outermost first */
+	char **savepoint_names;      /* normalised names */
+	char **savepoint_sql;        /* "SAVEPOINT <name as written>", replayed for late joiners */
 } Txn;
+
+typedef enum TxnSavepointOp { TXN_SP_SET, TXN_SP_RELEASE, TXN_SP_ROLLBACK_TO } TxnSavepointOp;
 
 void txn_init(Txn *t, Loop *loop, PoolSet *pools, const char *user, const char *database,
               const char *gateway_id, uint64_t *next_txid);
@@ -112,6 +117,12 @@ const char *txn_begin_text(const Txn *t);
  * p->began is set). Returns how many ReadyForQuery replies it adds.
  */
 int txn_write_prelude(Txn *t, Participant *p, Buf *b);
+/*
+ * txn_note_savepoint: a SAVEPOINT / RELEASE / ROLLBACK TO (statement text sql)
+ * succeeded on the participants: keep the list a participant that joins later
+ * must replay after its BEGIN, so ROLLBACK TO and RELEASE work there too.
+ */
+void txn_note_savepoint(Txn *t, TxnSavepointOp op, const char *sql);
 /* txn_find: the live participant of a node with its connection, or NULL */
 Participant *txn_find(Txn *t, int32_t node_id);
 /* txn_mark_broken: the participant's connection was lost; it is dropped */
