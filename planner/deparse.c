@@ -679,3 +679,47 @@ deparse_drop_temps(Arena *a, const ParsedStmt *stmt, const char *const *temps, i
 	}
 	return deparse_node(a, stmt->version, top, out, err);
 }
+
+bool
+deparse_text_rows(Arena *a, const ParsedStmt *stmt, const char *const *values, int32_t n,
+                  const char *column, char **out, SgError *err)
+{
+	SG_ASSERT(n >= 1);
+	PgQuery__Node *top = template_stmt(a, "SELECT * FROM (VALUES ('x'::text)) AS v(c)");
+	PgQuery__RangeSubselect *rs = top->select_stmt->from_clause[0]->range_subselect;
+	rs->alias->colnames[0]->string->sval = (char *)column;
+	PgQuery__SelectStmt *vs = rs->subquery->select_stmt;
+	PgQuery__Node *row = vs->values_lists[0];
+	PgQuery__Node *cast = row->list->items[0];
+	PgQuery__Node **rows = ARENA_NEW_ARRAY(a, PgQuery__Node *, n);
+	for (int32_t i = 0; i < n; i++) {
+		/* each row: a copy of the template row with its own string constant */
+		PgQuery__String *str = ARENA_NEW(a, PgQuery__String);
+		*str = *cast->type_cast->arg->a_const->sval;
+		str->sval = (char *)values[i];
+		PgQuery__AConst *ac = ARENA_NEW(a, PgQuery__AConst);
+		*ac = *cast->type_cast->arg->a_const;
+		ac->sval = str;
+		PgQuery__Node *acn = ARENA_NEW(a, PgQuery__Node);
+		*acn = *cast->type_cast->arg;
+		acn->a_const = ac;
+		PgQuery__TypeCast *tc = ARENA_NEW(a, PgQuery__TypeCast);
+		*tc = *cast->type_cast;
+		tc->arg = acn;
+		PgQuery__Node *tcn = ARENA_NEW(a, PgQuery__Node);
+		*tcn = *cast;
+		tcn->type_cast = tc;
+		PgQuery__List *l = ARENA_NEW(a, PgQuery__List);
+		*l = *row->list;
+		l->n_items = 1;
+		l->items = ARENA_NEW_ARRAY(a, PgQuery__Node *, 1);
+		l->items[0] = tcn;
+		PgQuery__Node *ln = ARENA_NEW(a, PgQuery__Node);
+		*ln = *row;
+		ln->list = l;
+		rows[i] = ln;
+	}
+	vs->values_lists = rows;
+	vs->n_values_lists = (size_t)n;
+	return deparse_node(a, stmt->version, top, out, err);
+}

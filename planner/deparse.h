@@ -96,4 +96,12 @@ SG_MUSTCHECK bool deparse_copy_in(Arena *a, const ParsedStmt *stmt, const char *
 SG_MUSTCHECK bool deparse_drop_temps(Arena *a, const ParsedStmt *stmt, const char *const *temps,
                                      int32_t n, char **out, SgError *err);
 
+/*
+ * deparse_text_rows: `SELECT * FROM (VALUES ('v1'::text), ...) AS
+ * v(<column>)`: n rows of one text column named `column` (EXPLAIN output);
+ * the values are string constants of the tree, quoted by the deparser.
+ */
+SG_MUSTCHECK bool deparse_text_rows(Arena *a, const ParsedStmt *stmt, const char *const *values,
+                                    int32_t n, const char *column, char **out, SgError *err);
+
 #endif /* SG_PLANNER_DEPARSE_H */

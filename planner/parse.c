@@ -953,6 +953,60 @@ inspect_set(ParseInfo *pi, Arena *a, const PgQuery__VariableSetStmt *v)
 	}
 }
 
+/* defelem_is_true: an option's boolean value (no value = true, as PostgreSQL reads it) */
+static bool
+defelem_is_true(const PgQuery__DefElem *d)
+{
+	const PgQuery__Node *v = d->arg;
+	if (v == NULL)
+		return true;
+	if (v->node_case == PG_QUERY__NODE__NODE_A_CONST) {
+		const PgQuery__AConst *c = v->a_const;
+		if (c->val_case == PG_QUERY__A__CONST__VAL_BOOLVAL)
+			return c->boolval->boolval;
+		if (c->val_case == PG_QUERY__A__CONST__VAL_IVAL)
+			return c->ival->ival != 0;
+		if (c->val_case == PG_QUERY__A__CONST__VAL_SVAL)
+			return strcmp(c->sval->sval, "false") != 0 && strcmp(c->sval->sval, "off") != 0;
+		return true;
+	}
+	const char *sv = node_string(v);
+	return sv == NULL || (strcmp(sv, "false") != 0 && strcmp(sv, "off") != 0);
+}
+
+static void
+inspect_explain(ParseInfo *pi, const PgQuery__ExplainStmt *e)
+{
+	pi->explain_query = e->query;
+	for (size_t i = 0; i < e->n_options; i++) {
+		if (e->options[i]->node_case != PG_QUERY__NODE__NODE_DEF_ELEM)
+			continue;
+		const PgQuery__DefElem *d = e->options[i]->def_elem;
+		if (strcmp(d->defname, "analyze") == 0)
+			pi->explain_analyze = defelem_is_true(d);
+		else if (strcmp(d->defname, "format") == 0) {
+			const char *f = node_string(d->arg);
+			if (f == NULL && d->arg != NULL && d->arg->node_case == PG_QUERY__NODE__NODE_A_CONST &&
+			    d->arg->a_const->val_case == PG_QUERY__A__CONST__VAL_SVAL)
+				f = d->arg->a_const->sval->sval;
+			if (f != NULL && strcmp(f, "text") != 0)
+				pi->explain_format = f;
+		}
+	}
+}
+
+ParsedStmt *
+parse_sub_stmt(Arena *a, const ParsedStmt *stmt, void *node)
+{
+	PgQuery__RawStmt *raw = ARENA_NEW(a, PgQuery__RawStmt);
+	pg_query__raw_stmt__init(raw);
+	raw->stmt = node;
+	ParsedStmt *ps = ARENA_NEW(a, ParsedStmt);
+	ps->raw = raw;
+	ps->version = stmt->version;
+	return ps;
+}
+
 static void
 restricted(ParseInfo *pi, const char *construct)
 {
@@ -1225,6 +1279,7 @@ classify(ParseInfo *pi, Arena *a, const PgQuery__Node *n)
 		break;
 	case PG_QUERY__NODE__NODE_EXPLAIN_STMT:
 		restricted(pi, "EXPLAIN");
+		inspect_explain(pi, n->explain_stmt);
 		break;
 	case PG_QUERY__NODE__NODE_COPY_STMT:
 		restricted(pi, "COPY");

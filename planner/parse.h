@@ -178,6 +178,11 @@ typedef struct ParseInfo {
 
 	ParseFunc func;
 
+	/* EXPLAIN: the explained statement (tree node, for parse_sub_stmt) and options */
+	void *explain_query;
+	bool explain_analyze;
+	const char *explain_format; /* NULL = text */
+
 	/* SET / RESET / DISCARD ALL (not SET LOCAL): see SetKind in plan.h */
 	SetKind set_kind;
 	const char *set_name;    /* SET_VALUE / SET_RESET: the GUC name, lower case */
@@ -197,5 +202,11 @@ SG_MUSTCHECK bool parse_split(Arena *a, const char *sql, StmtList *out, SgError 
  * points into the statement's tree, which lives as long as stmt. Never fails.
  */
 void parse_inspect(Arena *a, const ParsedStmt *stmt, ParseInfo *info);
+
+/*
+ * parse_sub_stmt: a statement made of a node of stmt's tree (the query of
+ * an EXPLAIN, info->explain_query), sharing the tree (in a).
+ */
+ParsedStmt *parse_sub_stmt(Arena *a, const ParsedStmt *stmt, void *node);
 
 #endif /* SG_PLANNER_PARSE_H */

@@ -24,6 +24,8 @@
 
 #include "planner/analyze.h"
 #include "planner/ddl.h"
+#include "planner/deparse.h"
+#include "planner/explain.h"
 #include "planner/fanout.h"
 #include "planner/multistage.h"
 #include "planner/parse.h"
@@ -220,6 +222,43 @@ plan_query(const Analysis *an, Arena *a, DistPlan *plan, int32_t first_node, SgE
 	return fanout_plan(an, a, plan, err);
 }
 
+static bool plan_stmt(const CatalogSnapshot *snap, const ParsedStmt *stmt, const char *stmt_text,
+                      const PlanParams *params, Arena *a, DistPlan **out, SgError *err);
+
+/*
+ * plan_explain: EXPLAIN of a statement on distributed or reference tables:
+ * the statement is planned as if it ran and its plan described (explain.c).
+ * EXPLAIN ANALYZE and formats other than text are 0A000.
+ */
+static bool
+plan_explain(const Analysis *an, const PlanParams *params, Arena *a, DistPlan *plan, DistPlan **out,
+             int32_t node_id, SgError *err)
+{
+	const ParseInfo *pi = &an->pi;
+	if (pi->explain_analyze)
+		return sg_error_set(err, SQLSTATE_FEATURE_NOT_SUPPORTED,
+		                    "EXPLAIN ANALYZE on distributed or reference tables is not supported "
+		                    "yet");
+	if (pi->explain_format != NULL)
+		return sg_error_set(err, SQLSTATE_FEATURE_NOT_SUPPORTED,
+		                    "EXPLAIN (FORMAT %s) on distributed or reference tables is not "
+		                    "supported: only text",
+		                    pi->explain_format);
+	ParsedStmt *inner = parse_sub_stmt(a, an->stmt, pi->explain_query);
+	ParseInfo ipi;
+	parse_inspect(a, inner, &ipi);
+	char *text;
+	if (!deparse_stmt(a, inner, &ipi, NULL, 0, &text, err))
+		return false;
+	DistPlan *ip;
+	if (!plan_stmt(an->snap, inner, text, params, a, &ip, err))
+		return false;
+	if (!explain_plan(an->stmt, ip, node_id, a, plan, err))
+		return false;
+	*out = plan;
+	return true;
+}
+
 /* plan_stmt: planner_plan_stmt and planner_plan_stmt_params (params NULL for the former) */
 static bool
 plan_stmt(const CatalogSnapshot *snap, const ParsedStmt *stmt, const char *stmt_text,
@@ -259,6 +298,8 @@ plan_stmt(const CatalogSnapshot *snap, const ParsedStmt *stmt, const char *stmt_
 		ok = ddl_plan(&an, a, plan, err);
 		break;
 	case PARSE_RESTRICTED:
+		if (an.ndist + an.nref > 0 && pi->explain_query != NULL)
+			return plan_explain(&an, params, a, plan, out, first->id, err);
 		if (an.ndist + an.nref > 0) {
 			int32_t i = an.first_dist >= 0 ? an.first_dist : 0;
 			for (; i < pi->nrels && an.rels[i].table == NULL; i++)

@@ -479,7 +479,8 @@ static const PlanCase unsupported_cases[] = {
     {"INSERT INTO t VALUES ('abc', 'a')", "22P02", 0, NULL, 0, {{0}}},
     {"UPDATE t SET id = 3 WHERE id = 2", "0A000", 0, NULL, 0, {{0}}},
     {"MERGE INTO t USING r ON t.id = r.k WHEN MATCHED THEN DELETE", "0A000", 0, NULL, 0, {{0}}},
-    {"EXPLAIN SELECT * FROM t", "0A000", 0, NULL, 0, {{0}}},
+    {"EXPLAIN ANALYZE SELECT * FROM t", "0A000", 0, NULL, 0, {{0}}},
+    {"EXPLAIN (FORMAT JSON) SELECT * FROM t", "0A000", 0, NULL, 0, {{0}}},
     {"COPY t FROM STDIN", "0A000", 0, NULL, 0, {{0}}},
     {"DECLARE c CURSOR FOR SELECT * FROM t", "0A000", 0, NULL, 0, {{0}}},
     {"PREPARE p AS SELECT * FROM t WHERE id = $1", "0A000", 0, NULL, 0, {{0}}},
@@ -933,6 +934,51 @@ test_multistage_stages(void)
 	                                        "t.id WHERE t.v = $1 AND random() < t.id");
 }
 
+/* test_explain: the distributed plan as text rows, sent as parameters */
+static void
+test_explain(void)
+{
+	SgError err;
+	DistPlan *p = plan_sql("EXPLAIN SELECT count(*) FROM t", &err);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(p);
+	CU_ASSERT_EQUAL(p->ntasks, 1);
+	CU_ASSERT_EQUAL(p->tasks[0].node_id, 1);
+	CU_ASSERT_STRING_EQUAL(p->command_tag, "EXPLAIN");
+	CU_ASSERT_FALSE(p->has_count);
+	CU_ASSERT_EQUAL(p->nstages, 0);
+	const Task *t = &p->tasks[0];
+	CU_ASSERT_EQUAL(t->nparams, 0);
+	CU_ASSERT_EQUAL(strncmp(t->sql, "SELECT * FROM (VALUES ('shardgate: multi-stage", 46), 0);
+	CU_ASSERT_PTR_NOT_NULL(strstr(t->sql, "::text), ('  Stage 1'::text), "));
+	CU_ASSERT_PTR_NOT_NULL(strstr(t->sql, "('    node 2: SELECT id FROM sg_g1_1.t t'::text)"));
+	CU_ASSERT_PTR_NOT_NULL(strstr(
+	    t->sql, "('  Final query on node 1: SELECT count(*) FROM pg_temp.sg_tmp_1 t'::text)"));
+	CU_ASSERT_PTR_NOT_NULL(strstr(t->sql, " v(\"QUERY PLAN\")"));
+
+	p = plan_sql("EXPLAIN (VERBOSE) SELECT * FROM t WHERE id = 5", &err);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(p);
+	CU_ASSERT_STRING_EQUAL(
+	    p->tasks[0].sql,
+	    expand("SELECT * FROM (VALUES ('shardgate: router, one node, its answer relayed'::text), "
+	           "('  node $N(5): SELECT * FROM sg_g1_$S(5).t t WHERE id = 5'::text)) v(\"QUERY "
+	           "PLAN\")"));
+
+	p = plan_sql("EXPLAIN SELECT v FROM t", &err);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(p);
+	CU_ASSERT_PTR_NOT_NULL(
+	    strstr(p->tasks[0].sql, "('shardgate: fan-out to 3 node(s), results concatenated'::text)"));
+	/* quotes in the plan's SQL are quoted by the deparser */
+	p = plan_sql("EXPLAIN SELECT v FROM t WHERE v = 'it''s'", &err);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(p);
+	CU_ASSERT_PTR_NOT_NULL(strstr(p->tasks[0].sql, "WHERE v = ''it''''s'''::text)"));
+
+	/* no catalogued table: the node explains it */
+	p = plan_sql("EXPLAIN SELECT * FROM loc", &err);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(p);
+	CU_ASSERT_STRING_EQUAL(p->tasks[0].sql, "EXPLAIN SELECT * FROM loc");
+	CU_ASSERT_EQUAL(p->tasks[0].nparams, 0);
+}
+
 static void
 test_insert(void)
 {
@@ -1321,6 +1367,7 @@ sg_register_tests(void)
 	CU_add_test(s, "fanout", test_fanout);
 	CU_add_test(s, "insert", test_insert);
 	CU_add_test(s, "colocated", test_colocated);
+	CU_add_test(s, "explain", test_explain);
 	CU_add_test(s, "multistage", test_multistage);
 	CU_add_test(s, "multistage_stages", test_multistage_stages);
 	CU_add_test(s, "insert_split", test_insert_split);
