@@ -696,6 +696,15 @@ on_implicit_rollback_done(const SgError *err, void *arg)
 	session_query_end(arg);
 }
 
+static void
+on_failed_block_rolled_back(const SgError *err, void *arg)
+{
+	Session *s = arg;
+	(void)err;
+	s->txn.block = TXN_BLOCK_FAILED; /* txn_finish left the block: the client has not */
+	session_query_end(s);
+}
+
 /* session_stmt_failed: send the error; the rest of the Query message is skipped */
 static void
 session_stmt_failed(Session *s, const SgError *err)
@@ -705,6 +714,17 @@ session_stmt_failed(Session *s, const SgError *err)
 	if (s->ext)
 		s->skip_to_sync = true;
 	s->describing = false;
+	if (s->txn.block == TXN_BLOCK_EXPLICIT && s->txn.nsavepoints == 0 && s->txn.nparts > 0) {
+		/* as PostgreSQL: the failed transaction releases its locks now, on every node;
+		 * the block stays failed until the client's ROLLBACK */
+		txn_finish(&s->txn, false, on_failed_block_rolled_back, s);
+		return;
+	}
+	if (s->txn.block == TXN_BLOCK_EXPLICIT && s->txn.nsavepoints > 0 && s->txn.nparts > 0) {
+		/* the failed subtransaction releases its locks now, on every node */
+		txn_rollback_to_innermost(&s->txn, on_failed_block_rolled_back, s);
+		return;
+	}
 	if (s->txn.block == TXN_BLOCK_EXPLICIT) {
 		txn_set_failed(&s->txn);
 	} else if (s->txn.block == TXN_BLOCK_IMPLICIT) {

@@ -710,6 +710,21 @@ txn_finish(Txn *t, bool commit, TxnDoneFn done, void *arg)
 }
 
 void
+txn_rollback_to_innermost(Txn *t, TxnDoneFn done, void *arg)
+{
+	SG_ASSERT(t->nsavepoints > 0);
+	/* "ROLLBACK TO " + the client's own "SAVEPOINT <name>" statement */
+	const char *sp = t->savepoint_sql[t->nsavepoints - 1];
+	size_t n = strlen(sp) + 16;
+	char *sql = malloc(n);
+	if (sql == NULL)
+		abort();
+	snprintf(sql, n, "ROLLBACK TO %s", sp);
+	txn_broadcast(t, sql, done, arg);
+	free(sql);
+}
+
+void
 txn_broadcast(Txn *t, const char *sql, TxnDoneFn done, void *arg)
 {
 	SG_ASSERT(t->finish == NULL);

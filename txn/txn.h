@@ -123,6 +123,12 @@ int txn_write_prelude(Txn *t, Participant *p, Buf *b);
  * must replay after its BEGIN, so ROLLBACK TO and RELEASE work there too.
  */
 void txn_note_savepoint(Txn *t, TxnSavepointOp op, const char *sql);
+/*
+ * txn_rollback_to_innermost: after an error inside a savepoint, roll every
+ * participant back to the innermost savepoint now (PostgreSQL releases the
+ * failed subtransaction's locks with the error); done() as txn_broadcast.
+ */
+void txn_rollback_to_innermost(Txn *t, TxnDoneFn done, void *arg);
 /* txn_find: the live participant of a node with its connection, or NULL */
 Participant *txn_find(Txn *t, int32_t node_id);
 /* txn_mark_broken: the participant's connection was lost; it is dropped */
