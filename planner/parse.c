@@ -932,8 +932,12 @@ inspect_set(ParseInfo *pi, Arena *a, const PgQuery__VariableSetStmt *v)
 		pi->set_refused = is_reset ? "RESET SESSION AUTHORIZATION" : "SET SESSION AUTHORIZATION";
 		return;
 	}
-	if (v->is_local)
+	if (v->is_local) {
+		/* SET LOCAL: for every participant of the transaction, those that join later too */
+		pi->kind = PARSE_TXN;
+		pi->txn_cmd = TXN_SET_TRANSACTION;
 		return;
+	}
 	switch (v->kind) {
 	case PG_QUERY__VARIABLE_SET_KIND__VAR_SET_VALUE:
 	case PG_QUERY__VARIABLE_SET_KIND__VAR_SET_DEFAULT:
