@@ -650,6 +650,15 @@ deparse_pull_create(Arena *a, const ParsedStmt *stmt, const DeparsePull *p, cons
 }
 
 bool
+deparse_analyze_temp(Arena *a, const ParsedStmt *stmt, const char *temp, char **out, SgError *err)
+{
+	PgQuery__Node *n = template_stmt(a, "ANALYZE pg_temp.x");
+	PgQuery__VacuumRelation *vr = n->vacuum_stmt->rels[0]->vacuum_relation;
+	vr->relation->relname = (char *)temp;
+	return deparse_node(a, stmt->version, n, out, err);
+}
+
+bool
 deparse_copy_in(Arena *a, const ParsedStmt *stmt, const char *temp, char **out, SgError *err)
 {
 	PgQuery__Node *n = template_stmt(a, "COPY pg_temp.x FROM STDIN (FORMAT binary)");

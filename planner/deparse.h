@@ -88,6 +88,10 @@ SG_MUSTCHECK bool deparse_pull_fragment(Arena *a, const ParsedStmt *stmt, const 
 SG_MUSTCHECK bool deparse_pull_create(Arena *a, const ParsedStmt *stmt, const DeparsePull *p,
                                       const char *temp, char **out, SgError *err);
 
+/* deparse_analyze_temp: `ANALYZE pg_temp.<temp>` (statistics for the final query's plan) */
+SG_MUSTCHECK bool deparse_analyze_temp(Arena *a, const ParsedStmt *stmt, const char *temp,
+                                       char **out, SgError *err);
+
 /* deparse_copy_in: `COPY pg_temp.<temp> FROM STDIN (FORMAT binary)` */
 SG_MUSTCHECK bool deparse_copy_in(Arena *a, const ParsedStmt *stmt, const char *temp, char **out,
                                   SgError *err);
