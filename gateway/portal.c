@@ -78,6 +78,7 @@ portal_find(PortalSet *set, const char *name)
 static void
 portal_free(Portal *p)
 {
+	buf_free(&p->rows);
 	stmt_unref(p->ps);
 	arena_destroy(p->arena);
 }

@@ -5,6 +5,7 @@
 #include <stdint.h>
 
 #include "common/arena.h"
+#include "common/buf.h"
 #include "common/error.h"
 #include "common/proto.h"
 #include "planner/planner.h"
@@ -34,6 +35,10 @@ typedef struct Portal {
 	Arena *arena;
 	PreparedStmt *ps;
 	BindMsg bind; /* arrays and values in arena */
+	/* Execute with a row limit: the result is kept here and handed out in pieces */
+	bool executed;
+	Buf rows;     /* DataRow messages (type, length, body) not yet sent */
+	char tag[64]; /* the CommandComplete tag, sent after the last row */
 } Portal;
 
 typedef struct PortalSet {

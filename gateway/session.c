@@ -24,6 +24,7 @@
  */
 #include "gateway/session.h"
 
+#include <arpa/inet.h>
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -95,6 +96,8 @@ struct Session {
 	bool describing; /* the running work is a Describe */
 	ExecBind bind;
 	PlanParams params;
+	Portal *buffering;    /* Execute with a row limit: rows go into this portal */
+	uint32_t max_rows;    /* that Execute's limit */
 	TxnSettings settings; /* startup parameters and SETs every backend must carry */
 	TxnSettings startup;  /* the startup parameters alone: what RESET ALL returns to */
 	bool capturing;       /* an internal query reads back a setting */
@@ -606,6 +609,14 @@ static void
 sink_message(void *arg, char type, const char *body, size_t len)
 {
 	Session *s = arg;
+	if (s->buffering != NULL && (type == PQ_MSG_DATA_ROW || type == PQ_MSG_COMMAND_COMPLETE)) {
+		Portal *p = s->buffering;
+		if (type == PQ_MSG_DATA_ROW)
+			proto_write_message(&p->rows, type, body, len);
+		else
+			snprintf(p->tag, sizeof(p->tag), "%.*s", (int)(len > 0 ? len - 1 : 0), body);
+		return;
+	}
 	proto_write_message(&s->out, type, body, len);
 	if (buf_avail(&s->out) >= 65536)
 		(void)session_flush(s); /* a failure shows up as a read error */
@@ -625,11 +636,42 @@ sink_is_full(void *arg)
 
 static void session_ext_done(Session *s);
 
+/*
+ * portal_serve: hand out up to max_rows (0 = all) of a buffered result, then
+ * PortalSuspended if rows remain, else the CommandComplete
+ */
+static void
+portal_serve(Session *s, Portal *p, uint32_t max_rows)
+{
+	uint32_t sent = 0;
+	while (buf_avail(&p->rows) >= 5 && (max_rows == 0 || sent < max_rows)) {
+		const char *m = buf_head(&p->rows);
+		uint32_t n;
+		memcpy(&n, m + 1, 4);
+		n = ntohl(n);
+		buf_append(&s->out, m, (size_t)n + 1);
+		buf_consume(&p->rows, (size_t)n + 1);
+		sent++;
+	}
+	if (buf_avail(&p->rows) > 0)
+		proto_write_message(&s->out, PQ_MSG_PORTAL_SUSPENDED, NULL, 0);
+	else
+		proto_write_command_complete(&s->out, p->tag);
+}
+
 static void
 sink_done(void *arg, const SgError *err)
 {
 	Session *s = arg;
 	s->exec = NULL;
+	if (s->buffering != NULL) {
+		Portal *p = s->buffering;
+		s->buffering = NULL;
+		if (err == NULL) {
+			p->executed = true;
+			portal_serve(s, p, s->max_rows);
+		}
+	}
 	if (s->describing) {
 		s->describing = false;
 		if (err != NULL) {
@@ -657,6 +699,7 @@ session_ext_done(Session *s)
 {
 	s->ext = false;
 	s->busy_since = 0;
+	s->buffering = NULL;
 	txn_statement_end(&s->txn);
 	if (s->snap != NULL) {
 		catalog_unref(s->snap);
@@ -1464,6 +1507,28 @@ session_ext_describe(Session *s, const char *body, size_t len)
 	}
 	session_ext_begin(s);
 	session_ext_fill(s, ps, portal, kind);
+	DistPlan *fp = NULL;
+	SgError ferr;
+	if (planner_plan_stmt_params(s->snap, ps->stmts.stmts[0], ps->stmts.texts[0], &s->params,
+	                             s->arena, &fp, &ferr) &&
+	    fp->kind == PLAN_GATEWAY_FUNC) {
+		/* answered by the gateway, not a node: describe its one void column here */
+		if (kind == 'S') {
+			Buf *o = &s->out;
+			size_t off = o->len;
+			buf_append_u8(o, PQ_MSG_PARAMETER_DESCRIPTION);
+			buf_append_u32(o, 0);
+			buf_append_u16(o, (uint16_t)ps->ntypes);
+			for (int i = 0; i < ps->ntypes; i++)
+				buf_append_u32(o, ps->types[i] != 0 ? ps->types[i] : 25);
+			buf_put_u32_at(o, off + 1, (uint32_t)(o->len - off - 1));
+		}
+		const char *names[] = {fp->func_result_column};
+		const uint32_t types[] = {2278};
+		proto_write_row_description(&s->out, 1, names, types);
+		session_ext_done(s);
+		return;
+	}
 	DistPlan *plan = ARENA_NEW(s->arena, DistPlan);
 	plan->kind = PLAN_TASKS;
 	plan->ntasks = 1;
@@ -1508,9 +1573,14 @@ session_ext_execute(Session *s, const char *body, size_t len)
 		proto_write_empty_query(&s->out);
 		return;
 	}
-	/* max_rows is not honoured yet: the whole result is sent, then CommandComplete */
+	if (portal->executed) { /* a later Execute of a suspended portal */
+		portal_serve(s, portal, max_rows);
+		return;
+	}
 	session_ext_begin(s);
 	session_ext_fill(s, portal->ps, portal, 0);
+	s->buffering = max_rows > 0 ? portal : NULL; /* kept whole, handed out max_rows at a time */
+	s->max_rows = max_rows;
 	s->stmts = portal->ps->stmts;
 	s->cur = 0;
 	session_run_next(s);
