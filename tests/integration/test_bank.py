@@ -24,6 +24,11 @@ client sees COMMIT's command tag):
     BEGIN; UPDATE accounts -x (a); UPDATE accounts +x (b)   -- in id order,
     INSERT debit row (account a); INSERT credit row (account b); COMMIT
 
+A quarter of the transfers split the amount between two credited accounts
+(one debit row, two credit rows), so a transfer may span three nodes: two
+participants PREPARE besides the decider, and between_prepares /
+between_commit_prepared fire with work still to do on one of them.
+
 The UPDATEs go in id order so that two transfers never wait on each other in
 a cycle across nodes (the gateway has no distributed deadlock detector yet;
 lock_timeout=4s is a further guard). Each transfer's outcome is recorded:
@@ -50,7 +55,8 @@ Checks, after the last fault, with everything up again:
     debits; every transfer id has exactly one debit and one credit, with the
     amount and accounts the client sent, each on its account's node;
   * every acknowledged transfer present, every failed one absent, unknown
-    ones whole or absent, no transfer the clients never sent;
+    ones whole or absent (a transfer's rows are exactly the debit and credit(s) sent,
+    or none), no transfer the clients never sent;
   * no client statement hung for HANG_S seconds.
 Prints: bank: transfers acknowledged=N failed=N unknown=N, faults
 injected=N, in-doubt resolved=N, invariant violations=N.
@@ -86,6 +92,7 @@ import psycopg2  # noqa: E402
 N_ACCOUNTS = 240
 INITIAL = 1000
 N_CLIENTS = 8
+SPLIT_SHARE = 0.25  # transfers from one account to two (up to three nodes)
 SECONDS = int(os.environ.get("SG_BANK_SECONDS", "60"))
 HANG_S = 20.0
 RECOVERY_WAIT_S = 30.0
@@ -116,7 +123,7 @@ harness.SG_BIN = WRAPPER  # the harness starts and restarts the gateway through 
 class Outcomes:
     def __init__(self):
         self.lock = threading.Lock()
-        self.sent = {}      # tid -> (a, b, amount)
+        self.sent = {}      # tid -> sorted [(account, amount, 'debit'/'credit')]
         self.acked = set()
         self.failed = {}    # tid -> reason
         self.unknown = {}   # tid -> reason
@@ -188,28 +195,37 @@ class Client(threading.Thread):
             self.transfer()
 
     def transfer(self):
-        a, b = self.rng.sample(range(1, N_ACCOUNTS + 1), 2)
-        amount = self.rng.randint(1, 100)
+        """One transfer: a debit of amount from a, credited to b, or (SPLIT_SHARE of them)
+        split between b and c, so that a transfer can span three nodes (two PREPAREs)."""
+        if self.rng.random() < SPLIT_SHARE:
+            a, b, c = self.rng.sample(range(1, N_ACCOUNTS + 1), 3)
+            amount = self.rng.randint(2, 100)
+            x = self.rng.randint(1, amount - 1)
+            rows = [(a, amount, "debit"), (b, x, "credit"), (c, amount - x, "credit")]
+        else:
+            a, b = self.rng.sample(range(1, N_ACCOUNTS + 1), 2)
+            amount = self.rng.randint(1, 100)
+            rows = [(a, amount, "debit"), (b, amount, "credit")]
         self.seq += 1
         tid = (self.idx + 1) * 1000000000 + self.seq
         out = self.out
         with out.lock:
-            out.sent[tid] = (a, b, amount)
+            out.sent[tid] = sorted(rows)
         stage = "body"
         try:
             cur = self.conn.cursor()
             self._exec(cur, "BEGIN", what="BEGIN")
-            for acc in sorted((a, b)):
-                delta = -amount if acc == a else amount
+            # locks in id order: no cycle of waits between two transfers
+            for acc, amt, kind in sorted(rows):
+                delta = -amt if kind == "debit" else amt
                 self._exec(cur, "UPDATE accounts SET balance = balance + %s WHERE id = %s",
                            (delta, acc), what="UPDATE %d" % acc)
                 if cur.rowcount != 1:
                     raise AssertionError("UPDATE of account %d touched %d rows" %
                                          (acc, cur.rowcount))
-            self._exec(cur, "INSERT INTO transfers_log VALUES (%s, %s, %s, 'debit')",
-                       (tid, a, amount), what="INSERT debit")
-            self._exec(cur, "INSERT INTO transfers_log VALUES (%s, %s, %s, 'credit')",
-                       (tid, b, amount), what="INSERT credit")
+            for acc, amt, kind in rows:
+                self._exec(cur, "INSERT INTO transfers_log VALUES (%s, %s, %s, %s)",
+                           (tid, acc, amt, kind), what="INSERT %s %d" % (kind, acc))
             stage = "commit"
             self._exec(cur, "COMMIT", what="COMMIT %d" % tid)
             tag = cur.statusmessage
@@ -414,15 +430,14 @@ def verify(c, out, violations):
         if sent is None:
             viol("transfer %d in the log was never sent: %r" % (tid, rows))
             continue
-        a, b, amount = sent
-        kinds = sorted(r[2] for r in rows)
-        if kinds != ["credit", "debit"]:
-            viol("transfer %d has rows %r (expected one debit and one credit)" % (tid, rows))
+        got = sorted((acc, amt, kind) for acc, amt, kind, _k in rows)
+        if got != sent:
+            if sorted(r[2] for r in got) != sorted(r[2] for r in sent):
+                viol("transfer %d is not whole: rows %r, sent %r (a debit without its credits "
+                     "or the reverse)" % (tid, got, sent))
+            else:
+                viol("transfer %d rows %r do not match what was sent %r" % (tid, got, sent))
         for acc, amt, kind, k in rows:
-            want_acc = a if kind == "debit" else b
-            if acc != want_acc or amt != amount:
-                viol("transfer %d row %r does not match what was sent %r" % (tid, (acc, amt, kind),
-                                                                            sent))
             if acc in balances and balances[acc][1] != k:
                 viol("transfer %d %s row on node%d, its account %d lives on node%d" % (
                     tid, kind, k, acc, balances[acc][1]))
