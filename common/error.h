@@ -18,6 +18,10 @@ typedef struct SgError {
 	char detail[512];
 	char hint[256];
 	int position; /* 1-based cursor position in the statement, 0 = none */
+	/* other fields of a node's ErrorResponse (where, schema, table, column, constraint,
+	 * datatype, ...) kept encoded (code byte, text, NUL) and relayed unchanged */
+	unsigned short extra_len;
+	char extra[512];
 } SgError;
 
 /* sg_error_set fills err (severity ERROR) and returns false, for `return sg_error_set(...)`. */

@@ -417,8 +417,15 @@ proto_read_error_fields(const char *body, size_t len, SgError *out)
 			out->position = (int)pos;
 			break;
 		}
-		default:
+		default: {
+			size_t vlen = strlen(val);
+			if ((size_t)out->extra_len + vlen + 2 <= sizeof(out->extra)) {
+				out->extra[out->extra_len++] = (char)code;
+				memcpy(out->extra + out->extra_len, val, vlen + 1);
+				out->extra_len = (unsigned short)(out->extra_len + vlen + 1);
+			}
 			break;
+		}
 		}
 	}
 	if (buf_reader_left(&rd) != 0)
@@ -580,6 +587,7 @@ write_error_like(Buf *b, char type, const SgError *err, const char *def_severity
 		snprintf(pos, sizeof(pos), "%d", err->position);
 		write_field(b, 'P', pos);
 	}
+	buf_append(b, err->extra, err->extra_len);
 	buf_append_u8(b, 0);
 	msg_end(b, off);
 }
