@@ -70,7 +70,13 @@ without any fault of the gateway. The test sets synchronous_commit=on on every
 node with ALTER SYSTEM before the run.
 
 Env: SG_BIN, SG_ROOT (as for every integration test); SG_BANK_SECONDS
-(load duration, default 60), SG_BANK_SEED, SG_ITEST_KEEP=1 (keep the dir).
+(load duration, default 60), SG_BANK_SEED, SG_BANK_RECOVERY_MS (1000) and
+SG_BANK_MIN_AGE (2): the gateway's recovery_interval_ms and
+recovery_min_age_sec (0 and 100 make recovery race live coordinators all
+the time), SG_BANK_BASE_FAULTS: fault points armed in every gateway of the
+run, e.g. "before_decide=stall:300@0.05,after_decide=stall:300@0.05" (a
+stall blocks the gateway's loop while its recovery worker runs on),
+SG_ITEST_KEEP=1 (keep the dir).
 """
 import os
 import random
@@ -99,6 +105,17 @@ RECOVERY_WAIT_S = 30.0
 FAULT_POINTS = ("before_prepare", "between_prepares", "before_decide", "after_decide",
                 "between_commit_prepared")
 CONNECT_OPTS = "-c lock_timeout=4000"
+# the gateway's recovery settings; SG_BANK_MIN_AGE=0 SG_BANK_RECOVERY_MS=100 makes every
+# recovery pass race the live coordinators (the claim protocol must keep them apart)
+RECOVERY_MS = int(os.environ.get("SG_BANK_RECOVERY_MS", "1000"))
+MIN_AGE = int(os.environ.get("SG_BANK_MIN_AGE", "2"))
+# fault points armed in every gateway of the run (e.g. stalls that widen the windows
+# between PREPARE and the decision): SG_BANK_BASE_FAULTS="before_decide=stall:300@0.05"
+BASE_FAULTS = os.environ.get("SG_BANK_BASE_FAULTS", "")
+if BASE_FAULTS:
+    os.environ["SG_FAULTS"] = BASE_FAULTS  # the first gateway, started by the harness
+else:
+    os.environ.pop("SG_FAULTS", None)
 
 REAL_BIN = harness.SG_BIN
 
@@ -110,8 +127,9 @@ def make_wrapper():
     path = os.path.join(d, "shardgate-bank")
     with open(path, "w") as f:
         f.write("#!/bin/sh\n# test_bank.py: the gateway with fast 2PC recovery\n"
-                "exec '%s' \"$@\" --set recovery_interval_ms=1000 "
-                "--set recovery_min_age_sec=2\n" % REAL_BIN.replace("'", "'\\''"))
+                "exec '%s' \"$@\" --set recovery_interval_ms=%d "
+                "--set recovery_min_age_sec=%d\n" % (REAL_BIN.replace("'", "'\\''"),
+                                                     RECOVERY_MS, MIN_AGE))
     os.chmod(path, 0o755)
     return path
 
@@ -284,8 +302,9 @@ class Faults:
         exit status ignored."""
         env = dict(os.environ, PGUSER="postgres")
         env.pop("SG_FAULTS", None)
-        if faults:
-            env["SG_FAULTS"] = faults
+        spec = ",".join(x for x in (BASE_FAULTS, faults) if x)
+        if spec:
+            env["SG_FAULTS"] = spec
         cmd = [os.path.join(harness.SG_ROOT, "scripts", "cluster"), "up", "--dir", self.c.dir,
                "--gateway-bin", WRAPPER]
         for attempt in range(3):
