@@ -41,6 +41,32 @@ analyze_rel_name(Arena *a, const ParseRel *r)
 
 /* param_hash: hash of Bind parameter $n for column type of t; *is_null for SQL NULL */
 static bool
+param_is_int(uint32_t type)
+{
+	return type == PG_OID_INT2 || type == PG_OID_INT4 || type == PG_OID_INT8;
+}
+
+/* param_binary_int: a network-order integer of the parameter's own width */
+static bool
+param_binary_int(uint32_t type, const char *val, int32_t len, int64_t *out)
+{
+	const unsigned char *u = (const unsigned char *)val;
+	int32_t want = type == PG_OID_INT2 ? 2 : type == PG_OID_INT4 ? 4 : 8;
+	if (len != want)
+		return false;
+	uint64_t acc = 0;
+	for (int32_t i = 0; i < len; i++)
+		acc = (acc << 8) | u[i];
+	if (len == 2)
+		*out = (int16_t)acc;
+	else if (len == 4)
+		*out = (int32_t)acc;
+	else
+		*out = (int64_t)acc;
+	return true;
+}
+
+static bool
 param_hash(const Analysis *an, const CatTable *t, int32_t n, uint64_t *h, bool *is_null,
            SgError *err)
 {
@@ -64,6 +90,17 @@ param_hash(const Analysis *an, const CatTable *t, int32_t n, uint64_t *h, bool *
 	if (format == 0)
 		return pghash_text_value(t->dist_type, arena_strndup(an->arena, val, (size_t)len), h, err);
 	uint32_t type = pp->types != NULL ? pp->types[n - 1] : 0;
+	if (type != 0 && type != t->dist_type && param_is_int(type) && param_is_int(t->dist_type)) {
+		/* a binary integer of another width (drivers send small values as int2): compare
+		 * by value, as PostgreSQL's cross-type operator does */
+		int64_t v;
+		if (!param_binary_int(type, val, len, &v))
+			return sg_error_set(err, "22P03", "incorrect binary data format in bind parameter %d",
+			                    (int)n);
+		char text[32];
+		snprintf(text, sizeof(text), "%lld", (long long)v);
+		return pghash_text_value(t->dist_type, text, h, err);
+	}
 	if (type != 0 && type != t->dist_type)
 		return sg_error_set(err, SQLSTATE_FEATURE_NOT_SUPPORTED,
 		                    "binary parameter $%d of type %u for the distribution column \"%s\" "
