@@ -9,8 +9,10 @@
  * nullable side of an outer join (a reference table's unmatched rows would
  * repeat per shard), and no query level between a top-level relation and
  * the top that aggregates, groups, sorts, limits, removes duplicates, uses
- * window functions, set operations or WITH. Everything else is 0A000 naming
- * the first such construct (SELECT then goes multi-stage).
+ * window functions, set operations or WITH, except a level that groups by
+ * the distribution column (GROUP BY, aggregates and HAVING only: each group
+ * lives in one shard). Everything else is 0A000 naming the first such
+ * construct (SELECT then goes multi-stage).
  *
  * Per node, a SELECT is the UNION ALL of its per-shard copies, so the node
  * answers from one snapshot; with FOR UPDATE/SHARE (not allowed with UNION)
@@ -53,20 +55,45 @@ not_supported(SgError *err, const char *what, const char *dist_column)
 	return false;
 }
 
+/*
+ * grouped_by_dist: level s groups by the distribution column of a linked
+ * relation of its own (a plain GROUP BY item): every group then lives in one
+ * shard, so per-shard aggregates and HAVING are PostgreSQL's.
+ */
+static bool
+grouped_by_dist(const Analysis *an, int32_t s, const bool *linked)
+{
+	const ParseScope *sc = &an->pi.scopes[s];
+	for (int32_t i = 0; i < sc->ngroup; i++) {
+		int32_t r = analyze_dist_rel_of(an, s, &sc->group[i]);
+		if (r >= 0 && linked[r] && an->pi.rels[r].scope == s && !an->pi.rels[r].outer_nullable)
+			return true;
+	}
+	return false;
+}
+
 /* check_top_rel: a relation read by the top query level (not in a sublink) */
 static bool
-check_top_rel(const Analysis *an, int32_t d, SgError *err)
+check_top_rel(const Analysis *an, int32_t d, const bool *linked, SgError *err)
 {
 	const ParseInfo *pi = &an->pi;
 	const ParseRel *r = &pi->rels[d];
 	const char *col = an->rels[d].table->dist_column;
-	for (int32_t s = r->scope; s >= 0; s = pi->scopes[s].parent)
+	const uint32_t grouping = PARSE_F_AGGREGATE | PARSE_F_GROUP_BY | PARSE_F_HAVING;
+	uint32_t all = 0;
+	for (size_t k = 0; k < SG_ARRAY_LEN(blockers); k++)
+		all |= blockers[k].flag;
+	for (int32_t s = r->scope; s >= 0; s = pi->scopes[s].parent) {
+		uint32_t f = pi->scopes[s].features;
+		if ((f & PARSE_F_GROUP_BY) && (f & all & ~grouping) == 0 && grouped_by_dist(an, s, linked))
+			continue;
 		for (size_t k = 0; k < SG_ARRAY_LEN(blockers); k++)
-			if (pi->scopes[s].features & blockers[k].flag) {
+			if (f & blockers[k].flag) {
 				char what[128];
 				snprintf(what, sizeof(what), "%s on a query across shards", blockers[k].what);
 				return not_supported(err, what, col);
 			}
+	}
 	return true;
 }
 
@@ -148,7 +175,7 @@ fanout_applies(const Analysis *an, SgError *err)
 			                    "they are co-located and joined on their distribution columns, "
 			                    "or each is pinned to one shard on the same node");
 		}
-		if (!r->in_sublink && !check_top_rel(an, d, err))
+		if (!r->in_sublink && !check_top_rel(an, d, linked, err))
 			return false;
 	}
 	return true;

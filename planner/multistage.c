@@ -13,10 +13,11 @@
  *               sg_gG_i.t AS <ref> WHERE <pushed conditions>, UNION ALL
  *               over its shards (one snapshot per node);
  *   local_sql   INSERT INTO pg_temp.sg_tmp_k SELECT ... over the merge
- *               node's own shards (when it holds some), then ANALYZE
- *               pg_temp.sg_tmp_k so the final query is planned with
- *               statistics (without them a join over an OR can take a
- *               nested loop a hundred times slower).
+ *               node's own shards (when it holds some), then, when the
+ *               statement reads more than one relation, ANALYZE
+ *               pg_temp.sg_tmp_k so its joins are planned with statistics
+ *               (without them a join over an OR can take a nested loop a
+ *               hundred times slower).
  * The final query is the statement itself, deparsed with each distributed
  * relation replaced by `pg_temp.sg_tmp_k AS <its alias or name>`, run on the
  * merge node (the first node: local tables live there, reference tables
@@ -159,7 +160,9 @@ build_stage(const Analysis *an, Arena *a, int32_t i, const char *temp, int32_t m
 	}
 	st->ntasks = tl.n;
 	st->tasks = tl.tasks;
-	/* the final query is planned with statistics of what was pulled */
+	/* a join in the final query is planned with statistics of what was pulled */
+	if (an->pi.nrels < 2)
+		return true;
 	char *analyze;
 	if (!deparse_analyze_temp(a, an->stmt, temp, &analyze, err))
 		return false;

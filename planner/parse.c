@@ -475,6 +475,15 @@ walk_select(Walk *w, const PgQuery__SelectStmt *s)
 	int32_t saved = w->scope;
 	w->scope = add_scope(w, f);
 	w->info->scopes[w->scope].node = (void *)s;
+	if (s->n_group_clause > 0) {
+		ParseScope *sc = &w->info->scopes[w->scope];
+		sc->group = ARENA_NEW_ARRAY(w->a, ParseValue, s->n_group_clause);
+		for (size_t i = 0; i < s->n_group_clause; i++) {
+			ParseValue v = value_of(w->a, s->group_clause[i]);
+			if (v.kind == PV_COLUMN)
+				sc->group[sc->ngroup++] = v;
+		}
+	}
 	add_conjuncts(w, s->where_clause);
 	for (size_t i = 0; i < s->n_from_clause; i++)
 		add_join_quals(w, s->from_clause[i]);

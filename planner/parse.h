@@ -77,6 +77,8 @@ typedef struct ParseScope {
 	int32_t parent;    /* enclosing scope, -1 for the top */
 	uint32_t features; /* PARSE_F_* */
 	void *node;        /* the SelectStmt (NULL for DML levels): for deparse.c only */
+	int32_t ngroup;    /* GROUP BY items that are plain column references */
+	ParseValue *group;
 } ParseScope;
 
 /*
