@@ -932,6 +932,12 @@ inspect_set(ParseInfo *pi, Arena *a, const PgQuery__VariableSetStmt *v)
 		if (strcmp(name, "TRANSACTION") == 0) {
 			pi->kind = PARSE_TXN;
 			pi->txn_cmd = TXN_SET_TRANSACTION;
+		} else if (strcmp(name, "SESSION CHARACTERISTICS") == 0 && v->n_args >= 1 &&
+		           v->args[0]->node_case == PG_QUERY__NODE__NODE_DEF_ELEM) {
+			/* = SET default_transaction_<option>: a session setting every node must carry
+			 * (its first option is read back; JDBC sends one at a time) */
+			pi->set_kind = SET_VALUE;
+			pi->set_name = arena_printf(a, "default_%s", v->args[0]->def_elem->defname);
 		} else {
 			pi->set_refused = "SET SESSION CHARACTERISTICS";
 		}
