@@ -121,3 +121,14 @@ BEGIN
     EXECUTE format('ALTER SEQUENCE %s INCREMENT BY %s', seq, stride);
     PERFORM setval(seq, floor + node_index, false);
 END $$;
+
+-- A shard table made with LIKE ... INCLUDING ALL gets identity columns with
+-- sequences of its own; point them at the logical table's (striped) sequence
+-- instead, so identity values stay unique over every shard of every node.
+CREATE OR REPLACE FUNCTION shardgate.share_identity(shard regclass, col name, seq regclass)
+RETURNS void LANGUAGE plpgsql AS $$
+BEGIN
+    EXECUTE format('ALTER TABLE %s ALTER COLUMN %I DROP IDENTITY IF EXISTS', shard, col);
+    EXECUTE format('ALTER TABLE %s ALTER COLUMN %I SET DEFAULT nextval(%L::regclass)',
+                   shard, col, seq::text);
+END $$;

@@ -970,7 +970,7 @@ admin_finish_first(AdminOp *op)
  * node's index. Shard tables' defaults call their node's copy.
  */
 static void
-admin_stripe_sequences(AdminOp *op)
+admin_stripe_sequences(AdminOp *op, const AdminShard *shards, int32_t nshards)
 {
 	SgError err;
 	const char *params[2] = {op->schema, op->table};
@@ -979,8 +979,8 @@ admin_stripe_sequences(AdminOp *op)
 		return;
 	PGresult *seqs = admin_query(
 	    first,
-	    "SELECT s FROM (SELECT pg_catalog.pg_get_serial_sequence("
-	    "pg_catalog.format('%I.%I', $1::text, $2::text), attname) AS s FROM "
+	    "SELECT s, attname, attidentity <> '' FROM (SELECT pg_catalog.pg_get_serial_sequence("
+	    "pg_catalog.format('%I.%I', $1::text, $2::text), attname) AS s, attname, attidentity FROM "
 	    "pg_catalog.pg_attribute "
 	    "WHERE attrelid = pg_catalog.format('%I.%I', $1::text, $2::text)::regclass AND attnum > 0 "
 	    "AND NOT attisdropped) x WHERE s IS NOT NULL",
@@ -1026,6 +1026,22 @@ admin_stripe_sequences(AdminOp *op)
 			PGresult *res = admin_query(
 			    c, "SELECT shardgate.stripe_sequence($1::regclass, $2::int, $3::int, $4::bigint)",
 			    4, p4, PGRES_TUPLES_OK, "striping a sequence", &err);
+			if (res == NULL)
+				ok = false;
+			PQclear(res);
+		}
+		bool is_identity = PQgetvalue(seqs, r, 2)[0] == 't';
+		for (int32_t k = 0; k < nshards && ok && is_identity; k++) {
+			PGconn *c = admin_node_conn(op, shards[k].node, &err);
+			if (c == NULL)
+				continue;
+			char *shard = arena_printf(op->arena, "%s.%s", admin_quote(op, shards[k].schema_name),
+			                           op->q_table);
+			const char *p3[3] = {shard, PQgetvalue(seqs, r, 1), seq};
+			PGresult *res = admin_query(c,
+			                            "SELECT shardgate.share_identity($1::regclass, $2, "
+			                            "$3::regclass)",
+			                            3, p3, PGRES_TUPLES_OK, "sharing an identity", &err);
 			if (res == NULL)
 				ok = false;
 			PQclear(res);
@@ -1140,7 +1156,7 @@ admin_create_distributed_table(const AdminTarget *t, const CatalogSnapshot *snap
 		goto done;
 	ok = true;
 	admin_finish_first(&op);
-	admin_stripe_sequences(&op);
+	admin_stripe_sequences(&op, shards, group.shard_count);
 	sg_log_info("admin", "distributed table %s by %s: group %d, %d shards, %lld rows moved",
 	            op.display, column, group.id, group.shard_count, rows);
 
