@@ -106,7 +106,10 @@ struct Session {
 	uint64_t busy_since; /* loop_now_us() at the start of the running statement, 0 idle */
 	bool in_process;     /* inside session_process: ending is deferred to its end */
 	CopyRun *copy;       /* COPY FROM STDIN in flight */
-	bool must_destroy;   /* the client is gone: destroy at the end of session_process */
+	NodeConn *listen;    /* LISTEN: a connection of the session's own, never pooled again */
+	PoolWaiter *listen_wait;
+	bool listen_failed;
+	bool must_destroy; /* the client is gone: destroy at the end of session_process */
 };
 
 static void session_on_socket(int fd, short events, void *arg);
@@ -283,6 +286,14 @@ session_destroy(Session *s)
 	if (s->copy != NULL) {
 		copyrun_abandon(s->copy);
 		s->copy = NULL;
+	}
+	if (s->listen_wait != NULL) {
+		pool_cancel(s->listen_wait);
+		s->listen_wait = NULL;
+	}
+	if (s->listen != NULL) {
+		pool_discard(s->listen); /* its LISTENs end with it */
+		s->listen = NULL;
 	}
 	if (s->watch != NULL) {
 		watch_destroy(s->watch);
@@ -1208,6 +1219,119 @@ plan_distinct_nodes(const DistPlan *p)
 	return n;
 }
 
+/* ---- LISTEN / UNLISTEN ---------------------------------------------------- */
+
+/*
+ * A session that listens gets a connection to the first node of its own
+ * (NOTIFY goes there too, through the pools): LISTEN and UNLISTEN run on it,
+ * and the NotificationResponses it receives at any time are passed to the
+ * client. It is closed, not pooled, when the session ends.
+ */
+static bool
+stmt_is_listen(const char *text)
+{
+	while (*text == ' ' || *text == '\t' || *text == '\n' || *text == '\r')
+		text++;
+	return (strncasecmp(text, "LISTEN", 6) == 0 || strncasecmp(text, "UNLISTEN", 8) == 0);
+}
+
+static void
+listen_on_message(NodeConn *c, char type, const char *body, size_t len, void *arg)
+{
+	Session *s = arg;
+	SgError err;
+	switch (type) {
+	case PQ_MSG_NOTIFICATION:
+		proto_write_message(&s->out, type, body, len);
+		if (s->state == SESS_IDLE && !s->in_process)
+			(void)session_flush(s);
+		return;
+	case PQ_MSG_ERROR:
+		if (!proto_read_error_fields(body, len, &err))
+			sg_error_set(&err, SQLSTATE_INTERNAL_ERROR, "malformed error from node");
+		s->listen_failed = true;
+		session_send_error(s, &err);
+		return;
+	case PQ_MSG_COMMAND_COMPLETE:
+		proto_write_message(&s->out, type, body, len);
+		return;
+	case PQ_MSG_READY:
+		if (node_state(c) != NODE_IDLE || s->state != SESS_QUERY)
+			return;
+		if (s->listen_failed) {
+			s->listen_failed = false;
+			/* the error is already out: end the message like a failed statement */
+			if (s->txn.block == TXN_BLOCK_EXPLICIT)
+				txn_set_failed(&s->txn);
+			session_query_end(s);
+			return;
+		}
+		session_stmt_ok(s);
+		return;
+	default:
+		return;
+	}
+}
+
+static void
+listen_on_lost(NodeConn *c, const SgError *err, void *arg)
+{
+	Session *s = arg;
+	(void)c;
+	pool_discard(s->listen);
+	s->listen = NULL;
+	if (s->state == SESS_QUERY)
+		session_stmt_failed(s, err);
+}
+
+static void
+listen_send(Session *s)
+{
+	NodeHandler h = {listen_on_message, listen_on_lost, s};
+	node_set_handler(s->listen, &h);
+	Buf b;
+	buf_init(&b);
+	Participant tmp = {0};
+	tmp.conn = s->listen;
+	tmp.began = true; /* LISTEN takes effect at once, outside the session's transaction */
+	int expect = txn_write_prelude(&s->txn, &tmp, &b);
+	proto_write_query(&b, s->stmts.texts[s->cur]);
+	node_send(s->listen, buf_head(&b), buf_avail(&b), expect + 1);
+	buf_free(&b);
+}
+
+static void
+listen_on_conn(NodeConn *conn, const SgError *err, void *arg)
+{
+	Session *s = arg;
+	s->listen_wait = NULL;
+	if (conn == NULL) {
+		session_stmt_failed(s, err);
+		return;
+	}
+	s->listen = conn;
+	listen_send(s);
+}
+
+static void
+session_listen(Session *s)
+{
+	if (s->listen != NULL) {
+		listen_send(s);
+		return;
+	}
+	const CatNode *first = catalog_first_node(s->snap);
+	SgError err;
+	if (first == NULL) {
+		sg_error_set(&err, SQLSTATE_CONNECTION_FAILURE, "no active storage node");
+		session_stmt_failed(s, &err);
+		return;
+	}
+	NodePool *pool =
+	    poolset_get(s->srv->pools, first->id, first->host, first->port, s->user, s->database, NULL);
+	s->listen_wait = pool_acquire(pool, listen_on_conn, s);
+}
+
 static void
 session_run_tasks(Session *s)
 {
@@ -1225,6 +1349,10 @@ session_run_tasks(Session *s)
 		 * live until the end of the merge node's transaction */
 		txn_begin_implicit(&s->txn);
 		s->wrapped = true;
+	}
+	if (p->ntasks == 1 && stmt_is_listen(s->stmts.texts[s->cur])) {
+		session_listen(s);
+		return;
 	}
 	ExecSink sink = {sink_message, sink_done, sink_is_full, s};
 	Exec *x = exec_start(p, s->snap, &s->txn, &sink, s->ext ? &s->bind : NULL);

@@ -204,7 +204,8 @@ node_dispatch(NodeConn *c)
 				ends_request = true;
 			}
 		}
-		if (c->handler.message != NULL && (c->state == NODE_BUSY || ends_request))
+		if (c->handler.message != NULL &&
+		    (c->state == NODE_BUSY || ends_request || type == PQ_MSG_NOTIFICATION))
 			c->handler.message(c, type, body, len, c->handler.arg);
 		if (!c->destroy_pending)
 			buf_consume(&c->in, total);

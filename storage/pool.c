@@ -288,6 +288,17 @@ pool_release(NodeConn *conn)
 	pool_hand_over(p, conn);
 }
 
+void
+pool_discard(NodeConn *conn)
+{
+	NodePool *p = node_owner(conn);
+	SG_ASSERT(p != NULL);
+	p->total--;
+	node_destroy(conn);
+	if (p->head != NULL && p->total < p->set->limits.max_per_pool)
+		pool_open(p);
+}
+
 int32_t
 pool_node_id(const NodePool *p)
 {

@@ -50,6 +50,8 @@ void pool_cancel(PoolWaiter *w);
  * idle and outside a transaction, closed otherwise.
  */
 void pool_release(NodeConn *conn);
+/* pool_discard: close a leased connection that must not serve anyone else (LISTEN state) */
+void pool_discard(NodeConn *conn);
 int32_t pool_node_id(const NodePool *pool);
 /* counts for the admin view and tests */
 int pool_total(const NodePool *pool);
