@@ -16,6 +16,7 @@
  */
 #include "planner/deparse.h"
 
+#include <stdint.h>
 #include <string.h>
 
 #include <pg_query.h>
@@ -404,6 +405,14 @@ typedef struct PushCtx {
 
 static bool pushable(const PushCtx *c, const PgQuery__Node *n);
 
+static PushCtx
+push_ctx(const ParseInfo *info, const DeparsePull *p)
+{
+	const ParseRel *r = &info->rels[p->rel];
+	PushCtx c = {r->alias != NULL ? r->alias : r->name, p->table_cols, p->ntable_cols};
+	return c;
+}
+
 static bool
 pushable_all(const PushCtx *c, PgQuery__Node *const *items, size_t n)
 {
@@ -558,10 +567,137 @@ pushed_filters(Arena *a, const ParseInfo *info, const DeparsePull *p, NodeVec *o
 	for (size_t i = 0; i < s->n_from_clause; i++)
 		if (path_quals(&all, s->from_clause[i], r->node))
 			break;
-	PushCtx c = {r->alias != NULL ? r->alias : r->name, p->table_cols, p->ntable_cols};
+	PushCtx c = push_ctx(info, p);
 	for (size_t i = 0; i < all.n; i++)
 		if (pushable(&c, all.items[i]))
 			vec_push(out, all.items[i]);
+}
+
+static PgQuery__Node *
+int_const_node(Arena *a, int64_t v)
+{
+	PgQuery__Integer *i = ARENA_NEW(a, PgQuery__Integer);
+	pg_query__integer__init(i);
+	i->ival = (int32_t)v;
+	PgQuery__AConst *c = ARENA_NEW(a, PgQuery__AConst);
+	pg_query__a__const__init(c);
+	c->val_case = PG_QUERY__A__CONST__VAL_IVAL;
+	c->ival = i;
+	c->location = -1;
+	PgQuery__Node *n = ARENA_NEW(a, PgQuery__Node);
+	pg_query__node__init(n);
+	n->node_case = PG_QUERY__NODE__NODE_A_CONST;
+	n->a_const = c;
+	return n;
+}
+
+/* const_int: the value of an integer constant node (`5`, not `5.0` or `$1`) */
+static bool
+const_int(const PgQuery__Node *n, int64_t *v)
+{
+	if (n == NULL || n->node_case != PG_QUERY__NODE__NODE_A_CONST || n->a_const->isnull)
+		return false;
+	const PgQuery__AConst *c = n->a_const;
+	if (c->val_case == PG_QUERY__A__CONST__VAL_IVAL) {
+		*v = c->ival->ival;
+		return true;
+	}
+	if (c->val_case == PG_QUERY__A__CONST__VAL__NOT_SET) {
+		*v = 0; /* protobuf leaves integer 0 unset */
+		return true;
+	}
+	return false;
+}
+
+/*
+ * sort_key_expr: the expression a top-level ORDER BY item sorts by, as
+ * PostgreSQL resolves it: an integer is an output position, a bare name
+ * that is an output column's alias is that output's expression, anything
+ * else an expression over the input. NULL when it cannot be resolved.
+ */
+static PgQuery__Node *
+sort_key_expr(const PgQuery__SelectStmt *s, PgQuery__Node *key)
+{
+	int64_t pos;
+	if (const_int(key, &pos)) {
+		if (pos < 1 || (size_t)pos > s->n_target_list)
+			return NULL;
+		const PgQuery__Node *t = s->target_list[pos - 1];
+		return t->node_case == PG_QUERY__NODE__NODE_RES_TARGET ? t->res_target->val : NULL;
+	}
+	if (key->node_case == PG_QUERY__NODE__NODE_COLUMN_REF && key->column_ref->n_fields == 1) {
+		const char *name = node_string_of(key->column_ref->fields[0]);
+		if (name == NULL)
+			return NULL;
+		for (size_t i = 0; i < s->n_target_list; i++) {
+			const PgQuery__Node *t = s->target_list[i];
+			if (t->node_case == PG_QUERY__NODE__NODE_RES_TARGET && t->res_target->name != NULL &&
+			    strcmp(t->res_target->name, name) == 0)
+				return t->res_target->val;
+		}
+	}
+	return key;
+}
+
+bool
+deparse_topn_ok(const ParsedStmt *stmt, const ParseInfo *info, const DeparsePull *p)
+{
+	const PgQuery__Node *top = stmt->raw->stmt;
+	const ParseRel *r = &info->rels[p->rel];
+	if (top->node_case != PG_QUERY__NODE__NODE_SELECT_STMT || r->scope != 0 || r->has_colnames ||
+	    r->outer_nullable)
+		return false;
+	const PgQuery__SelectStmt *s = top->select_stmt;
+	int64_t count, offset = 0;
+	if (s->n_sort_clause == 0 || !const_int(s->limit_count, &count) || count < 0 ||
+	    (s->limit_offset != NULL && (!const_int(s->limit_offset, &offset) || offset < 0)) ||
+	    count + offset > INT32_MAX ||
+	    (s->limit_option != PG_QUERY__LIMIT_OPTION__LIMIT_OPTION_DEFAULT &&
+	     s->limit_option != PG_QUERY__LIMIT_OPTION__LIMIT_OPTION_COUNT))
+		return false;
+	if (s->n_from_clause != 1 || s->from_clause[0]->node_case != PG_QUERY__NODE__NODE_RANGE_VAR ||
+	    s->from_clause[0]->range_var != r->node)
+		return false;
+	PushCtx c = push_ctx(info, p);
+	NodeVec all = {.a = NULL};
+	Arena *scratch = arena_create(4096);
+	all.a = scratch;
+	add_conjuncts_of(&all, s->where_clause);
+	bool ok = true;
+	for (size_t i = 0; ok && i < all.n; i++)
+		ok = pushable(&c, all.items[i]);
+	arena_destroy(scratch);
+	for (size_t i = 0; ok && i < s->n_sort_clause; i++) {
+		const PgQuery__Node *sb = s->sort_clause[i];
+		PgQuery__Node *e = sb->node_case == PG_QUERY__NODE__NODE_SORT_BY
+		                       ? sort_key_expr(s, sb->sort_by->node)
+		                       : NULL;
+		ok = e != NULL && pushable(&c, e);
+	}
+	return ok;
+}
+
+/* add_topn: the statement's ORDER BY (keys resolved) and LIMIT count+offset onto fragment f */
+static void
+add_topn(Arena *a, const PgQuery__SelectStmt *s, PgQuery__SelectStmt *f)
+{
+	int64_t count = 0, offset = 0;
+	(void)const_int(s->limit_count, &count);
+	if (s->limit_offset != NULL)
+		(void)const_int(s->limit_offset, &offset);
+	f->n_sort_clause = s->n_sort_clause;
+	f->sort_clause = ARENA_NEW_ARRAY(a, PgQuery__Node *, s->n_sort_clause);
+	for (size_t i = 0; i < s->n_sort_clause; i++) {
+		PgQuery__SortBy *sb = ARENA_NEW(a, PgQuery__SortBy);
+		*sb = *s->sort_clause[i]->sort_by;
+		sb->node = sort_key_expr(s, sb->node);
+		PgQuery__Node *n = ARENA_NEW(a, PgQuery__Node);
+		*n = *s->sort_clause[i];
+		n->sort_by = sb;
+		f->sort_clause[i] = n;
+	}
+	f->limit_count = int_const_node(a, count + offset);
+	f->limit_option = PG_QUERY__LIMIT_OPTION__LIMIT_OPTION_COUNT;
 }
 
 /* pull_target_list: the fetched columns as a target list (`*` when ncols == 0) */
@@ -617,6 +753,8 @@ deparse_pull_fragment(Arena *a, const ParsedStmt *stmt, const ParseInfo *info, c
 		s->from_clause = ARENA_NEW_ARRAY(a, PgQuery__Node *, 1);
 		s->from_clause[0] = range_var_node(a, range_var(a, schemas[i], p->table, refname));
 		s->where_clause = where;
+		if (p->topn)
+			add_topn(a, stmt->raw->stmt->select_stmt, s);
 		branches[i] = s;
 	}
 	PgQuery__Node *sel = select_node(a, union_all(a, branches, nschemas));

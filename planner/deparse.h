@@ -63,7 +63,20 @@ typedef struct DeparsePull {
 	int32_t ncols; /* the fetched columns, in table order; 0 = every column (`*`) */
 	const char *const *cols;
 	bool push_filters; /* copy the conditions of the relation's level that only read it */
+	bool topn;         /* also the statement's ORDER BY and LIMIT count+offset (deparse_topn_ok) */
 } DeparsePull;
+
+/*
+ * deparse_topn_ok: may the fragment of p (the statement's only relation,
+ * read by its top level) carry the statement's ORDER BY and a LIMIT of
+ * count + offset? Only when the top level has ORDER BY and a constant
+ * LIMIT (and OFFSET), every WHERE condition runs in the fragment
+ * (pushable), and every sort key resolves (output position, output name, or
+ * expression) to a pushable expression. The statement's own ORDER BY /
+ * LIMIT / OFFSET then pick the answer from the union of the per-shard
+ * top rows.
+ */
+bool deparse_topn_ok(const ParsedStmt *stmt, const ParseInfo *info, const DeparsePull *p);
 
 /*
  * deparse_pull_fragment: `SELECT <cols> FROM <schema>.<table> AS <ref> WHERE

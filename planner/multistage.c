@@ -32,6 +32,13 @@
  *
  * Pushed conditions are also kept in the final query (re-checking them is
  * cheap and keeps the rewrite obviously correct).
+ *
+ * Top-N: when the statement reads one distributed relation and nothing else
+ * (no sublink, join, grouping, DISTINCT, window, set operation), sorts and
+ * has a constant LIMIT, and every WHERE condition and sort key can run in
+ * the fragment, each shard's SELECT also carries the ORDER BY and LIMIT
+ * count+offset: the statement's own ORDER BY/LIMIT/OFFSET then pick the
+ * answer from the union of the shards' top rows.
  */
 #include "planner/multistage.h"
 
@@ -120,6 +127,14 @@ build_stage(const Analysis *an, Arena *a, int32_t i, const char *temp, int32_t m
 	const char **cols;
 	needed_columns(an, a, i, &p.ncols, &cols);
 	p.cols = cols;
+	/* top-N: the only relation, read by a top level that sorts and limits, nothing else */
+	const uint32_t not_topn = PARSE_F_AGGREGATE | PARSE_F_GROUP_BY | PARSE_F_HAVING |
+	                          PARSE_F_DISTINCT | PARSE_F_WINDOW | PARSE_F_SETOP | PARSE_F_CTE |
+	                          PARSE_F_LOCKING;
+	const ParseInfo *pi = &an->pi;
+	if (pi->nrels == 1 && pi->nscopes == 1 && (pi->scopes[0].features & not_topn) == 0 &&
+	    (pi->scopes[0].features & PARSE_F_LIMIT) && deparse_topn_ok(an->stmt, pi, &p))
+		p.topn = true;
 	char *sql;
 	if (!deparse_pull_create(a, an->stmt, &p, temp, &sql, err))
 		return false;

@@ -939,6 +939,35 @@ test_multistage_stages(void)
 	CU_ASSERT_PTR_NOT_NULL_FATAL(p);
 	CU_ASSERT_STRING_EQUAL(stage_of(p, 1)->tasks[0].sql, "SELECT v FROM sg_g1_1.t t");
 
+	/* top-N: ORDER BY and LIMIT count+offset per shard, sort keys resolved */
+	p = plan_sql("SELECT v AS x, id FROM t WHERE v > 'a' ORDER BY x DESC, 2 NULLS FIRST LIMIT 5 "
+	             "OFFSET 2",
+	             &err);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(p);
+	CU_ASSERT_STRING_EQUAL(
+	    stage_of(p, 1)->tasks[0].sql,
+	    "SELECT * FROM sg_g1_1.t t WHERE v > 'a' ORDER BY v DESC, id NULLS FIRST "
+	    "LIMIT 7");
+	CU_ASSERT_STRING_EQUAL(p->tasks[0].sql, "SELECT v AS x, id FROM pg_temp.sg_tmp_1 t WHERE v > "
+	                                        "'a' ORDER BY x DESC, 2 NULLS FIRST LIMIT 5 OFFSET 2");
+	p = plan_sql("SELECT id FROM t ORDER BY v LIMIT 3", &err);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(p);
+	CU_ASSERT_PTR_NOT_NULL(strstr(stage_of(p, 1)->local_sql, "ORDER BY v LIMIT 3) UNION ALL ("));
+	/* no top-N: a filter that cannot run on the shard, a join, no LIMIT, a volatile key */
+	static const char *const no_topn[] = {
+	    "SELECT * FROM t WHERE v = $1 ORDER BY id LIMIT 3",
+	    "SELECT t.* FROM t, r WHERE r.k = t.id ORDER BY t.id LIMIT 3",
+	    "SELECT * FROM t ORDER BY random() LIMIT 3",
+	    "SELECT * FROM t ORDER BY id LIMIT $1",
+	    "SELECT * FROM t ORDER BY id FETCH FIRST 3 ROWS WITH TIES",
+	    "SELECT count(*) FROM t GROUP BY v ORDER BY 1 LIMIT 3",
+	};
+	for (size_t i = 0; i < SG_ARRAY_LEN(no_topn); i++) {
+		p = plan_sql(no_topn[i], &err);
+		CU_ASSERT_PTR_NOT_NULL_FATAL(p);
+		CU_ASSERT_PTR_NULL(strstr(stage_of(p, 1)->tasks[0].sql, "LIMIT"));
+	}
+
 	/* the outer join's nullable side gets no filter */
 	p = plan_sql("SELECT count(w) FROM r LEFT JOIN u ON u.id = r.k WHERE u.w IS NULL", &err);
 	CU_ASSERT_PTR_NOT_NULL_FATAL(p);
@@ -1135,7 +1164,6 @@ test_settings(void)
 	    {"SHOW work_mem", SET_NONE, NULL},
 	    {"SET SESSION AUTHORIZATION bob", SET_NONE, "0A000"},
 	    {"RESET SESSION AUTHORIZATION", SET_NONE, "0A000"},
-	    {"SET SESSION CHARACTERISTICS AS TRANSACTION READ ONLY", SET_NONE, "0A000"},
 	};
 	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
 		SgError err;
