@@ -700,6 +700,363 @@ add_topn(Arena *a, const PgQuery__SelectStmt *s, PgQuery__SelectStmt *f)
 	f->limit_option = PG_QUERY__LIMIT_OPTION__LIMIT_OPTION_COUNT;
 }
 
+/* ---- partial aggregates ---- */
+
+/* node_visit: return true when the node was handled (its children are not visited) */
+typedef bool (*NodeVisitFn)(PgQuery__Node *n, void *arg);
+
+/* visit_nodes: every Node under message m, pre-order, through protobuf-c descriptors */
+static void
+visit_nodes(ProtobufCMessage *m, NodeVisitFn fn, void *arg)
+{
+	if (m == NULL)
+		return;
+	if (m->descriptor == &pg_query__node__descriptor && fn((PgQuery__Node *)m, arg))
+		return;
+	const ProtobufCMessageDescriptor *d = m->descriptor;
+	char *base = (char *)m;
+	for (unsigned i = 0; i < d->n_fields; i++) {
+		const ProtobufCFieldDescriptor *f = &d->fields[i];
+		if (f->type != PROTOBUF_C_TYPE_MESSAGE)
+			continue;
+		if ((f->flags & PROTOBUF_C_FIELD_FLAG_ONEOF) &&
+		    *(const uint32_t *)(base + f->quantifier_offset) != f->id)
+			continue;
+		if (f->label == PROTOBUF_C_LABEL_REPEATED) {
+			size_t n = *(const size_t *)(base + f->quantifier_offset);
+			ProtobufCMessage **arr = *(ProtobufCMessage ***)(base + f->offset);
+			for (size_t k = 0; k < n; k++)
+				visit_nodes(arr[k], fn, arg);
+		} else {
+			visit_nodes(*(ProtobufCMessage **)(base + f->offset), fn, arg);
+		}
+	}
+}
+
+typedef enum AggKind { AGG_NONE, AGG_COUNT, AGG_MINMAX, AGG_AVG, AGG_OTHER } AggKind;
+
+static AggKind
+agg_kind(const PgQuery__FuncCall *fc, const char **name)
+{
+	*name = NULL;
+	if (fc->n_funcname == 2) {
+		const char *schema = node_string_of(fc->funcname[0]);
+		if (schema == NULL || strcmp(schema, "pg_catalog") != 0)
+			return AGG_OTHER;
+	} else if (fc->n_funcname != 1) {
+		return AGG_OTHER;
+	}
+	const char *n = node_string_of(fc->funcname[fc->n_funcname - 1]);
+	if (n == NULL)
+		return AGG_OTHER;
+	*name = n;
+	if (strcmp(n, "count") == 0)
+		return AGG_COUNT;
+	if (strcmp(n, "min") == 0 || strcmp(n, "max") == 0 || strcmp(n, "bool_and") == 0 ||
+	    strcmp(n, "bool_or") == 0 || strcmp(n, "every") == 0)
+		return AGG_MINMAX;
+	if (strcmp(n, "avg") == 0)
+		return AGG_AVG;
+	return is_safe_func(n) ? AGG_NONE : AGG_OTHER;
+}
+
+typedef struct AggCtx {
+	Arena *a;
+	PushCtx push;
+	const char *ref;
+	bool ok;
+	bool replace;     /* rewrite aggregates into combinations (on a copy of the tree) */
+	NodeVec partials; /* ResTargets of the fragment: sg_p1, sg_p2, ... */
+} AggCtx;
+
+static const char *
+partial_name(Arena *a, size_t k)
+{
+	return arena_printf(a, "sg_p%d", (int)k + 1);
+}
+
+static PgQuery__Node *
+func_node(Arena *a, const PgQuery__FuncCall *like, const char *name)
+{
+	PgQuery__FuncCall *fc = ARENA_NEW(a, PgQuery__FuncCall);
+	*fc = *like;
+	fc->n_funcname = 1;
+	fc->funcname = ARENA_NEW_ARRAY(a, PgQuery__Node *, 1);
+	fc->funcname[0] = string_node(a, name);
+	fc->agg_star = false;
+	PgQuery__Node *n = ARENA_NEW(a, PgQuery__Node);
+	pg_query__node__init(n);
+	n->node_case = PG_QUERY__NODE__NODE_FUNC_CALL;
+	n->func_call = fc;
+	return n;
+}
+
+typedef struct ColPatch {
+	const char *ref;
+	const char *p, *q;
+} ColPatch;
+
+/* patch_cols: in a combination template, `r.p` / `r.q` become `<ref>.<p>` / `<ref>.<q>` */
+static bool
+patch_cols(PgQuery__Node *n, void *arg)
+{
+	const ColPatch *cp = arg;
+	if (n->node_case != PG_QUERY__NODE__NODE_COLUMN_REF || n->column_ref->n_fields != 2)
+		return false;
+	const char *f = node_string_of(n->column_ref->fields[1]);
+	n->column_ref->fields[0]->string->sval = (char *)cp->ref;
+	n->column_ref->fields[1]->string->sval = (char *)(strcmp(f, "q") == 0 ? cp->q : cp->p);
+	return true;
+}
+
+/* combination: the template expression with its columns pointed at the partials */
+static PgQuery__Node *
+combination(AggCtx *c, const char *tpl, const char *p, const char *q)
+{
+	PgQuery__Node *top = template_stmt(c->a, tpl);
+	PgQuery__Node *e = top->select_stmt->target_list[0]->res_target->val;
+	ColPatch cp = {c->ref, p, q};
+	visit_nodes(&e->base, patch_cols, &cp);
+	return e;
+}
+
+static void
+add_partial(AggCtx *c, PgQuery__Node *expr)
+{
+	vec_push(&c->partials, res_target_node(c->a, expr, partial_name(c->a, c->partials.n)));
+}
+
+/* agg_visit: check (and with c->replace, rewrite) aggregates of the final query's clauses */
+static bool
+agg_visit(PgQuery__Node *n, void *arg)
+{
+	AggCtx *c = arg;
+	if (!c->ok)
+		return true;
+	if (n->node_case == PG_QUERY__NODE__NODE_SUB_LINK) {
+		c->ok = false;
+		return true;
+	}
+	if (n->node_case != PG_QUERY__NODE__NODE_FUNC_CALL)
+		return false;
+	PgQuery__FuncCall *fc = n->func_call;
+	const char *name;
+	AggKind k = agg_kind(fc, &name);
+	if (k == AGG_NONE && fc->over == NULL)
+		return false; /* a safe scalar function: visit its arguments */
+	if (k == AGG_OTHER || fc->over != NULL || fc->agg_distinct || fc->agg_filter != NULL ||
+	    fc->n_agg_order > 0 || fc->agg_within_group || fc->func_variadic ||
+	    (fc->agg_star ? fc->n_args != 0 : fc->n_args != 1) ||
+	    (!fc->agg_star && !pushable(&c->push, fc->args[0]))) {
+		c->ok = false;
+		return true;
+	}
+	if (!c->replace)
+		return true;
+	PgQuery__Node orig = *n;
+	PgQuery__Node *copy = ARENA_NEW(c->a, PgQuery__Node);
+	*copy = orig;
+	const char *p = partial_name(c->a, c->partials.n);
+	PgQuery__Node *comb;
+	switch (k) {
+	case AGG_COUNT:
+		add_partial(c, copy);
+		comb = combination(c, "SELECT COALESCE(sum(r.p), 0)::bigint", p, NULL);
+		break;
+	case AGG_MINMAX:
+		add_partial(c, copy);
+		comb = combination(c, "SELECT min(r.p)", p, NULL);
+		comb->func_call->funcname[comb->func_call->n_funcname - 1] = string_node(c->a, name);
+		break;
+	case AGG_AVG: {
+		const char *q = partial_name(c->a, c->partials.n + 1);
+		add_partial(c, func_node(c->a, fc, "sum"));
+		add_partial(c, func_node(c->a, fc, "count"));
+		comb = combination(c, "SELECT sum(r.p) / NULLIF(sum(r.q), 0)", p, q);
+		break;
+	}
+	case AGG_NONE:
+	case AGG_OTHER:
+		SG_UNREACHABLE();
+	}
+	*n = *comb;
+	return true;
+}
+
+/* group_col_ok: a GROUP BY item that is a plain column of the relation */
+static bool
+group_col_ok(const PushCtx *c, const PgQuery__Node *g)
+{
+	return g->node_case == PG_QUERY__NODE__NODE_COLUMN_REF && pushable(c, g);
+}
+
+bool
+deparse_agg_ok(const ParsedStmt *stmt, const ParseInfo *info, const DeparsePull *p)
+{
+	const PgQuery__Node *top = stmt->raw->stmt;
+	const ParseRel *r = &info->rels[p->rel];
+	if (top->node_case != PG_QUERY__NODE__NODE_SELECT_STMT || r->scope != 0 || r->has_colnames ||
+	    r->outer_nullable)
+		return false;
+	PgQuery__SelectStmt *s = top->select_stmt;
+	if (s->n_from_clause != 1 || s->from_clause[0]->node_case != PG_QUERY__NODE__NODE_RANGE_VAR ||
+	    s->from_clause[0]->range_var != r->node || s->n_distinct_clause > 0 ||
+	    s->n_window_clause > 0 || s->into_clause != NULL)
+		return false;
+	Arena *scratch = arena_create(4096);
+	AggCtx c = {.a = scratch, .push = push_ctx(info, p), .ref = NULL, .ok = true};
+	c.partials.a = scratch;
+	NodeVec all = {.a = scratch};
+	add_conjuncts_of(&all, s->where_clause);
+	for (size_t i = 0; c.ok && i < all.n; i++)
+		c.ok = pushable(&c.push, all.items[i]);
+	for (size_t i = 0; c.ok && i < s->n_group_clause; i++)
+		c.ok = group_col_ok(&c.push, s->group_clause[i]);
+	for (size_t i = 0; c.ok && i < s->n_target_list; i++)
+		visit_nodes(&s->target_list[i]->base, agg_visit, &c);
+	if (c.ok && s->having_clause != NULL)
+		visit_nodes(&s->having_clause->base, agg_visit, &c);
+	for (size_t i = 0; c.ok && i < s->n_sort_clause; i++)
+		visit_nodes(&s->sort_clause[i]->base, agg_visit, &c);
+	arena_destroy(scratch);
+	return c.ok;
+}
+
+/*
+ * figure_colname: the output column name PostgreSQL gives an unnamed
+ * target (FigureColnameInternal): returns its strength, 0 = "?column?".
+ */
+static int
+figure_colname(const PgQuery__Node *n, const char **name)
+{
+	if (n == NULL)
+		return 0;
+	switch (n->node_case) {
+	case PG_QUERY__NODE__NODE_COLUMN_REF: {
+		const PgQuery__ColumnRef *cr = n->column_ref;
+		const char *f = cr->n_fields > 0 ? node_string_of(cr->fields[cr->n_fields - 1]) : NULL;
+		if (f == NULL)
+			return 0;
+		*name = f;
+		return 2;
+	}
+	case PG_QUERY__NODE__NODE_FUNC_CALL: {
+		const PgQuery__FuncCall *fc = n->func_call;
+		const char *f =
+		    fc->n_funcname > 0 ? node_string_of(fc->funcname[fc->n_funcname - 1]) : NULL;
+		if (f == NULL)
+			return 0;
+		*name = f;
+		return 2;
+	}
+	case PG_QUERY__NODE__NODE_A_EXPR:
+		if (n->a_expr->kind == PG_QUERY__A__EXPR__KIND__AEXPR_NULLIF) {
+			*name = "nullif";
+			return 2;
+		}
+		return 0;
+	case PG_QUERY__NODE__NODE_TYPE_CAST: {
+		int st = figure_colname(n->type_cast->arg, name);
+		const PgQuery__TypeName *tn = n->type_cast->type_name;
+		if (st <= 1 && tn != NULL && tn->n_names > 0) {
+			const char *t = node_string_of(tn->names[tn->n_names - 1]);
+			if (t != NULL) {
+				*name = t;
+				return 1;
+			}
+		}
+		return st;
+	}
+	case PG_QUERY__NODE__NODE_COALESCE_EXPR:
+		*name = "coalesce";
+		return 2;
+	case PG_QUERY__NODE__NODE_MIN_MAX_EXPR:
+		*name = n->min_max_expr->op == PG_QUERY__MIN_MAX_OP__IS_GREATEST ? "greatest" : "least";
+		return 2;
+	case PG_QUERY__NODE__NODE_CASE_EXPR: {
+		int st = figure_colname(n->case_expr->defresult, name);
+		if (st <= 1) {
+			*name = "case";
+			return 1;
+		}
+		return st;
+	}
+	default:
+		return 0;
+	}
+}
+
+/*
+ * agg_rewrite: a copy of the statement's top SELECT with its aggregates
+ * replaced by combinations; *partials gets the fragment's partial columns.
+ */
+static PgQuery__SelectStmt *
+agg_rewrite(Arena *a, const ParsedStmt *stmt, const ParseInfo *info, const DeparsePull *p,
+            NodeVec *partials)
+{
+	const ParseRel *r = &info->rels[p->rel];
+	PgQuery__SelectStmt *s = copy_select(a, stmt->raw->stmt->select_stmt);
+	AggCtx c = {.a = a,
+	            .push = push_ctx(info, p),
+	            .ref = r->alias != NULL ? r->alias : r->name,
+	            .ok = true,
+	            .replace = true};
+	c.partials.a = a;
+	for (size_t i = 0; i < s->n_target_list; i++) {
+		PgQuery__Node *t = s->target_list[i];
+		const char *name = "?column?";
+		bool unnamed = t->node_case == PG_QUERY__NODE__NODE_RES_TARGET &&
+		               (t->res_target->name == NULL || t->res_target->name[0] == '\0');
+		if (unnamed)
+			(void)figure_colname(t->res_target->val, &name);
+		size_t before = c.partials.n;
+		visit_nodes(&t->base, agg_visit, &c);
+		/* the combination must keep the output column's name */
+		if (unnamed && c.partials.n != before)
+			t->res_target->name = (char *)name;
+	}
+	if (s->having_clause != NULL)
+		visit_nodes(&s->having_clause->base, agg_visit, &c);
+	for (size_t i = 0; i < s->n_sort_clause; i++)
+		visit_nodes(&s->sort_clause[i]->base, agg_visit, &c);
+	SG_ASSERT(c.ok);
+	*partials = c.partials;
+	return s;
+}
+
+/* agg_fragment_list: the fragment's target list (group columns, partials) and GROUP BY */
+static void
+agg_fragment_list(Arena *a, const ParsedStmt *stmt, const ParseInfo *info, const DeparsePull *p,
+                  PgQuery__SelectStmt *f)
+{
+	const PgQuery__SelectStmt *s = stmt->raw->stmt->select_stmt;
+	NodeVec partials;
+	(void)agg_rewrite(a, stmt, info, p, &partials);
+	f->n_target_list = s->n_group_clause + partials.n;
+	f->target_list = ARENA_NEW_ARRAY(a, PgQuery__Node *, f->n_target_list + 1);
+	for (size_t i = 0; i < s->n_group_clause; i++)
+		f->target_list[i] = res_target_node(a, s->group_clause[i], NULL);
+	for (size_t i = 0; i < partials.n; i++)
+		f->target_list[s->n_group_clause + i] = partials.items[i];
+	f->n_group_clause = s->n_group_clause;
+	f->group_clause = s->group_clause;
+}
+
+bool
+deparse_agg_final(Arena *a, const ParsedStmt *stmt, const ParseInfo *info, const DeparsePull *p,
+                  const char *temp, char **out, SgError *err)
+{
+	const ParseRel *r = &info->rels[p->rel];
+	NodeVec partials;
+	PgQuery__SelectStmt *s = agg_rewrite(a, stmt, info, p, &partials);
+	s->from_clause = ARENA_NEW_ARRAY(a, PgQuery__Node *, 1);
+	s->n_from_clause = 1;
+	s->from_clause[0] =
+	    range_var_node(a, range_var(a, "pg_temp", temp, r->alias != NULL ? r->alias : r->name));
+	s->where_clause = NULL;
+	return deparse_node(a, stmt->version, select_node(a, s), out, err);
+}
+
 /* pull_target_list: the fetched columns as a target list (`*` when ncols == 0) */
 static void
 pull_target_list(Arena *a, const DeparsePull *p, PgQuery__SelectStmt *s)
@@ -748,7 +1105,10 @@ deparse_pull_fragment(Arena *a, const ParsedStmt *stmt, const ParseInfo *info, c
 	PgQuery__SelectStmt **branches = ARENA_NEW_ARRAY(a, PgQuery__SelectStmt *, nschemas);
 	for (int32_t i = 0; i < nschemas; i++) {
 		PgQuery__SelectStmt *s = new_select(a);
-		pull_target_list(a, p, s);
+		if (p->partial_agg)
+			agg_fragment_list(a, stmt, info, p, s);
+		else
+			pull_target_list(a, p, s);
 		s->n_from_clause = 1;
 		s->from_clause = ARENA_NEW_ARRAY(a, PgQuery__Node *, 1);
 		s->from_clause[0] = range_var_node(a, range_var(a, schemas[i], p->table, refname));
@@ -767,8 +1127,8 @@ deparse_pull_fragment(Arena *a, const ParsedStmt *stmt, const ParseInfo *info, c
 }
 
 bool
-deparse_pull_create(Arena *a, const ParsedStmt *stmt, const DeparsePull *p, const char *temp,
-                    char **out, SgError *err)
+deparse_pull_create(Arena *a, const ParsedStmt *stmt, const ParseInfo *info, const DeparsePull *p,
+                    const char *temp, char **out, SgError *err)
 {
 	char *drop, *create;
 	if (!deparse_drop_temps(a, stmt, &temp, 1, &drop, err))
@@ -778,9 +1138,18 @@ deparse_pull_create(Arena *a, const ParsedStmt *stmt, const DeparsePull *p, cons
 	PgQuery__CreateTableAsStmt *c = n->create_table_as_stmt;
 	c->into->rel->relname = (char *)temp;
 	PgQuery__SelectStmt *s = c->query->select_stmt;
-	pull_target_list(a, p, s);
-	s->from_clause[0]->range_var->schemaname = (char *)p->shell_schema;
-	s->from_clause[0]->range_var->relname = (char *)p->table;
+	PgQuery__RangeVar *rv = s->from_clause[0]->range_var;
+	rv->schemaname = (char *)p->shell_schema;
+	rv->relname = (char *)p->table;
+	if (p->partial_agg) {
+		/* partial aggregates over the (empty) shell: their result types, exactly */
+		const ParseRel *r = &info->rels[p->rel];
+		s->from_clause[0] = range_var_node(
+		    a, range_var(a, p->shell_schema, p->table, r->alias != NULL ? r->alias : r->name));
+		agg_fragment_list(a, stmt, info, p, s);
+	} else {
+		pull_target_list(a, p, s);
+	}
 	if (!deparse_node(a, stmt->version, n, &create, err))
 		return false;
 	*out = arena_printf(a, "%s; %s", drop, create);

@@ -64,7 +64,32 @@ typedef struct DeparsePull {
 	const char *const *cols;
 	bool push_filters; /* copy the conditions of the relation's level that only read it */
 	bool topn;         /* also the statement's ORDER BY and LIMIT count+offset (deparse_topn_ok) */
+	bool partial_agg; /* per-shard partial aggregates grouped like the statement (deparse_agg_ok) */
 } DeparsePull;
+
+/*
+ * deparse_agg_ok: may the statement (one distributed relation, read by its
+ * top level only, grouped by plain columns of it or not at all) run as
+ * per-shard partial aggregates combined in the final query? Aggregates:
+ * count(*), count(x), min, max, avg (as sum + count), bool_and, bool_or,
+ * every, without DISTINCT / FILTER / ORDER BY / OVER; every WHERE
+ * condition and aggregate argument pushable; other functions only safe
+ * scalar ones. sum() is not combined yet: sum of bigint partials is numeric
+ * while PostgreSQL's sum(int) is bigint, and the catalog has no column types.
+ */
+bool deparse_agg_ok(const ParsedStmt *stmt, const ParseInfo *info, const DeparsePull *p);
+
+/*
+ * deparse_agg_final: the statement for the merge node when p->partial_agg:
+ * FROM pg_temp.<temp> AS <ref>, no WHERE (applied per shard), every
+ * aggregate replaced by the combination of its partial columns (count →
+ * coalesce(sum(p), 0)::bigint, min/max/bool_and/bool_or of the partials,
+ * avg → sum(s) / nullif(sum(c), 0): PostgreSQL's numeric_div, as its own
+ * avg does); GROUP BY, HAVING, DISTINCT, ORDER BY, LIMIT kept.
+ */
+SG_MUSTCHECK bool deparse_agg_final(Arena *a, const ParsedStmt *stmt, const ParseInfo *info,
+                                    const DeparsePull *p, const char *temp, char **out,
+                                    SgError *err);
 
 /*
  * deparse_topn_ok: may the fragment of p (the statement's only relation,
@@ -98,8 +123,9 @@ SG_MUSTCHECK bool deparse_pull_fragment(Arena *a, const ParsedStmt *stmt, const 
  * TABLE <temp> ON COMMIT DROP AS SELECT <cols> FROM <shell> WITH NO DATA`
  * (the shell exists on every node, so the column types are the shards').
  */
-SG_MUSTCHECK bool deparse_pull_create(Arena *a, const ParsedStmt *stmt, const DeparsePull *p,
-                                      const char *temp, char **out, SgError *err);
+SG_MUSTCHECK bool deparse_pull_create(Arena *a, const ParsedStmt *stmt, const ParseInfo *info,
+                                      const DeparsePull *p, const char *temp, char **out,
+                                      SgError *err);
 
 /* deparse_analyze_temp: `ANALYZE pg_temp.<temp>` (statistics for the final query's plan) */
 SG_MUSTCHECK bool deparse_analyze_temp(Arena *a, const ParsedStmt *stmt, const char *temp,

@@ -39,6 +39,15 @@
  * the fragment, each shard's SELECT also carries the ORDER BY and LIMIT
  * count+offset: the statement's own ORDER BY/LIMIT/OFFSET then pick the
  * answer from the union of the shards' top rows.
+ *
+ * Partial aggregates: when the statement reads one distributed relation
+ * and nothing else and its top level aggregates (grouped by plain columns
+ * of the relation, or not grouped), with count/min/max/avg/bool_and/bool_or
+ * only and every filter pushable, each shard's fragment is `SELECT <group
+ * columns>, <partials> ... GROUP BY <group columns>` and the final query
+ * combines the partials (deparse_agg_final). The temporary table is created
+ * from the same SELECT over the empty shell, so the partials' types are
+ * PostgreSQL's.
  */
 #include "planner/multistage.h"
 
@@ -110,10 +119,10 @@ cmp_int32(const void *x, const void *y)
 	return (a > b) - (a < b);
 }
 
-/* build_stage: the PullStage for relation i as temporary table `temp` */
+/* build_stage: the PullStage for relation i as temporary table `temp`; *pull gets its shape */
 static bool
 build_stage(const Analysis *an, Arena *a, int32_t i, const char *temp, int32_t merge, PullStage *st,
-            SgError *err)
+            DeparsePull *pull, SgError *err)
 {
 	const RelInfo *ri = &an->rels[i];
 	const CatTable *t = ri->table;
@@ -135,8 +144,16 @@ build_stage(const Analysis *an, Arena *a, int32_t i, const char *temp, int32_t m
 	if (pi->nrels == 1 && pi->nscopes == 1 && (pi->scopes[0].features & not_topn) == 0 &&
 	    (pi->scopes[0].features & PARSE_F_LIMIT) && deparse_topn_ok(an->stmt, pi, &p))
 		p.topn = true;
+	/* partial aggregates: the only relation, read by a top level that aggregates */
+	const uint32_t not_agg =
+	    PARSE_F_DISTINCT | PARSE_F_WINDOW | PARSE_F_SETOP | PARSE_F_CTE | PARSE_F_LOCKING;
+	if (pi->nrels == 1 && pi->nscopes == 1 && (pi->scopes[0].features & not_agg) == 0 &&
+	    (pi->scopes[0].features & (PARSE_F_AGGREGATE | PARSE_F_GROUP_BY)) &&
+	    deparse_agg_ok(an->stmt, pi, &p))
+		p.partial_agg = true;
+	*pull = p;
 	char *sql;
-	if (!deparse_pull_create(a, an->stmt, &p, temp, &sql, err))
+	if (!deparse_pull_create(a, an->stmt, &an->pi, &p, temp, &sql, err))
 		return false;
 	st->create_sql = sql;
 	if (!deparse_copy_in(a, an->stmt, temp, &sql, err))
@@ -208,20 +225,25 @@ multistage_plan(const Analysis *an, Arena *a, DistPlan *plan, SgError *err)
 	PullStage *stages = ARENA_NEW_ARRAY(a, PullStage, an->ndist + 1);
 	const char **temps = ARENA_NEW_ARRAY(a, const char *, an->ndist + 1);
 	DeparseRename *ren = ARENA_NEW_ARRAY(a, DeparseRename, an->ndist + 1);
+	DeparsePull *pulls = ARENA_NEW_ARRAY(a, DeparsePull, an->ndist + 1);
 	int32_t n = 0;
 	for (int32_t i = 0; i < pi->nrels; i++) {
 		if (an->rels[i].cls != REL_DISTRIBUTED)
 			continue;
 		temps[n] = multistage_temp_name(a, n + 1);
-		if (!build_stage(an, a, i, temps[n], merge, &stages[n], err))
+		if (!build_stage(an, a, i, temps[n], merge, &stages[n], &pulls[n], err))
 			return false;
 		ren[n] =
 		    (DeparseRename){.rel = i, .schema = "pg_temp", .keep_alias = true, .relname = temps[n]};
 		n++;
 	}
 	char *final_sql, *cleanup;
-	if (!deparse_stmt(a, an->stmt, pi, ren, n, &final_sql, err))
+	if (n == 1 && pulls[0].partial_agg) {
+		if (!deparse_agg_final(a, an->stmt, pi, &pulls[0], temps[0], &final_sql, err))
+			return false;
+	} else if (!deparse_stmt(a, an->stmt, pi, ren, n, &final_sql, err)) {
 		return false;
+	}
 	if (!deparse_drop_temps(a, an->stmt, temps, n, &cleanup, err))
 		return false;
 

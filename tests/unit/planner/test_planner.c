@@ -550,7 +550,8 @@ static const PlanCase colocated_cases[] = {
      COMBINE_RELAY,
      "SELECT",
      1,
-     {{1, "SELECT id, count(*) FROM pg_temp.sg_tmp_1 t GROUP BY id ORDER BY 2"}}},
+     {{1, "SELECT id, COALESCE(sum(t.sg_p1), 0)::bigint AS count FROM pg_temp.sg_tmp_1 t GROUP BY "
+          "id ORDER BY 2"}}},
     {"SELECT DISTINCT count(*) FROM t GROUP BY id",
      NULL,
      COMBINE_RELAY,
@@ -562,7 +563,8 @@ static const PlanCase colocated_cases[] = {
      COMBINE_RELAY,
      "SELECT",
      1,
-     {{1, "SELECT v, count(*) FROM pg_temp.sg_tmp_1 t GROUP BY v"}}},
+     {{1, "SELECT v, COALESCE(sum(t.sg_p1), 0)::bigint AS count FROM pg_temp.sg_tmp_1 t GROUP BY "
+          "v"}}},
     {"SELECT count(*) FROM t GROUP BY ROLLUP (id)",
      NULL,
      COMBINE_RELAY,
@@ -581,7 +583,7 @@ static const PlanCase multistage_cases[] = {
      COMBINE_RELAY,
      "SELECT",
      1,
-     {{1, "SELECT count(*) FROM pg_temp.sg_tmp_1 t"}}},
+     {{1, "SELECT COALESCE(sum(t.sg_p1), 0)::bigint AS count FROM pg_temp.sg_tmp_1 t"}}},
     {"SELECT * FROM t ORDER BY id",
      NULL,
      COMBINE_RELAY,
@@ -932,10 +934,10 @@ test_multistage_stages(void)
 	CU_ASSERT_STRING_EQUAL(p->cleanup_sql, "DROP TABLE IF EXISTS pg_temp.sg_tmp_1");
 
 	/* pruning: only the columns named (one column at least) */
-	p = plan_sql("SELECT count(*) FROM t", &err);
+	p = plan_sql("SELECT id FROM t ORDER BY id", &err);
 	CU_ASSERT_PTR_NOT_NULL_FATAL(p);
 	CU_ASSERT_STRING_EQUAL(stage_of(p, 1)->tasks[0].sql, "SELECT id FROM sg_g1_1.t t");
-	p = plan_sql("SELECT max(v) FROM t", &err);
+	p = plan_sql("SELECT DISTINCT v FROM t", &err);
 	CU_ASSERT_PTR_NOT_NULL_FATAL(p);
 	CU_ASSERT_STRING_EQUAL(stage_of(p, 1)->tasks[0].sql, "SELECT v FROM sg_g1_1.t t");
 
@@ -966,6 +968,44 @@ test_multistage_stages(void)
 		p = plan_sql(no_topn[i], &err);
 		CU_ASSERT_PTR_NOT_NULL_FATAL(p);
 		CU_ASSERT_PTR_NULL(strstr(stage_of(p, 1)->tasks[0].sql, "LIMIT"));
+	}
+
+	/* partial aggregates: per-shard groups, combined on the merge node with the output names */
+	p = plan_sql("SELECT v, avg(id), min(id) AS lo, count(id) + 1, max(id)::int8 FROM t x WHERE "
+	             "id > 2 GROUP BY x.v HAVING bool_or(id < 9) ORDER BY count(*) DESC LIMIT 3",
+	             &err);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(p);
+	st = stage_of(p, 1);
+	CU_ASSERT_STRING_EQUAL(
+	    st->create_sql, "DROP TABLE IF EXISTS pg_temp.sg_tmp_1; CREATE TEMPORARY TABLE sg_tmp_1 "
+	                    "ON COMMIT DROP AS SELECT x.v, sum(id) AS sg_p1, count(id) AS sg_p2, "
+	                    "min(id) AS sg_p3, count(id) AS sg_p4, max(id) AS sg_p5, bool_or(id < 9) "
+	                    "AS sg_p6, count(*) AS sg_p7 FROM public.t x GROUP BY x.v WITH NO DATA");
+	CU_ASSERT_STRING_EQUAL(
+	    st->tasks[0].sql,
+	    "SELECT x.v, sum(id) AS sg_p1, count(id) AS sg_p2, min(id) AS sg_p3, "
+	    "count(id) AS sg_p4, max(id) AS sg_p5, bool_or(id < 9) AS sg_p6, count(*) "
+	    "AS sg_p7 FROM sg_g1_1.t x WHERE id > 2 GROUP BY x.v");
+	CU_ASSERT_STRING_EQUAL(
+	    p->tasks[0].sql,
+	    "SELECT v, sum(x.sg_p1) / (NULLIF(sum(x.sg_p2), 0)) AS avg, min(x.sg_p3) AS lo, "
+	    "COALESCE(sum(x.sg_p4), 0)::bigint + 1 AS \"?column?\", max(x.sg_p5)::int8 AS max FROM "
+	    "pg_temp.sg_tmp_1 x GROUP BY x.v HAVING bool_or(x.sg_p6) ORDER BY "
+	    "COALESCE(sum(x.sg_p7), 0)::bigint DESC LIMIT 3");
+	/* not partial: sum (bigint partials would sum to numeric), DISTINCT aggregates, grouping on
+	 * an expression, other aggregates, a filter that cannot run on the shard */
+	static const char *const no_partial[] = {
+	    "SELECT sum(id) FROM t",
+	    "SELECT count(DISTINCT v) FROM t",
+	    "SELECT lower(v), count(*) FROM t GROUP BY lower(v)",
+	    "SELECT string_agg(v, ',') FROM t",
+	    "SELECT count(*) FROM t WHERE v = $1",
+	    "SELECT count(*) FILTER (WHERE id > 1) FROM t",
+	};
+	for (size_t i = 0; i < SG_ARRAY_LEN(no_partial); i++) {
+		p = plan_sql(no_partial[i], &err);
+		CU_ASSERT_PTR_NOT_NULL_FATAL(p);
+		CU_ASSERT_PTR_NULL(strstr(stage_of(p, 1)->tasks[0].sql, "sg_p1"));
 	}
 
 	/* the outer join's nullable side gets no filter */
@@ -1017,9 +1057,11 @@ test_explain(void)
 	CU_ASSERT_EQUAL(t->nparams, 0);
 	CU_ASSERT_EQUAL(strncmp(t->sql, "SELECT * FROM (VALUES ('shardgate: multi-stage", 46), 0);
 	CU_ASSERT_PTR_NOT_NULL(strstr(t->sql, "::text), ('  Stage 1'::text), "));
-	CU_ASSERT_PTR_NOT_NULL(strstr(t->sql, "('    node 2: SELECT id FROM sg_g1_1.t t'::text)"));
-	CU_ASSERT_PTR_NOT_NULL(strstr(
-	    t->sql, "('  Final query on node 1: SELECT count(*) FROM pg_temp.sg_tmp_1 t'::text)"));
+	CU_ASSERT_PTR_NOT_NULL(
+	    strstr(t->sql, "('    node 2: SELECT count(*) AS sg_p1 FROM sg_g1_1.t t'::text)"));
+	CU_ASSERT_PTR_NOT_NULL(strstr(t->sql,
+	                              "('  Final query on node 1: SELECT COALESCE(sum(t.sg_p1), "
+	                              "0)::bigint AS count FROM pg_temp.sg_tmp_1 t'::text)"));
 	CU_ASSERT_PTR_NOT_NULL(strstr(t->sql, " v(\"QUERY PLAN\")"));
 
 	p = plan_sql("EXPLAIN (VERBOSE) SELECT * FROM t WHERE id = 5", &err);
