@@ -94,6 +94,7 @@ struct Session {
 	PortalSet portals;
 	bool ext;        /* the running statement came from Execute (or Describe) */
 	bool describing; /* the running work is a Describe */
+	bool ext_error;  /* an error was sent since the last Sync */
 	ExecBind bind;
 	PlanParams params;
 	Portal *buffering;    /* Execute with a row limit: rows go into this portal */
@@ -767,6 +768,7 @@ session_stmt_failed(Session *s, const SgError *err)
 	s->wrapped = false;
 	if (s->ext)
 		s->skip_to_sync = true;
+	s->ext_error = true;
 	s->describing = false;
 	if (s->txn.block == TXN_BLOCK_EXPLICIT && s->txn.nsavepoints == 0 && s->txn.nparts > 0) {
 		/* as PostgreSQL: the failed transaction releases its locks now, on every node;
@@ -1446,7 +1448,7 @@ static void
 session_run_next(Session *s)
 {
 	if (s->cur >= s->stmts.nstmts) {
-		if (s->txn.block == TXN_BLOCK_IMPLICIT) {
+		if (s->txn.block == TXN_BLOCK_IMPLICIT && !s->ext) { /* ext: Sync ends it */
 			txn_finish(&s->txn, true, on_implicit_commit_done, s);
 			return;
 		}
@@ -1674,6 +1676,7 @@ session_ext_describe(Session *s, const char *body, size_t len)
 fail:
 	session_send_error(s, &err);
 	s->skip_to_sync = true;
+	s->ext_error = true;
 	if (s->txn.block == TXN_BLOCK_EXPLICIT)
 		txn_set_failed(&s->txn);
 }
@@ -1693,6 +1696,7 @@ session_ext_execute(Session *s, const char *body, size_t len)
 		sg_error_set(&err, "34000", "portal \"%s\" does not exist", name);
 		session_send_error(s, &err);
 		s->skip_to_sync = true;
+		s->ext_error = true;
 		if (s->txn.block == TXN_BLOCK_EXPLICIT)
 			txn_set_failed(&s->txn);
 		return;
@@ -1705,6 +1709,11 @@ session_ext_execute(Session *s, const char *body, size_t len)
 		portal_serve(s, portal, max_rows);
 		return;
 	}
+	/* several Executes before one Sync form one implicit transaction, as in PostgreSQL;
+	 * the usual Execute-then-Sync needs none (the statement commits on its own) */
+	if (s->txn.block == TXN_BLOCK_NONE &&
+	    !(buf_avail(&s->in) > 0 && buf_head(&s->in)[0] == PQ_MSG_SYNC))
+		txn_begin_implicit(&s->txn);
 	session_ext_begin(s);
 	session_ext_fill(s, portal->ps, portal, 0);
 	s->buffering = max_rows > 0 ? portal : NULL; /* kept whole, handed out max_rows at a time */
@@ -1715,15 +1724,46 @@ session_ext_execute(Session *s, const char *body, size_t len)
 }
 
 static void
-session_ext_sync(Session *s)
+session_ext_sync_end(Session *s)
 {
-	s->skip_to_sync = false;
 	if (s->txn.block == TXN_BLOCK_NONE) {
 		portal_close_all_portals(&s->portals);
 		if (s->arena != NULL)
 			arena_reset(s->arena);
 	}
 	session_send_ready(s);
+}
+
+static void
+on_sync_commit_done(const SgError *err, void *arg)
+{
+	Session *s = arg;
+	if (err != NULL)
+		session_send_error(s, err);
+	txn_statement_end(&s->txn);
+	session_ext_sync_end(s);
+	session_set_state(s, SESS_IDLE);
+	session_process(s);
+}
+
+/*
+ * session_ext_sync: Sync ends the implicit transaction of the Executes since
+ * the last Sync (as in PostgreSQL's extended protocol), then ReadyForQuery
+ */
+static void
+session_ext_sync(Session *s)
+{
+	s->skip_to_sync = false;
+	if (s->txn.block == TXN_BLOCK_IMPLICIT) {
+		/* an error since the last Sync (Parse, Bind...) rolls the Executes back */
+		bool commit = !s->ext_error;
+		s->ext_error = false;
+		session_set_state(s, SESS_QUERY);
+		txn_finish(&s->txn, commit, on_sync_commit_done, s);
+		return;
+	}
+	s->ext_error = false;
+	session_ext_sync_end(s);
 }
 
 /* session_extended: one extended-protocol message; false if the session ended */
@@ -1791,6 +1831,7 @@ session_extended(Session *s, char type, const char *body, size_t len)
 		/* Parse or Bind failed: an error, then everything up to Sync is skipped */
 		session_send_error(s, &err);
 		s->skip_to_sync = true;
+		s->ext_error = true;
 		if (s->txn.block == TXN_BLOCK_EXPLICIT)
 			txn_set_failed(&s->txn);
 	}
