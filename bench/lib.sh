@@ -60,6 +60,25 @@ postmaster_pid() {
 	head -n1 "$1/postmaster.pid" 2>/dev/null | tr -dc '0-9'
 }
 
+# CPU time (user + system, all threads) of PID in clock ticks.
+cpu_ticks() {
+	awk '{ print $14 + $15 }' "/proc/$1/stat" 2>/dev/null
+}
+
+# CPU time of a PostgreSQL instance in clock ticks: its postmaster (own time
+# plus that of the children it has reaped: backends that exited) plus every
+# live child (backends, checkpointer, walwriter...).
+# pg_ticks POSTMASTER_PID
+pg_ticks() {
+	local pm=$1 sum c
+	sum=$(awk '{ print $14 + $15 + $16 + $17 }' "/proc/$pm/stat" 2>/dev/null) || return 0
+	[[ -n $sum ]] || return 0
+	for c in $(child_pids "$pm"); do
+		sum=$((sum + $(awk '{ print $14 + $15 }' "/proc/$c/stat" 2>/dev/null || echo 0)))
+	done
+	echo "$sum"
+}
+
 # VmRSS of PID in KiB (empty when the process is gone).
 rss_kib() {
 	awk '/^VmRSS:/ { print $2 }' "/proc/$1/status" 2>/dev/null
@@ -83,13 +102,13 @@ first_error() {
 	echo "$line"
 }
 
-# Run pgbench; on success print "TPS LATENCY_MS", on failure print
+# Run pgbench; on success print "TPS LATENCY_MS TRANSACTIONS", on failure print
 # "error: <first line of stderr>" and return 1. Its full output is kept in
 # LOGFILE.out/.err.
 # run_pgbench LOGFILE TIMEOUT_S PREFIX_CMD... -- PGBENCH_ARGS...
 #   PREFIX_CMD is run in front of pgbench (e.g. taskset -c 0), may be empty.
 run_pgbench() {
-	local log=$1 limit=$2 rc tps lat
+	local log=$1 limit=$2 rc tps lat ntx
 	shift 2
 	local prefix=()
 	while (($# > 0)) && [[ $1 != -- ]]; do
@@ -115,7 +134,8 @@ run_pgbench() {
 		echo "error: no transactions completed ($(first_error "$log.err"))"
 		return 1
 	fi
-	echo "$tps ${lat:-0}"
+	ntx=$(sed -n 's/^number of transactions actually processed: \([0-9]*\).*/\1/p' "$log.out" | head -n1)
+	echo "$tps ${lat:-0} ${ntx:-0}"
 }
 
 # Start pgbouncer in transaction mode on PORT in front of 127.0.0.1:NODE_PORT,
