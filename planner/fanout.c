@@ -24,6 +24,7 @@
 
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "planner/deparse.h"
 #include "planner/tasks.h"
@@ -110,7 +111,8 @@ anchor_relations(const Analysis *an, bool *linked)
 {
 	const ParseInfo *pi = &an->pi;
 	for (int32_t i = 0; i < pi->nrels; i++)
-		if (an->rels[i].cls == REL_DISTRIBUTED && !pi->rels[i].in_sublink) {
+		if (an->rels[i].cls == REL_DISTRIBUTED && !pi->rels[i].in_sublink &&
+		    !(pi->kind == PARSE_INSERT && pi->rels[i].is_target)) {
 			linked[i] = true;
 			break;
 		}
@@ -261,5 +263,100 @@ fanout_plan(const Analysis *an, Arena *a, DistPlan *plan, SgError *err)
 	plan->has_count = true;
 	plan->returns_rows = analyze_returns_rows(an);
 	plan->is_write = analyze_is_dml(an);
+	return true;
+}
+
+bool
+fanout_insert_select(const Analysis *an, Arena *a, DistPlan *plan, SgError *err)
+{
+	const ParseInfo *pi = &an->pi;
+	int32_t target = analyze_target(an);
+	SG_ASSERT(target >= 0 && an->rels[target].cls == REL_DISTRIBUTED);
+	const CatTable *t = an->rels[target].table;
+	const CatGroup *g = an->rels[target].group;
+	int32_t sel = pi->insert_select_scope;
+	if (sel < 0 || (pi->scopes[0].features & PARSE_F_CTE))
+		return sg_error_set(err, SQLSTATE_FEATURE_NOT_SUPPORTED,
+		                    "INSERT ... SELECT into a distributed table is supported only from a "
+		                    "plain SELECT (no WITH, VALUES or set operation) yet");
+	bool *linked = ARENA_NEW_ARRAY(a, bool, pi->nrels + 1);
+	anchor_relations(an, linked);
+	int32_t nsources = 0;
+	for (int32_t d = 0; d < pi->nrels; d++) {
+		if (an->rels[d].cls != REL_DISTRIBUTED || d == target)
+			continue;
+		nsources++;
+		const ParseRel *r = &pi->rels[d];
+		if (an->rels[d].group != g || !linked[d] || r->in_cte || r->outer_nullable)
+			return sg_error_set(err, SQLSTATE_FEATURE_NOT_SUPPORTED,
+			                    "INSERT ... SELECT into a distributed table is supported only "
+			                    "from tables co-located with it and joined on their distribution "
+			                    "columns yet");
+		if (!r->in_sublink && !check_top_rel(an, d, linked, err))
+			return false;
+	}
+	if (nsources == 0)
+		return sg_error_set(err, SQLSTATE_FEATURE_NOT_SUPPORTED,
+		                    "INSERT ... SELECT into a distributed table from reference or local "
+		                    "tables is not supported yet");
+	/* the value for the target's distribution column: a source's distribution column */
+	int32_t pos = t->dist_colpos;
+	if (pi->insert_ncols > 0) {
+		pos = -1;
+		for (int32_t i = 0; i < pi->insert_ncols; i++)
+			if (strcmp(pi->insert_cols[i], t->dist_column) == 0)
+				pos = i;
+	}
+	int32_t src = pos >= 0 && pos < pi->insert_select_n
+	                  ? analyze_dist_rel_of(an, sel, &pi->insert_select_values[pos])
+	                  : -1;
+	if (pi->insert_select_star && pos >= 0) {
+		/* SELECT * FROM one table: the target's column pos is that table's column pos */
+		int32_t only = -1, nlisted = 0;
+		for (int32_t i = 0; i < pi->nrels; i++)
+			if (pi->rels[i].scope == sel) {
+				only = i;
+				nlisted++;
+			}
+		if (nlisted == 1 && an->rels[only].cls == REL_DISTRIBUTED &&
+		    an->rels[only].table->dist_colpos == pos)
+			src = only;
+	}
+	if (src < 0 || src == target || !linked[src] || pi->rels[src].in_sublink)
+		return sg_error_set(err, SQLSTATE_FEATURE_NOT_SUPPORTED,
+		                    "INSERT ... SELECT into a distributed table needs the distribution "
+		                    "column \"%s\" to come from the distribution column of a co-located "
+		                    "source table",
+		                    t->dist_column);
+
+	int32_t per = an->ndist;
+	TaskList tl;
+	tasks_init(&tl, a);
+	DeparseRename *set = ARENA_NEW_ARRAY(a, DeparseRename, per + 1);
+	for (int32_t node = 0; node < an->snap->nnodes; node++) {
+		int32_t node_id = an->snap->nodes[node].id;
+		SqlList sl;
+		sqllist_init(&sl, a);
+		for (int32_t s = 0; s < g->shard_count; s++) {
+			if (g->placement[s] != node_id)
+				continue;
+			const char *schema = catalog_shard_schema(a, g->id, s);
+			int32_t j = 0;
+			for (int32_t i = 0; i < pi->nrels; i++)
+				if (an->rels[i].cls == REL_DISTRIBUTED)
+					set[j++] = (DeparseRename){.rel = i, .schema = schema, .keep_alias = true};
+			char *sql;
+			if (!deparse_stmt(a, an->stmt, pi, set, per, &sql, err))
+				return false;
+			sqllist_add(&sl, sql);
+		}
+		sqllist_to_tasks(&sl, &tl, node_id, an->params != NULL);
+	}
+	tasks_store(&tl, plan);
+	plan->combine = COMBINE_CONCAT;
+	plan->command_tag = pi->tag;
+	plan->has_count = true;
+	plan->returns_rows = analyze_returns_rows(an);
+	plan->is_write = true;
 	return true;
 }

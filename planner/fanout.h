@@ -30,4 +30,15 @@ SG_MUSTCHECK bool fanout_applies(const Analysis *an, SgError *err);
  */
 SG_MUSTCHECK bool fanout_plan(const Analysis *an, Arena *a, DistPlan *plan, SgError *err);
 
+/*
+ * fanout_insert_select plans `INSERT INTO dist [(cols)] SELECT ...` whose
+ * SELECT reads distributed tables co-located with the target, linked by
+ * their distribution columns, with no aggregation / sort / limit / DISTINCT
+ * across shards (fanout_applies' rules for the SELECT), and whose value for
+ * the target's distribution column is the distribution column of one of
+ * them: every row then stays in its shard, and each shard runs `INSERT INTO
+ * sg_gG_i.t SELECT ... FROM sg_gG_i.u ...`. Otherwise 0A000 naming why.
+ */
+SG_MUSTCHECK bool fanout_insert_select(const Analysis *an, Arena *a, DistPlan *plan, SgError *err);
+
 #endif /* SG_PLANNER_FANOUT_H */

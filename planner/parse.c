@@ -758,9 +758,25 @@ collect_params(const ProtobufCMessage *m, int32_t *out, int32_t *n, int32_t cap)
 	}
 }
 
+/* inspect_on_conflict: the columns ON CONFLICT DO UPDATE assigns (set_cols) */
+static void
+inspect_on_conflict(Arena *a, ParseInfo *pi, const PgQuery__InsertStmt *s)
+{
+	if (s->on_conflict_clause != NULL) {
+		const PgQuery__OnConflictClause *oc = s->on_conflict_clause;
+		pi->nset_cols = (int32_t)oc->n_target_list;
+		pi->set_cols = ARENA_NEW_ARRAY(a, const char *, oc->n_target_list + 1);
+		for (size_t i = 0; i < oc->n_target_list; i++)
+			pi->set_cols[i] = oc->target_list[i]->node_case == PG_QUERY__NODE__NODE_RES_TARGET
+			                      ? oc->target_list[i]->res_target->name
+			                      : "";
+	}
+}
+
 static void
 inspect_insert(Arena *a, ParseInfo *pi, const PgQuery__InsertStmt *s)
 {
+	inspect_on_conflict(a, pi, s);
 	pi->insert_ncols = (int32_t)s->n_cols;
 	pi->insert_cols = ARENA_NEW_ARRAY(a, const char *, s->n_cols + 1);
 	for (size_t i = 0; i < s->n_cols; i++)
@@ -777,6 +793,30 @@ inspect_insert(Arena *a, ParseInfo *pi, const PgQuery__InsertStmt *s)
 	if (ss == NULL || ss->n_values_lists == 0 || ss->n_from_clause > 0 || ss->n_target_list > 0 ||
 	    ss->with_clause != NULL) {
 		pi->insert_has_select = true;
+		pi->insert_select_scope = -1;
+		if (ss == NULL || ss->n_values_lists > 0 || ss->with_clause != NULL ||
+		    (ss->op != PG_QUERY__SET_OPERATION__SETOP_NONE &&
+		     ss->op != PG_QUERY__SET_OPERATION__SET_OPERATION_UNDEFINED))
+			return;
+		for (int32_t k = 0; k < pi->nscopes; k++)
+			if (pi->scopes[k].node == ss)
+				pi->insert_select_scope = k;
+		pi->insert_select_n = (int32_t)ss->n_target_list;
+		if (ss->n_target_list == 1 &&
+		    ss->target_list[0]->node_case == PG_QUERY__NODE__NODE_RES_TARGET) {
+			const PgQuery__Node *v = ss->target_list[0]->res_target->val;
+			pi->insert_select_star =
+			    v != NULL && v->node_case == PG_QUERY__NODE__NODE_COLUMN_REF &&
+			    v->column_ref->n_fields == 1 &&
+			    v->column_ref->fields[0]->node_case == PG_QUERY__NODE__NODE_A_STAR;
+		}
+		pi->insert_select_values = ARENA_NEW_ARRAY(a, ParseValue, ss->n_target_list + 1);
+		for (size_t i = 0; i < ss->n_target_list; i++) {
+			const PgQuery__Node *t = ss->target_list[i];
+			pi->insert_select_values[i] = t->node_case == PG_QUERY__NODE__NODE_RES_TARGET
+			                                  ? value_of(a, t->res_target->val)
+			                                  : (ParseValue){.kind = PV_OTHER};
+		}
 		return;
 	}
 	pi->insert_nrows = (int32_t)ss->n_values_lists;
@@ -797,15 +837,6 @@ inspect_insert(Arena *a, ParseInfo *pi, const PgQuery__InsertStmt *s)
 		int32_t *params = ARENA_NEW_ARRAY(a, int32_t, MAX_ROW_PARAMS);
 		collect_params(&row->base, params, &pi->insert_row_nparams[r], MAX_ROW_PARAMS);
 		pi->insert_row_params[r] = params;
-	}
-	if (s->on_conflict_clause != NULL) {
-		const PgQuery__OnConflictClause *oc = s->on_conflict_clause;
-		pi->nset_cols = (int32_t)oc->n_target_list;
-		pi->set_cols = ARENA_NEW_ARRAY(a, const char *, oc->n_target_list + 1);
-		for (size_t i = 0; i < oc->n_target_list; i++)
-			pi->set_cols[i] = oc->target_list[i]->node_case == PG_QUERY__NODE__NODE_RES_TARGET
-			                      ? oc->target_list[i]->res_target->name
-			                      : "";
 	}
 }
 

@@ -150,7 +150,12 @@ typedef struct ParseInfo {
 	bool has_natural_join; /* NATURAL JOIN anywhere (every column may be used) */
 
 	/* PARSE_INSERT */
-	bool insert_has_select;     /* INSERT ... SELECT (or DEFAULT VALUES: no rows) */
+	bool insert_has_select;      /* INSERT ... SELECT (or DEFAULT VALUES: no rows) */
+	int32_t insert_select_scope; /* INSERT ... SELECT: the SELECT's scope, -1 when it is not a
+	                                plain SELECT (set operation, VALUES, WITH) */
+	bool insert_select_star;     /* ... and that target list is exactly `*` */
+	int32_t insert_select_n;     /* its target list, reduced (PV_COLUMN for plain columns) */
+	ParseValue *insert_select_values;
 	bool insert_default_values; /* INSERT ... DEFAULT VALUES */
 	int32_t insert_ncols;       /* 0: no column list */
 	const char **insert_cols;

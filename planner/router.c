@@ -18,6 +18,7 @@
 #include <string.h>
 
 #include "planner/deparse.h"
+#include "planner/fanout.h"
 #include "planner/tasks.h"
 
 static void
@@ -140,9 +141,12 @@ router_insert(const Analysis *an, Arena *a, DistPlan *plan, SgError *err)
 	SG_ASSERT(target >= 0 && an->rels[target].cls == REL_DISTRIBUTED);
 	const CatTable *t = an->rels[target].table;
 	const CatGroup *g = an->rels[target].group;
-	if (pi->insert_has_select)
-		return sg_error_set(err, SQLSTATE_FEATURE_NOT_SUPPORTED,
-		                    "INSERT ... SELECT into a distributed table is not supported yet");
+	for (int32_t i = 0; i < pi->nset_cols; i++)
+		if (strcmp(pi->set_cols[i], t->dist_column) == 0)
+			return sg_error_set(err, SQLSTATE_FEATURE_NOT_SUPPORTED,
+			                    "modifying the distribution column is not supported");
+	if (pi->insert_has_select && !pi->insert_default_values)
+		return fanout_insert_select(an, a, plan, err);
 	if (an->ndist > 1)
 		return sg_error_set(err, SQLSTATE_FEATURE_NOT_SUPPORTED,
 		                    "INSERT into a distributed table that reads another distributed "

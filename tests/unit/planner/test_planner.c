@@ -471,7 +471,18 @@ static const PlanCase fanout_cases[] = {
 
 static const PlanCase unsupported_cases[] = {
     /* a condition inside NOT EXISTS does not pin the outer relation */
-    {"INSERT INTO t SELECT * FROM u", "0A000", 0, NULL, 0, {{0}}},
+    {"INSERT INTO t SELECT w, 'x' FROM u", "0A000", 0, NULL, 0, {{0}}},
+    {"INSERT INTO t SELECT * FROM t, r", "0A000", 0, NULL, 0, {{0}}},
+    {"INSERT INTO t SELECT id, name FROM s", "0A000", 0, NULL, 0, {{0}}},
+    {"INSERT INTO t SELECT k, name FROM r", "0A000", 0, NULL, 0, {{0}}},
+    {"INSERT INTO t SELECT id, 'x' FROM u ORDER BY id LIMIT 3", "0A000", 0, NULL, 0, {{0}}},
+    {"INSERT INTO t (id, v) SELECT id, 'x' FROM u UNION SELECT 1, 'y'", "0A000", 0, NULL, 0, {{0}}},
+    {"INSERT INTO t SELECT u.id, 'a' FROM u ON CONFLICT (id) DO UPDATE SET id = 1",
+     "0A000",
+     0,
+     NULL,
+     0,
+     {{0}}},
     {"INSERT INTO t (v) VALUES ('a')", "0A000", 0, NULL, 0, {{0}}},
     {"INSERT INTO t VALUES (DEFAULT, 'a')", "0A000", 0, NULL, 0, {{0}}},
     {"INSERT INTO t VALUES (1 + 1, 'a')", "0A000", 0, NULL, 0, {{0}}},
@@ -571,6 +582,23 @@ static const PlanCase colocated_cases[] = {
      "SELECT",
      1,
      {{1, "SELECT count(*) FROM pg_temp.sg_tmp_1 t GROUP BY ROLLUP (id)"}}},
+    /* INSERT ... SELECT from co-located tables keeping the distribution value: per shard */
+    {"INSERT INTO t (v, id) SELECT 'c' || w, u.id FROM u WHERE w > 3",
+     NULL,
+     COMBINE_CONCAT,
+     "INSERT",
+     3,
+     {{1, "INSERT INTO sg_g1_0.t AS t (v, id) SELECT 'c' || w, u.id FROM sg_g1_0.u u WHERE w > 3; "
+          "INSERT INTO sg_g1_3.t AS t (v, id) SELECT 'c' || w, u.id FROM sg_g1_3.u u WHERE w > 3"},
+      {2,
+       "INSERT INTO sg_g1_1.t AS t (v, id) SELECT 'c' || w, u.id FROM sg_g1_1.u u WHERE w > 3"}}},
+    {"INSERT INTO u SELECT * FROM t WHERE v IS NULL", NULL, COMBINE_CONCAT, "INSERT", 3, {{0}}},
+    {"INSERT INTO t SELECT x.id, max(x.v) FROM t x JOIN u ON u.id = x.id GROUP BY x.id",
+     NULL,
+     COMBINE_CONCAT,
+     "INSERT",
+     3,
+     {{0}}},
     /* not linked by the distribution column, or not co-located: not fan-out */
     {"DELETE FROM t WHERE EXISTS (SELECT 1 FROM u WHERE u.w = t.id)", "0A000", 0, NULL, 0, {{0}}},
     {"UPDATE t SET v = 'a' FROM s WHERE s.name = t.v", "0A000", 0, NULL, 0, {{0}}},
