@@ -141,8 +141,10 @@ nc_on_message(NodeConn *c, char type, const char *body, size_t len, void *arg)
 	case PQ_MSG_COMMAND_COMPLETE: {
 		const char *tag;
 		uint64_t n;
+		/* only the COPYs count: the prelude's set_config() calls answer "SELECT 1" */
 		if ((r->rows_from_node == 0 || r->rows_from_node == nc->node_id) &&
-		    proto_read_command_tag(body, len, &tag) && proto_tag_count(tag, &n))
+		    proto_read_command_tag(body, len, &tag) && strncmp(tag, "COPY ", 5) == 0 &&
+		    proto_tag_count(tag, &n))
 			r->rows += n;
 		return;
 	}

@@ -91,6 +91,49 @@ static void exec_start_final(Exec *e);
 
 static void run_send_next(NodeRun *r);
 
+/*
+ * exec_logical_schema: a node names the shard's schema (sg_g<g>_<i>) in an
+ * error's schema field; the client should see the logical table's schema.
+ */
+static void
+exec_logical_schema(const CatalogSnapshot *snap, SgError *err)
+{
+	const char *schema = NULL, *table = NULL;
+	for (size_t i = 0; i < err->extra_len;) {
+		char code = err->extra[i];
+		const char *val = err->extra + i + 1;
+		if (code == 's')
+			schema = val;
+		else if (code == 't')
+			table = val;
+		i += strlen(val) + 2;
+	}
+	if (schema == NULL || table == NULL || strncmp(schema, "sg_g", 4) != 0)
+		return;
+	const char *logical = NULL;
+	for (int32_t i = 0; i < snap->ntables && logical == NULL; i++)
+		if (snap->tables[i].kind == TABLE_DISTRIBUTED && strcmp(snap->tables[i].name, table) == 0)
+			logical = snap->tables[i].schema;
+	if (logical == NULL)
+		return;
+	char rebuilt[sizeof(err->extra)];
+	size_t n = 0;
+	for (size_t i = 0; i < err->extra_len;) {
+		char code = err->extra[i];
+		const char *val = err->extra + i + 1;
+		const char *out = code == 's' ? logical : val;
+		size_t len = strlen(out);
+		if (n + len + 2 > sizeof(rebuilt))
+			return;
+		rebuilt[n++] = code;
+		memcpy(rebuilt + n, out, len + 1);
+		n += len + 1;
+		i += strlen(val) + 2;
+	}
+	memcpy(err->extra, rebuilt, n);
+	err->extra_len = (unsigned short)n;
+}
+
 static void
 exec_record_error(Exec *e, const SgError *err)
 {
@@ -98,6 +141,7 @@ exec_record_error(Exec *e, const SgError *err)
 		return;
 	e->err = *err;
 	e->has_err = true;
+	exec_logical_schema(e->snap, &e->err);
 	if (e->deadlock_victim && strcmp(err->sqlstate, SQLSTATE_QUERY_CANCELED) == 0) {
 		sg_error_set(&e->err, SQLSTATE_DEADLOCK_DETECTED, "deadlock detected");
 		sg_error_detail(&e->err, "The transaction waited for a lock held by another transaction "
