@@ -1460,14 +1460,12 @@ session_run_next(Session *s)
 	SgError err;
 	DistPlan *plan = NULL;
 	bool is_copy = false;
-	bool planned = planner_plan_copy(s->snap, s->stmts.stmts[s->cur], s->stmts.texts[s->cur],
+	const char *sp = session_setting(s, "search_path", NULL);
+	bool planned = planner_plan_copy(s->snap, s->stmts.stmts[s->cur], s->stmts.texts[s->cur], sp,
 	                                 s->arena, &plan, &is_copy, &err);
 	if (planned && !is_copy)
-		planned = s->ext ? planner_plan_stmt_params(s->snap, s->stmts.stmts[s->cur],
-		                                            s->stmts.texts[s->cur], &s->params, s->arena,
-		                                            &plan, &err)
-		                 : planner_plan_stmt(s->snap, s->stmts.stmts[s->cur],
-		                                     s->stmts.texts[s->cur], s->arena, &plan, &err);
+		planned = planner_plan_stmt_sp(s->snap, s->stmts.stmts[s->cur], s->stmts.texts[s->cur], sp,
+		                               s->ext ? &s->params : NULL, s->arena, &plan, &err);
 	if (!planned) {
 		if (s->txn.block == TXN_BLOCK_FAILED) {
 			sg_error_set(&err, SQLSTATE_IN_FAILED_SQL_TRANSACTION,
@@ -1639,8 +1637,9 @@ session_ext_describe(Session *s, const char *body, size_t len)
 	session_ext_fill(s, ps, portal, kind);
 	DistPlan *fp = NULL;
 	SgError ferr;
-	if (planner_plan_stmt_params(s->snap, ps->stmts.stmts[0], ps->stmts.texts[0], &s->params,
-	                             s->arena, &fp, &ferr) &&
+	if (planner_plan_stmt_sp(s->snap, ps->stmts.stmts[0], ps->stmts.texts[0],
+	                         session_setting(s, "search_path", NULL), &s->params, s->arena, &fp,
+	                         &ferr) &&
 	    fp->kind == PLAN_GATEWAY_FUNC) {
 		/* answered by the gateway, not a node: describe its one void column here */
 		if (kind == 'S') {

@@ -26,8 +26,11 @@
  */
 #include "planner/analyze.h"
 
+#include <ctype.h>
+
 #include <string.h>
 
+#include "planner/planner.h"
 #include "storage/pghash.h"
 #include "storage/shardmap.h"
 
@@ -247,10 +250,12 @@ pin_relations(Analysis *an)
 
 bool
 analyze_stmt(const CatalogSnapshot *snap, const ParsedStmt *stmt, const char *text,
-             const PlanParams *params, Arena *a, Analysis *out, SgError *err)
+             const char *search_path, const PlanParams *params, Arena *a, Analysis *out,
+             SgError *err)
 {
 	memset(out, 0, sizeof(*out));
 	out->params = params;
+	out->search_path = search_path;
 	out->arena = a;
 	out->snap = snap;
 	out->stmt = stmt;
@@ -268,7 +273,7 @@ analyze_stmt(const CatalogSnapshot *snap, const ParsedStmt *stmt, const char *te
 			ri->cls = REL_CTE;
 			continue;
 		}
-		const CatTable *t = catalog_find_table(snap, r->schema, r->name);
+		const CatTable *t = planner_resolve_table(snap, search_path, r->schema, r->name);
 		if (t == NULL) {
 			ri->cls = REL_LOCAL;
 			out->nlocal++;
@@ -320,4 +325,48 @@ analyze_target(const Analysis *an)
 		if (an->pi.rels[i].is_target && an->pi.rels[i].scope == 0)
 			return i;
 	return -1;
+}
+
+/*
+ * planner_resolve_table: see planner.h. The path is split on commas;
+ * "quoted" names keep their case, others are folded to lower case; "$user",
+ * pg_catalog and pg_temp are skipped (no catalogued table lives there).
+ */
+const CatTable *
+planner_resolve_table(const CatalogSnapshot *snap, const char *search_path, const char *schema,
+                      const char *name)
+{
+	if (schema != NULL || search_path == NULL || search_path[0] == '\0')
+		return catalog_find_table(snap, schema, name);
+	const char *p = search_path;
+	while (*p) {
+		while (*p == ' ' || *p == ',')
+			p++;
+		char item[128];
+		size_t n = 0;
+		if (*p == '"') {
+			for (p++; *p && !(*p == '"' && p[1] != '"'); p++) {
+				if (*p == '"')
+					p++;
+				if (n + 1 < sizeof(item))
+					item[n++] = *p;
+			}
+			if (*p == '"')
+				p++;
+		} else {
+			for (; *p && *p != ',' && *p != ' '; p++)
+				if (n + 1 < sizeof(item))
+					item[n++] = (char)tolower((unsigned char)*p);
+		}
+		item[n] = '\0';
+		while (*p == ' ')
+			p++;
+		if (n == 0 || strcmp(item, "$user") == 0 || strcmp(item, "pg_catalog") == 0 ||
+		    strcmp(item, "pg_temp") == 0)
+			continue;
+		const CatTable *t = catalog_find_table(snap, item, name);
+		if (t != NULL)
+			return t;
+	}
+	return NULL;
 }

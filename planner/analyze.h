@@ -35,6 +35,7 @@ typedef struct Analysis {
 	const ParsedStmt *stmt;
 	const char *text;         /* the statement's original text */
 	const PlanParams *params; /* extended protocol: $n values, else NULL */
+	const char *search_path;  /* the session's search_path setting, NULL = public */
 	Arena *arena;             /* the plan's arena */
 	ParseInfo pi;
 	RelInfo *rels; /* [pi.nrels] */
@@ -48,8 +49,8 @@ typedef struct Analysis {
  * in a). Fails only on an inconsistent catalog (XX000).
  */
 SG_MUSTCHECK bool analyze_stmt(const CatalogSnapshot *snap, const ParsedStmt *stmt,
-                               const char *text, const PlanParams *params, Arena *a, Analysis *out,
-                               SgError *err);
+                               const char *text, const char *search_path, const PlanParams *params,
+                               Arena *a, Analysis *out, SgError *err);
 
 /* analyze_rel_name: "schema.name" or "name" as written, for messages (in a) */
 const char *analyze_rel_name(Arena *a, const ParseRel *r);

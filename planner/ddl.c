@@ -19,6 +19,8 @@
  */
 #include "planner/ddl.h"
 
+#include "planner/planner.h"
+
 #include <string.h>
 
 #include "planner/deparse.h"
@@ -111,7 +113,8 @@ plan_drop_tables(const Analysis *an, Arena *a, DistPlan *plan, int32_t first_nod
 	const CatalogSnapshot *snap = an->snap;
 	const CatTable **tabs = ARENA_NEW_ARRAY(a, const CatTable *, pi->ndrop + 1);
 	for (int32_t k = 0; k < pi->ndrop; k++)
-		tabs[k] = catalog_find_table(snap, pi->drop[k].schema, pi->drop[k].name);
+		tabs[k] =
+		    planner_resolve_table(snap, an->search_path, pi->drop[k].schema, pi->drop[k].name);
 	TaskList tl;
 	tasks_init(&tl, a);
 	for (int32_t n = 0; n < snap->nnodes; n++) {

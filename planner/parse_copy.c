@@ -191,7 +191,7 @@ copy_options(Arena *a, const PgQuery__CopyStmt *cs, const char *key_col, CopyPla
 
 bool
 planner_plan_copy(const CatalogSnapshot *snap, const ParsedStmt *stmt, const char *stmt_text,
-                  Arena *a, DistPlan **out, bool *is_copy, SgError *err)
+                  const char *search_path, Arena *a, DistPlan **out, bool *is_copy, SgError *err)
 {
 	*is_copy = false;
 	PgQuery__Node *node = stmt->raw->stmt;
@@ -204,7 +204,7 @@ planner_plan_copy(const CatalogSnapshot *snap, const ParsedStmt *stmt, const cha
 		return true; /* COPY TO and server-side files: the general planner */
 	const PgQuery__RangeVar *rv = cs->relation;
 	const char *schema = rv->schemaname != NULL && rv->schemaname[0] ? rv->schemaname : NULL;
-	const CatTable *t = catalog_find_table(snap, schema, rv->relname);
+	const CatTable *t = planner_resolve_table(snap, search_path, schema, rv->relname);
 	const CatNode *first = catalog_first_node(snap);
 	if (first == NULL)
 		return sg_error_set(err, SQLSTATE_CONNECTION_FAILURE, "no active storage node");

@@ -223,7 +223,8 @@ plan_query(const Analysis *an, Arena *a, DistPlan *plan, int32_t first_node, SgE
 }
 
 static bool plan_stmt(const CatalogSnapshot *snap, const ParsedStmt *stmt, const char *stmt_text,
-                      const PlanParams *params, Arena *a, DistPlan **out, SgError *err);
+                      const char *search_path, const PlanParams *params, Arena *a, DistPlan **out,
+                      SgError *err);
 
 /*
  * plan_explain: EXPLAIN of a statement on distributed or reference tables:
@@ -251,7 +252,7 @@ plan_explain(const Analysis *an, const PlanParams *params, Arena *a, DistPlan *p
 	if (!deparse_stmt(a, inner, &ipi, NULL, 0, &text, err))
 		return false;
 	DistPlan *ip;
-	if (!plan_stmt(an->snap, inner, text, params, a, &ip, err))
+	if (!plan_stmt(an->snap, inner, text, an->search_path, params, a, &ip, err))
 		return false;
 	if (!explain_plan(an->stmt, ip, node_id, a, plan, err))
 		return false;
@@ -262,11 +263,11 @@ plan_explain(const Analysis *an, const PlanParams *params, Arena *a, DistPlan *p
 /* plan_stmt: planner_plan_stmt and planner_plan_stmt_params (params NULL for the former) */
 static bool
 plan_stmt(const CatalogSnapshot *snap, const ParsedStmt *stmt, const char *stmt_text,
-          const PlanParams *params, Arena *a, DistPlan **out, SgError *err)
+          const char *search_path, const PlanParams *params, Arena *a, DistPlan **out, SgError *err)
 {
 	DistPlan *plan = ARENA_NEW(a, DistPlan);
 	Analysis an;
-	if (!analyze_stmt(snap, stmt, stmt_text, params, a, &an, err))
+	if (!analyze_stmt(snap, stmt, stmt_text, search_path, params, a, &an, err))
 		return false;
 	const ParseInfo *pi = &an.pi;
 	if (pi->kind == PARSE_TXN) {
@@ -337,7 +338,7 @@ bool
 planner_plan_stmt(const CatalogSnapshot *snap, const ParsedStmt *stmt, const char *stmt_text,
                   Arena *a, DistPlan **out, SgError *err)
 {
-	return plan_stmt(snap, stmt, stmt_text, NULL, a, out, err);
+	return plan_stmt(snap, stmt, stmt_text, NULL, NULL, a, out, err);
 }
 
 bool
@@ -345,9 +346,25 @@ planner_plan_stmt_params(const CatalogSnapshot *snap, const ParsedStmt *stmt, co
                          const PlanParams *params, Arena *a, DistPlan **out, SgError *err)
 {
 	static const PlanParams none = {0};
-	if (!plan_stmt(snap, stmt, stmt_text, params != NULL ? params : &none, a, out, err))
+	if (!plan_stmt(snap, stmt, stmt_text, NULL, params != NULL ? params : &none, a, out, err))
 		return false;
 	/* every task but the planner's own internal ones runs the client's statement */
+	DistPlan *plan = *out;
+	for (int32_t i = 0; plan->kind == PLAN_TASKS && i < plan->ntasks; i++)
+		if (plan->tasks[i].nparams == 0)
+			plan->tasks[i].uses_params = true;
+	return true;
+}
+
+bool
+planner_plan_stmt_sp(const CatalogSnapshot *snap, const ParsedStmt *stmt, const char *stmt_text,
+                     const char *search_path, const PlanParams *params, Arena *a, DistPlan **out,
+                     SgError *err)
+{
+	if (params == NULL)
+		return plan_stmt(snap, stmt, stmt_text, search_path, NULL, a, out, err);
+	if (!plan_stmt(snap, stmt, stmt_text, search_path, params, a, out, err))
+		return false;
 	DistPlan *plan = *out;
 	for (int32_t i = 0; plan->kind == PLAN_TASKS && i < plan->ntasks; i++)
 		if (plan->tasks[i].nparams == 0)

@@ -64,11 +64,30 @@ SG_MUSTCHECK bool planner_plan_stmt_params(const CatalogSnapshot *snap, const Pa
                                            Arena *a, DistPlan **out, SgError *err);
 
 /*
+ * planner_plan_stmt_sp: planner_plan_stmt (params NULL) or
+ * planner_plan_stmt_params, resolving unqualified table names along
+ * search_path (the session's setting as text, e.g. `app, public`; NULL or
+ * "" means public). The first schema of the path holding a distributed or
+ * reference table of that name wins; otherwise the table is local.
+ */
+SG_MUSTCHECK bool planner_plan_stmt_sp(const CatalogSnapshot *snap, const ParsedStmt *stmt,
+                                       const char *stmt_text, const char *search_path,
+                                       const PlanParams *params, Arena *a, DistPlan **out,
+                                       SgError *err);
+
+/*
  * planner_plan_copy: plans `COPY ... FROM STDIN`. *is_copy false (and true
  * returned) for any other statement, which then goes to planner_plan_stmt.
  */
 SG_MUSTCHECK bool planner_plan_copy(const CatalogSnapshot *snap, const ParsedStmt *stmt,
-                                    const char *stmt_text, Arena *a, DistPlan **out, bool *is_copy,
-                                    SgError *err);
+                                    const char *stmt_text, const char *search_path, Arena *a,
+                                    DistPlan **out, bool *is_copy, SgError *err);
+
+/*
+ * planner_resolve_table: the catalogued table an unqualified (schema NULL) or
+ * qualified name means under search_path; NULL for a local table
+ */
+const CatTable *planner_resolve_table(const CatalogSnapshot *snap, const char *search_path,
+                                      const char *schema, const char *name);
 
 #endif /* SG_PLANNER_PLANNER_H */
