@@ -57,6 +57,10 @@ Checks, after the last fault, with everything up again:
   * every acknowledged transfer present, every failed one absent, unknown
     ones whole or absent (a transfer's rows are exactly the debit and credit(s) sent,
     or none), no transfer the clients never sent;
+  * the gateway still serves pool_size concurrent transactions on every
+    node (its pools run with pool_size = N_CLIENTS + 1, SG_BANK_POOL_SIZE, and
+    the last two faults are node kills under the running gateway, so connection
+    slots lost with broken connections show up);
   * no client statement hung for HANG_S seconds.
 Prints: bank: transfers acknowledged=N failed=N unknown=N, faults
 injected=N, in-doubt resolved=N, invariant violations=N.
@@ -112,6 +116,9 @@ MIN_AGE = int(os.environ.get("SG_BANK_MIN_AGE", "2"))
 # fault points armed in every gateway of the run (e.g. stalls that widen the windows
 # between PREPARE and the decision): SG_BANK_BASE_FAULTS="before_decide=stall:300@0.05"
 BASE_FAULTS = os.environ.get("SG_BANK_BASE_FAULTS", "")
+# a small pool per node (the clients need N_CLIENTS at most): a pool slot lost on every
+# broken or abandoned node connection then exhausts it within the run
+POOL_SIZE = int(os.environ.get("SG_BANK_POOL_SIZE", str(N_CLIENTS + 1)))
 if BASE_FAULTS:
     os.environ["SG_FAULTS"] = BASE_FAULTS  # the first gateway, started by the harness
 else:
@@ -128,8 +135,9 @@ def make_wrapper():
     with open(path, "w") as f:
         f.write("#!/bin/sh\n# test_bank.py: the gateway with fast 2PC recovery\n"
                 "exec '%s' \"$@\" --set recovery_interval_ms=%d "
-                "--set recovery_min_age_sec=%d\n" % (REAL_BIN.replace("'", "'\\''"),
-                                                     RECOVERY_MS, MIN_AGE))
+                "--set recovery_min_age_sec=%d --set pool_size=%d "
+                "--set pool_wait_timeout_ms=5000\n" % (
+                    REAL_BIN.replace("'", "'\\''"), RECOVERY_MS, MIN_AGE, POOL_SIZE))
     os.chmod(path, 0o755)
     return path
 
@@ -476,6 +484,49 @@ def verify(c, out, violations):
     return len(by_tid), unknown_present
 
 
+def balances_nodes(c):
+    """{node k: one account id on it}"""
+    out = {}
+    for aid, (_bal, k) in read_state(c)[0].items():
+        out.setdefault(k, aid)
+    return out
+
+
+def serve_check(c, one_per_node):
+    """POOL_SIZE sessions (the clients are stopped), each opens a transaction touching every
+    node and keeps it open until all have: every pool slot of every node must be usable."""
+    problems = []
+    conns = []
+    try:
+        for i in range(POOL_SIZE):
+            g = c.gw(connect_timeout=5, options="-c statement_timeout=10000")
+            conns.append(g)
+            c.execute(g, "BEGIN")
+            for k, aid in sorted(one_per_node.items()):
+                t = time.monotonic()
+                try:
+                    c.rows(g, "SELECT balance FROM accounts WHERE id = %s", (aid,))
+                except psycopg2.Error as e:
+                    problems.append(
+                        "after the run, session %d of %d (pool_size) could not reach node %d: "
+                        "%s %s (after %.1f s; pool slots lost with broken connections?)" % (
+                            i + 1, POOL_SIZE, k, e.pgcode, str(e).strip(),
+                            time.monotonic() - t))
+                    break
+            if problems:
+                break
+    except psycopg2.Error as e:
+        problems.append("after the run, a gateway session failed: %s %s" % (
+            e.pgcode, str(e).strip()))
+    finally:
+        for g in conns:
+            try:
+                g.close()
+            except psycopg2.Error:
+                pass
+    return problems
+
+
 def count_resolved(c):
     text = c.gateway_log()
     return len(re.findall(r"recovery: (committed|rolled back) on node", text))
@@ -537,8 +588,8 @@ def bank(c):
     events = [("gateway",), ("gateway",)] + \
         [("node", k, modes[k - 1]) for k in range(1, c.nodes + 1)] + \
         [("fp", p) for p in FAULT_POINTS]
-    # random moments in [3 s, SECONDS - 10 s], in order; a fault that overruns delays the next
-    at = sorted(rng.uniform(3, max(4, SECONDS - 10)) for _ in events)
+    # random moments in [3 s, SECONDS - 22 s], in order; a fault that overruns delays the next
+    at = sorted(rng.uniform(3, max(4, SECONDS - 22)) for _ in events)
     rng.shuffle(events)
     last_fault = time.monotonic()
     try:
@@ -556,10 +607,16 @@ def bank(c):
         for p in FAULT_POINTS:
             if p not in f.fired_points:
                 f.fault_point(p, "1")
+        # The last faults kill nodes under the running gateway, so that what the gateway
+        # loses with the broken connections (pool slots) is still there at the serve check.
+        # Twice, each once the clients are back at work.
+        for k in rng.sample(range(1, c.nodes + 1), 2):
+            time.sleep(3)
+            f.kill_node(k, "all")
         last_fault = time.monotonic()
         f.note("last fault done")
         f.up()  # everything up, without faults
-        while time.monotonic() - t0 < SECONDS:
+        while time.monotonic() - t0 < SECONDS or time.monotonic() - last_fault < 8:
             time.sleep(0.2)
     finally:
         stop.set()
@@ -586,6 +643,14 @@ def bank(c):
             len(left), time.monotonic() - last_fault, left[:5]))
     else:
         f.note("no sg_* prepared transaction left")
+
+    # 2. the gateway still serves every node: N_CLIENTS sessions at once, each holding a
+    # transaction open on all the nodes (one pool slot per node each)
+    serve_problems = serve_check(c, balances_nodes(c))
+    violations += serve_problems
+    if not serve_problems:
+        f.note("the gateway still serves %d (pool_size) concurrent transactions on every node"
+               % POOL_SIZE)
 
     present, unknown_present = verify(c, out, violations)
     for h in out.hangs:

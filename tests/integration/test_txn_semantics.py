@@ -40,9 +40,19 @@ the nodes directly where it matters (rows on the shards, pg_prepared_xacts).
                                 savepoint, the subtransaction) releases its
                                 locks on every node at once, as in PostgreSQL,
                                 not only when the client sends ROLLBACK
+  lost_backend_in_transaction   a node connection dying while the session is
+                                idle in a transaction: an error, ROLLBACK, the
+                                session and the gateway go on
+  pool_slots_survive_*          node connections lost mid-statement, and clients
+                                leaving mid-query, more times than pool_size:
+                                the node stays reachable (the gateway runs with
+                                pool_size=6 through a wrapper of SG_BIN)
 """
 import os
+import shutil
+import signal
 import sys
+import tempfile
 import threading
 import time
 
@@ -52,6 +62,27 @@ import psycopg2  # noqa: E402
 
 import harness  # noqa: E402
 from harness import Failures, Skip, eq, expect_sqlstate, log, shard_rows, test  # noqa: E402
+
+# The gateway runs with small pools (pool_size=6, pool_wait_timeout_ms=3000) through a
+# wrapper that execs SG_BIN with those flags (scripts/cluster rewrites gateway.conf), so
+# that a pool slot lost with a broken node connection shows within a few rounds.
+POOL_SIZE = 6
+REAL_BIN = harness.SG_BIN
+
+
+def _make_wrapper():
+    d = tempfile.mkdtemp(prefix="sg-txnsem-bin-", dir="/tmp")
+    os.chmod(d, 0o755)
+    path = os.path.join(d, "shardgate-small-pools")
+    with open(path, "w") as f:
+        f.write("#!/bin/sh\nexec '%s' \"$@\" --set pool_size=%d --set pool_wait_timeout_ms=3000\n"
+                % (REAL_BIN.replace("'", "'\\''"), POOL_SIZE))
+    os.chmod(path, 0o755)
+    return path
+
+
+WRAPPER = _make_wrapper()
+harness.SG_BIN = WRAPPER
 
 T = "ts_kv"
 NKEYS = 60
@@ -628,6 +659,155 @@ def error_releases_locks(c):
     ck.done()
 
 
+def terminate_on_node(c, k, where):
+    """pg_terminate_backend of the client backends on node k matching where (SQL); returns
+    how many were terminated."""
+    n = c.node(k)
+    try:
+        rows = c.rows(n, "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+                         "WHERE backend_type = 'client backend' AND pid <> pg_backend_pid() "
+                         "AND " + where)
+        return sum(1 for r in rows if r[0])
+    finally:
+        n.close()
+
+
+def fresh_gateway(c):
+    """Stop the gateway (SIGTERM, by its pid) and start it again: pools start empty."""
+    pid = c.gateway_pid()
+    if pid is not None and c.gateway_alive():
+        os.kill(pid, signal.SIGTERM)
+        harness.wait_until(lambda: not c.gateway_alive(), timeout=15, what="gateway stop")
+    c.restart_gateway()
+
+
+def gateway_answers(c, key, what):
+    """A new session reads key (routed to its node) within the pool wait (3 s)."""
+    t = time.monotonic()
+    try:
+        g = c.gw(connect_timeout=5)
+    except psycopg2.Error as e:
+        raise AssertionError("%s: cannot connect to the gateway: %s" % (what, e))
+    try:
+        one(g, "SELECT v FROM %s WHERE k = %%s" % T, (key,))
+    except psycopg2.Error as e:
+        raise AssertionError("%s: a new session's query failed after %.1f s: %s %s" % (
+            what, time.monotonic() - t, e.pgcode, str(e).strip()))
+    finally:
+        g.close()
+
+
+@test(timeout=60)
+def lost_backend_in_transaction(c):
+    """The node connection of a session idle in a transaction block dies (terminated on the
+    node: a DBA, idle_in_transaction_session_timeout, a node restart). The next statement
+    for that node gets an error, the transaction ends with ROLLBACK, the session and the
+    gateway go on. (Gateway crash found here: storage/node.c node_send asserts on a
+    connection already NODE_BROKEN.)"""
+    A, B = ab()
+    a, b = keys(10, A)[9], keys(10, B)[9]
+    g = c.gw()
+    try:
+        run(g, "BEGIN")
+        run(g, "UPDATE %s SET v = 'lost' WHERE k = %%s" % T, (b,))
+        run(g, "SELECT v FROM %s WHERE k = %%s" % T, (a,))
+        n = terminate_on_node(c, A, "state = 'idle in transaction'")
+        eq(n >= 1, True, "backends idle in transaction terminated on node %d (%d)" % (A, n))
+        time.sleep(0.5)  # the gateway sees the connection close before the next statement
+        try:
+            run(g, "SELECT v FROM %s WHERE k = %%s" % T, (a,))
+            raise AssertionError("a statement on node %d succeeded after its backend in this "
+                                 "transaction was terminated" % A)
+        except psycopg2.OperationalError as e:
+            if e.pgcode is None:
+                raise AssertionError(
+                    "the gateway connection was lost (gateway alive: %s) after the session's "
+                    "node %d backend was terminated inside a transaction block: %s\n%s" % (
+                        c.gateway_alive(), A, str(e).strip(), c.log_tail(5)))
+        except psycopg2.Error:
+            pass  # an error with a SQLSTATE: fine
+        eq(run(g, "ROLLBACK")[0], "ROLLBACK", "ROLLBACK after the lost connection")
+        eq(value_on_nodes(c, b), "init", "node %d's write of the broken transaction" % B)
+        eq(one(g, "SELECT v FROM %s WHERE k = %%s" % T, (a,)), "init", "session usable")
+    finally:
+        g.close()
+        reset_values(c)
+
+
+@test(timeout=120)
+def pool_slots_survive_lost_connections(c):
+    """More node connections than pool_size die while a statement runs on them (terminated
+    on the node); each statement fails, and the gateway still reaches the node afterwards.
+    (Found: txn_mark_broken / txn_drop_participant close a pooled connection with
+    node_destroy() instead of pool_discard(), so the pool's count never drops: after
+    pool_size such losses every query for the node waits and fails with 53300.)"""
+    A, _B = ab()
+    a = keys(11, A)[10]
+    ck = Failures()
+    fresh_gateway(c)
+    try:
+        _lost_connection_rounds(c, A, a, ck)
+    finally:
+        fresh_gateway(c)  # the other tests need a gateway that reaches the node
+    ck.done()
+
+
+def _lost_connection_rounds(c, A, a, ck):
+    for i in range(POOL_SIZE + 2):
+        g = c.gw()
+        done = threading.Event()
+
+        def killer():
+            deadline = time.monotonic() + 3
+            while time.monotonic() < deadline and not done.is_set():
+                if terminate_on_node(c, A, "query LIKE '%pg_sleep(3)%'"):
+                    return
+                time.sleep(0.05)
+        th = threading.Thread(target=killer)
+        th.start()
+        try:
+            run(g, "SELECT pg_sleep(3), v FROM %s WHERE k = %%s" % T, (a,))
+        except psycopg2.Error:
+            pass
+        done.set()
+        th.join()
+        g.close()
+        try:
+            gateway_answers(c, a, "round %d" % (i + 1))
+        except AssertionError as e:
+            ck.items.append(str(e) + " (after %d node connections lost mid-statement, "
+                            "pool_size %d)" % (i + 1, POOL_SIZE))
+            log("  case failed: " + ck.items[-1])
+            break
+
+
+@test(timeout=120)
+def pool_slots_survive_client_disconnects(c):
+    """More clients than pool_size send a routed query and close their socket at once; the
+    gateway still reaches the node afterwards (found: each such client lost one pool slot
+    of the node, the same node_destroy path as above)."""
+    A, _B = ab()
+    a = keys(12, A)[11]
+    ck = Failures()
+    fresh_gateway(c)
+    try:
+        for i in range(POOL_SIZE + 2):
+            w = harness.Wire(c.port)
+            w.login()
+            w.send(harness.query_msg("SELECT pg_sleep(0.2), v FROM %s WHERE k = %d" % (T, a)))
+            w.close()
+            time.sleep(0.4)
+            try:
+                gateway_answers(c, a, "after %d clients that left mid-query" % (i + 1))
+            except AssertionError as e:
+                ck.items.append(str(e) + " (pool_size %d)" % POOL_SIZE)
+                log("  case failed: " + ck.items[-1])
+                break
+    finally:
+        fresh_gateway(c)
+    ck.done()
+
+
 @test
 def cleanup(c):
     c.drop(T, "ts_dc")
@@ -635,4 +815,7 @@ def cleanup(c):
 
 
 if __name__ == "__main__":
-    harness.main(nodes=3)
+    try:
+        harness.main(nodes=3)
+    finally:
+        shutil.rmtree(os.path.dirname(WRAPPER), ignore_errors=True)
