@@ -99,6 +99,19 @@ check_top_rel(const Analysis *an, int32_t d, const bool *linked, SgError *err)
 }
 
 /*
+ * outer_joins_ok: every relation of the statement is distributed (no
+ * reference or local table, no subquery or function in FROM), so an outer
+ * join's preserved side is distributed too: joined on distribution columns,
+ * each of its rows and all of its matches live in one shard, and a row
+ * without match is NULL-extended once, in its own shard.
+ */
+static bool
+outer_joins_ok(const Analysis *an)
+{
+	return an->nref == 0 && an->nlocal == 0 && !an->pi.has_from_func;
+}
+
+/*
  * anchor_relations marks in `linked` every distributed relation joined to
  * the first top-level one by equalities of distribution columns: a relation
  * joins through a condition of its own query level (WHERE or inner JOIN ON)
@@ -116,11 +129,14 @@ anchor_relations(const Analysis *an, bool *linked)
 			linked[i] = true;
 			break;
 		}
+	/* outer joins link too, when no other kind of relation could be on a preserved side */
+	int32_t nouter = outer_joins_ok(an) ? pi->nouter_equal : 0;
 	bool changed = true;
 	while (changed) {
 		changed = false;
-		for (int32_t e = 0; e < pi->nequal; e++) {
-			const ParseEquality *eq = &pi->equal[e];
+		for (int32_t e = 0; e < pi->nequal + nouter; e++) {
+			const ParseEquality *eq =
+			    e < pi->nequal ? &pi->equal[e] : &pi->outer_equal[e - pi->nequal];
 			int32_t r1 = analyze_dist_rel_of(an, eq->scope, &eq->lhs);
 			int32_t r2 = analyze_dist_rel_of(an, eq->scope, &eq->rhs);
 			if (r1 < 0 || r2 < 0 || an->rels[r1].group != an->rels[r2].group)
@@ -161,7 +177,7 @@ fanout_applies(const Analysis *an, SgError *err)
 		const char *col = an->rels[d].table->dist_column;
 		if (r->in_cte)
 			return not_supported(err, "WITH on a query across shards", col);
-		if (r->outer_nullable)
+		if (r->outer_nullable && !outer_joins_ok(an))
 			return not_supported(err,
 			                     "an outer join with a distributed table on its nullable side "
 			                     "across shards",

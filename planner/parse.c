@@ -218,7 +218,7 @@ value_of(Arena *a, const PgQuery__Node *n)
 typedef struct Walk {
 	Arena *a;
 	ParseInfo *info;
-	int32_t cap_rels, cap_scopes, cap_equal, cap_ctes, cap_colrefs;
+	int32_t cap_rels, cap_scopes, cap_equal, cap_ctes, cap_colrefs, cap_outer;
 	int32_t nctes;
 	const char **ctes;
 	int32_t scope;
@@ -308,16 +308,39 @@ add_using_names(Walk *w, const PgQuery__JoinExpr *j)
 	}
 }
 
+static void
+add_equality(Walk *w, ParseValue l, ParseValue r, bool outer)
+{
+	ParseInfo *pi = w->info;
+	if (outer) {
+		pi->outer_equal =
+		    grow(w->a, pi->outer_equal, pi->nouter_equal, &w->cap_outer, sizeof(ParseEquality));
+		pi->outer_equal[pi->nouter_equal++] =
+		    (ParseEquality){.scope = w->scope, .lhs = l, .rhs = r};
+		return;
+	}
+	pi->equal = grow(w->a, pi->equal, pi->nequal, &w->cap_equal, sizeof(ParseEquality));
+	pi->equal[pi->nequal++] = (ParseEquality){.scope = w->scope, .lhs = l, .rhs = r};
+}
+
+static void add_conjuncts_to(Walk *w, const PgQuery__Node *n, bool outer);
+
 /* add_conjuncts records the `a = b` conditions of an AND tree for the current scope */
 static void
 add_conjuncts(Walk *w, const PgQuery__Node *n)
+{
+	add_conjuncts_to(w, n, false);
+}
+
+static void
+add_conjuncts_to(Walk *w, const PgQuery__Node *n, bool outer)
 {
 	if (n == NULL)
 		return;
 	if (n->node_case == PG_QUERY__NODE__NODE_BOOL_EXPR &&
 	    n->bool_expr->boolop == PG_QUERY__BOOL_EXPR_TYPE__AND_EXPR) {
 		for (size_t i = 0; i < n->bool_expr->n_args; i++)
-			add_conjuncts(w, n->bool_expr->args[i]);
+			add_conjuncts_to(w, n->bool_expr->args[i], outer);
 		return;
 	}
 	if (n->node_case != PG_QUERY__NODE__NODE_A_EXPR)
@@ -329,20 +352,46 @@ add_conjuncts(Walk *w, const PgQuery__Node *n)
 	ParseValue l = value_of(w->a, e->lexpr), r = value_of(w->a, e->rexpr);
 	if (l.kind != PV_COLUMN && r.kind != PV_COLUMN)
 		return;
-	ParseInfo *pi = w->info;
-	pi->equal = grow(w->a, pi->equal, pi->nequal, &w->cap_equal, sizeof(ParseEquality));
-	pi->equal[pi->nequal++] = (ParseEquality){.scope = w->scope, .lhs = l, .rhs = r};
+	add_equality(w, l, r, outer);
 }
 
-/* add_join_quals records the ON conditions of inner joins anywhere in a FROM item */
+/* rangevar_column: `ref.col` for a FROM item that is a plain relation, else PV_OTHER */
+static ParseValue
+rangevar_column(Arena *a, const PgQuery__Node *item, const char *col)
+{
+	ParseValue v = {.kind = PV_OTHER};
+	if (item == NULL || item->node_case != PG_QUERY__NODE__NODE_RANGE_VAR)
+		return v;
+	const PgQuery__RangeVar *rv = item->range_var;
+	const char *alias = rv->alias != NULL ? str_or_null(rv->alias->aliasname) : NULL;
+	v.kind = PV_COLUMN;
+	v.nfields = 2;
+	v.fields = ARENA_NEW_ARRAY(a, const char *, 2);
+	v.fields[0] = alias != NULL ? alias : rv->relname;
+	v.fields[1] = col;
+	return v;
+}
+
+/*
+ * add_join_quals records the ON conditions of joins anywhere in a FROM item
+ * (and JOIN ... USING between two plain relations as `l.col = r.col`):
+ * inner joins' into equal, outer joins' into outer_equal.
+ */
 static void
 add_join_quals(Walk *w, const PgQuery__Node *n)
 {
 	if (n == NULL || n->node_case != PG_QUERY__NODE__NODE_JOIN_EXPR)
 		return;
 	const PgQuery__JoinExpr *j = n->join_expr;
-	if (j->jointype == PG_QUERY__JOIN_TYPE__JOIN_INNER)
-		add_conjuncts(w, j->quals);
+	bool outer = j->jointype != PG_QUERY__JOIN_TYPE__JOIN_INNER;
+	add_conjuncts_to(w, j->quals, outer);
+	for (size_t i = 0; i < j->n_using_clause; i++) {
+		const char *col = node_string(j->using_clause[i]);
+		ParseValue l = rangevar_column(w->a, j->larg, col);
+		ParseValue r = rangevar_column(w->a, j->rarg, col);
+		if (col != NULL && l.kind == PV_COLUMN && r.kind == PV_COLUMN)
+			add_equality(w, l, r, outer);
+	}
 	add_join_quals(w, j->larg);
 	add_join_quals(w, j->rarg);
 }
@@ -568,6 +617,11 @@ walk_msg(Walk *w, const ProtobufCMessage *m)
 		w->in_cte = true;
 		walk_fields(w, m, NULL);
 		w->in_cte = saved;
+	} else if (d == &pg_query__range_subselect__descriptor ||
+	           d == &pg_query__range_function__descriptor ||
+	           d == &pg_query__range_table_func__descriptor) {
+		w->info->has_from_func = true;
+		walk_fields(w, m, NULL);
 	} else if (d == &pg_query__column_ref__descriptor) {
 		add_colref(w, (const PgQuery__ColumnRef *)m);
 	} else if (d == &pg_query__join_expr__descriptor) {

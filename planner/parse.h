@@ -145,6 +145,9 @@ typedef struct ParseInfo {
 	ParseScope *scopes;
 	int32_t nequal;
 	ParseEquality *equal;
+	int32_t nouter_equal; /* `a = b` conjuncts of outer joins' ON (never pin: not filters) */
+	ParseEquality *outer_equal;
+	bool has_from_func; /* a subquery, function or table function in some FROM clause */
 	int32_t ncolrefs;
 	ParseColRef *colrefs;
 	bool has_natural_join; /* NATURAL JOIN anywhere (every column may be used) */

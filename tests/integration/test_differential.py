@@ -292,6 +292,19 @@ def ref_conn(c):
     return c.connect(c.node_port(1), dbname=REF_DB)
 
 
+def tier_of(g, sql):
+    """The plan tier the gateway chose (first line of its EXPLAIN), for the summary."""
+    try:
+        first = resultcmp.run(g, "EXPLAIN " + sql)[1][0][0][1]
+    except psycopg2.Error:
+        return "refused"
+    except IndexError:
+        return "?"
+    if first.startswith("shardgate: "):
+        return first[len("shardgate: "):].split(",")[0]
+    return "one node"
+
+
 def compare(g, ref, sql, ordered):
     """("same"|"refused"|"diff", detail) for one query on gateway g and reference ref."""
     try:
@@ -339,12 +352,15 @@ def differential(c):
         queries = [gq.query() for _ in range(NQUERIES)]
         t0 = time.monotonic()
         results = [None] * len(queries)
+        tiers = [None] * len(queries)
 
         def worker(k):
             gk, rk = c.gw(), ref_conn(c)
             try:
                 for i in range(k, len(queries), THREADS):
                     results[i] = compare(gk, rk, *queries[i])
+                    if i % 5 == 0:
+                        tiers[i] = tier_of(gk, queries[i][0])
             finally:
                 gk.close()
                 rk.close()
@@ -368,6 +384,12 @@ def differential(c):
         harness.log("differential: %d run, %d identical, %d refused (0A000), %d differing "
                     "(seed %d, %.1fs)" % (run, identical, refused, differing, SEED,
                                          time.monotonic() - t0))
+        counts = {}
+        for t in tiers:
+            if t is not None:
+                counts[t] = counts.get(t, 0) + 1
+        harness.log("  plans of every 5th query: " +
+                    ", ".join("%s %d" % kv for kv in sorted(counts.items())))
         for msg, n in sorted(refusals.items(), key=lambda kv: -kv[1]):
             harness.log("  refused %dx: %s" % (n, msg))
         harness.eq(differing, 0, "differing queries")
