@@ -857,7 +857,7 @@ agg_visit(PgQuery__Node *n, void *arg)
 	PgQuery__Node *copy = ARENA_NEW(c->a, PgQuery__Node);
 	*copy = orig;
 	const char *p = partial_name(c->a, c->partials.n);
-	PgQuery__Node *comb;
+	PgQuery__Node *comb = NULL;
 	switch (k) {
 	case AGG_COUNT:
 		add_partial(c, copy);
