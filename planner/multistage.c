@@ -112,6 +112,37 @@ needed_columns(const Analysis *an, Arena *a, int32_t i, int32_t *ncols, const ch
 	*cols = out;
 }
 
+/*
+ * system_column_used: a system column name (ctid, xmin, tableoid...) that
+ * the statement references and no distributed table has as a column: over a
+ * temporary table it would name the copy's row, not the shard's. NULL if none.
+ */
+static const char *
+system_column_used(const Analysis *an)
+{
+	static const char *const sys[] = {"ctid", "xmin", "xmax", "cmin", "cmax", "tableoid"};
+	const ParseInfo *pi = &an->pi;
+	for (int32_t k = 0; k < pi->ncolrefs; k++) {
+		const ParseColRef *c = &pi->colrefs[k];
+		if (c->is_star || c->nfields == 0)
+			continue;
+		const char *name = c->fields[c->nfields - 1];
+		for (size_t i = 0; i < SG_ARRAY_LEN(sys); i++) {
+			if (strcmp(name, sys[i]) != 0)
+				continue;
+			bool is_user_column = false;
+			for (int32_t r = 0; r < pi->nrels && !is_user_column; r++) {
+				const CatTable *t = an->rels[r].table;
+				for (int32_t j = 0; t != NULL && j < t->ncolumns; j++)
+					is_user_column = is_user_column || strcmp(t->columns[j], name) == 0;
+			}
+			if (!is_user_column)
+				return name;
+		}
+	}
+	return NULL;
+}
+
 static int
 cmp_int32(const void *x, const void *y)
 {
@@ -217,6 +248,12 @@ multistage_plan(const Analysis *an, Arena *a, DistPlan *plan, SgError *err)
 			return sg_error_set(err, SQLSTATE_FEATURE_NOT_SUPPORTED,
 			                    "a data-modifying WITH in a query across shards is not "
 			                    "supported yet");
+	const char *sys = system_column_used(an);
+	if (sys != NULL)
+		return sg_error_set(err, SQLSTATE_FEATURE_NOT_SUPPORTED,
+		                    "the system column \"%s\" in a query that combines rows of several "
+		                    "shards is not supported",
+		                    sys);
 	const CatNode *first = catalog_first_node(an->snap);
 	if (first == NULL)
 		return sg_error_set(err, SQLSTATE_CONNECTION_FAILURE, "no active storage node");

@@ -701,6 +701,8 @@ static const PlanCase multistage_cases[] = {
      {{1,
        "SELECT x.v FROM pg_temp.sg_tmp_1 x JOIN pg_temp.sg_tmp_2 y ON x.v = y.v WHERE y.id > 3"}}},
     {"SELECT * FROM t FOR UPDATE OF t NOWAIT LIMIT 1", "0A000", 0, NULL, 0, {{0}}},
+    {"SELECT ctid, id FROM t ORDER BY id", "0A000", 0, NULL, 0, {{0}}},
+    {"SELECT count(*) FROM t GROUP BY t.tableoid", "0A000", 0, NULL, 0, {{0}}},
     {"WITH d AS (DELETE FROM t RETURNING *) SELECT count(*) FROM d", "0A000", 0, NULL, 0, {{0}}},
 };
 
