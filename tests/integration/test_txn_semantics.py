@@ -697,41 +697,61 @@ def gateway_answers(c, key, what):
         g.close()
 
 
-@test(timeout=60)
+@test(timeout=90)
 def lost_backend_in_transaction(c):
     """The node connection of a session idle in a transaction block dies (terminated on the
-    node: a DBA, idle_in_transaction_session_timeout, a node restart). The next statement
-    for that node gets an error, the transaction ends with ROLLBACK, the session and the
-    gateway go on. (Gateway crash found here: storage/node.c node_send asserts on a
-    connection already NODE_BROKEN.)"""
+    node: a DBA, idle_in_transaction_session_timeout, a node restart). Whatever comes next
+    (a statement for that node, COMMIT, ROLLBACK), the session gets an answer with a
+    SQLSTATE or the ROLLBACK tag, node B's write of that transaction is gone, and the
+    gateway goes on. (Gateway crash found here: storage/node.c node_send asserts when it is
+    handed a connection that is already NODE_BROKEN.)"""
     A, B = ab()
     a, b = keys(10, A)[9], keys(10, B)[9]
-    g = c.gw()
-    try:
-        run(g, "BEGIN")
-        run(g, "UPDATE %s SET v = 'lost' WHERE k = %%s" % T, (b,))
-        run(g, "SELECT v FROM %s WHERE k = %%s" % T, (a,))
-        n = terminate_on_node(c, A, "state = 'idle in transaction'")
-        eq(n >= 1, True, "backends idle in transaction terminated on node %d (%d)" % (A, n))
-        time.sleep(0.5)  # the gateway sees the connection close before the next statement
+    ck = Failures()
+    for nxt in ("statement", "COMMIT", "ROLLBACK"):
+        what = "backend lost while idle in a transaction, then %s" % nxt
+        g = c.gw()
         try:
-            run(g, "SELECT v FROM %s WHERE k = %%s" % T, (a,))
-            raise AssertionError("a statement on node %d succeeded after its backend in this "
-                                 "transaction was terminated" % A)
-        except psycopg2.OperationalError as e:
-            if e.pgcode is None:
-                raise AssertionError(
-                    "the gateway connection was lost (gateway alive: %s) after the session's "
-                    "node %d backend was terminated inside a transaction block: %s\n%s" % (
-                        c.gateway_alive(), A, str(e).strip(), c.log_tail(5)))
-        except psycopg2.Error:
-            pass  # an error with a SQLSTATE: fine
-        eq(run(g, "ROLLBACK")[0], "ROLLBACK", "ROLLBACK after the lost connection")
-        eq(value_on_nodes(c, b), "init", "node %d's write of the broken transaction" % B)
-        eq(one(g, "SELECT v FROM %s WHERE k = %%s" % T, (a,)), "init", "session usable")
-    finally:
-        g.close()
-        reset_values(c)
+            run(g, "BEGIN")
+            run(g, "UPDATE %s SET v = 'lost' WHERE k = %%s" % T, (b,))
+            run(g, "UPDATE %s SET v = 'lost' WHERE k = %%s" % T, (a,))
+            n = terminate_on_node(c, A, "state = 'idle in transaction'")
+            eq(n >= 1, True, "backends idle in transaction terminated on node %d (%d)" % (A, n))
+            time.sleep(0.5)  # the gateway sees the connection close before the next message
+            sql = {"statement": "SELECT v FROM %s WHERE k = %d" % (T, a),
+                   "COMMIT": "COMMIT", "ROLLBACK": "ROLLBACK"}[nxt]
+            try:
+                tag, _ = run(g, sql)
+                if nxt == "statement":
+                    ck.items.append("%s: succeeded on the lost connection" % what)
+                elif nxt == "COMMIT" and tag != "ROLLBACK":
+                    ck.items.append("%s: COMMIT answered %r" % (what, tag))
+            except psycopg2.Error as e:
+                if e.pgcode is None:
+                    time.sleep(0.5)  # let a dying gateway finish dying
+                    ck.items.append("%s: the client's connection to the gateway was lost "
+                                    "(gateway alive: %s): %s | %s" % (
+                                        what, c.gateway_alive(), str(e).strip().splitlines()[0],
+                                        c.log_tail(1).splitlines()[-1]))
+                    log("  case failed: " + ck.items[-1])
+                    if not c.gateway_alive():
+                        c.restart_gateway()
+                    continue
+                if nxt == "ROLLBACK":
+                    ck.items.append("%s: ROLLBACK failed: %s" % (what, e.pgcode))
+            try:
+                if g.get_transaction_status() != psycopg2.extensions.TRANSACTION_STATUS_IDLE:
+                    run(g, "ROLLBACK")
+                ck.eq(one(g, "SELECT v FROM %s WHERE k = %%s" % T, (a,)), "init",
+                      "%s: session usable, node %d's row" % (what, A))
+            except psycopg2.Error as e:
+                ck.items.append("%s: session not usable afterwards: %s %s" % (
+                    what, e.pgcode, str(e).strip()))
+            ck.eq(value_on_nodes(c, b), "init", "%s: node %d's write" % (what, B))
+        finally:
+            g.close()
+            reset_values(c)
+    ck.done()
 
 
 @test(timeout=120)
