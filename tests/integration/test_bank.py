@@ -38,6 +38,10 @@ lock_timeout=4s is a further guard). Each transfer's outcome is recorded:
                 lost before COMMIT was sent, or COMMIT answered ROLLBACK
   unknown       the connection was lost during COMMIT, or 08007
 
+One more thread runs `UPDATE marks SET n = n + 1` (no key: a single statement
+writing every shard of a 30-row table on every node, committed atomically by
+the gateway) about every 0.3 s, recording acknowledged / failed / unknown.
+
 Faults, at random moments over the run (seed printed; SG_BANK_SEED=n
 repeats a schedule): kill -9 of the gateway (pid from D/gateway.pid) and
 restart with `scripts/cluster up --dir D`; kill -9 of each storage node's
@@ -61,6 +65,8 @@ Checks, after the last fault, with everything up again:
     node (its pools run with pool_size = N_CLIENTS + 1, SG_BANK_POOL_SIZE, and
     the last two faults are node kills under the running gateway, so connection
     slots lost with broken connections show up);
+  * every mark row has the same n (fan-out UPDATEs all-or-nothing), with
+    acknowledged <= n <= acknowledged + unknown;
   * no client statement hung for HANG_S seconds.
 Prints: bank: transfers acknowledged=N failed=N unknown=N, faults
 injected=N, in-doubt resolved=N, invariant violations=N.
@@ -103,6 +109,8 @@ N_ACCOUNTS = 240
 INITIAL = 1000
 N_CLIENTS = 8
 SPLIT_SHARE = 0.25  # transfers from one account to two (up to three nodes)
+N_MARKS = 30  # rows of the fan-out table (on every node)
+FANOUT_EVERY_S = 0.3
 SECONDS = int(os.environ.get("SG_BANK_SECONDS", "60"))
 HANG_S = 20.0
 RECOVERY_WAIT_S = 30.0
@@ -289,6 +297,38 @@ class Client(threading.Thread):
                     self.conn.cursor().execute("ROLLBACK")
                 except psycopg2.Error:
                     self._drop()
+
+
+class FanOut(Client):
+    """Single-statement multi-node writes: `UPDATE marks SET n = n + 1` (no key: every
+    shard on every node, one implicit transaction the gateway must commit atomically),
+    about every FANOUT_EVERY_S, on its own connection in autocommit."""
+
+    def __init__(self, cluster, stop, seed):
+        super().__init__(N_CLIENTS, cluster, Outcomes(), stop, seed)
+        self.name = "fanout"
+        self.acked = 0
+        self.failed = 0
+        self.unknown = 0
+        self.problems = []
+
+    def transfer(self):
+        time.sleep(FANOUT_EVERY_S)
+        try:
+            cur = self.conn.cursor()
+            self._exec(cur, "UPDATE marks SET n = n + 1", what="fan-out UPDATE")
+            if cur.rowcount != N_MARKS:
+                self.problems.append("fan-out UPDATE reported %d rows, expected %d" % (
+                    cur.rowcount, N_MARKS))
+            self.acked += 1
+        except psycopg2.Error as e:
+            if e.pgcode is None or e.pgcode == "08007":
+                self.unknown += 1  # it may have committed
+            else:
+                self.failed += 1
+            if e.pgcode is None or self.conn is None or self.conn.closed != 0:
+                self._drop()
+                time.sleep(0.05)
 
 
 class Faults:
@@ -552,6 +592,9 @@ def bank(c):
     c.execute(g, "SELECT create_distributed_table('transfers_log', 'account_id', "
                  "colocate_with => 'accounts')")
     harness.insert_rows(g, "accounts", [(i, INITIAL) for i in range(1, N_ACCOUNTS + 1)])
+    c.execute(g, "CREATE TABLE marks (id int PRIMARY KEY, n int NOT NULL)")
+    c.execute(g, "SELECT create_distributed_table('marks', 'id')")
+    harness.insert_rows(g, "marks", [(i, 0) for i in range(1, N_MARKS + 1)])
     g.close()
     balances, _, _ = read_state(c)
     nodes_used = sorted(set(k for _, k in balances.values()))
@@ -562,6 +605,8 @@ def bank(c):
     stop = threading.Event()
     t0 = time.monotonic()
     clients = [Client(i, c, out, stop, rng.randrange(1 << 30)) for i in range(N_CLIENTS)]
+    fan = FanOut(c, stop, rng.randrange(1 << 30))
+    clients.append(fan)  # joined, watched for hangs and stopped like the clients
     for cl in clients:
         cl.start()
 
@@ -653,6 +698,15 @@ def bank(c):
                % POOL_SIZE)
 
     present, unknown_present = verify(c, out, violations)
+    marks = sorted(set(r[2][0] for r in harness.shard_rows(c, "marks", "n")))
+    nmarks = len(harness.shard_rows(c, "marks", "id"))
+    if nmarks != N_MARKS or len(marks) != 1:
+        violations.append("fan-out UPDATEs not atomic: %d mark rows with values %r (all must "
+                          "be equal)" % (nmarks, marks))
+    elif not fan.acked <= marks[0] <= fan.acked + fan.unknown:
+        violations.append("fan-out UPDATEs: marks at %d, but %d acknowledged and %d unknown" % (
+            marks[0], fan.acked, fan.unknown))
+    violations += fan.problems
     for h in out.hangs:
         violations.append("hang: " + h)
     missing_points = [p for p in FAULT_POINTS if p not in f.fired_points]
@@ -664,6 +718,8 @@ def bank(c):
     log("  %d transfers sent in %.0f s, %d present at the end (%d of %d unknown present); "
         "errors seen: %s" % (len(out.sent), load_s, present, unknown_present, len(out.unknown),
                              ", ".join("%s=%d" % kv for kv in sorted(out.errors.items()))))
+    log("  fan-out UPDATEs acknowledged=%d failed=%d unknown=%d, every mark row at %s" % (
+        fan.acked, fan.failed, fan.unknown, marks))
     log("bank: transfers acknowledged=%d failed=%d unknown=%d, faults injected=%d, "
         "in-doubt resolved=%d, invariant violations=%d" % (
             len(out.acked), len(out.failed), len(out.unknown), f.injected, resolved,
