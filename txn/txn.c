@@ -82,9 +82,9 @@ txn_drop_participant(Participant *p, bool keep_conn)
 		pool_cancel(p->waiter);
 	if (p->conn != NULL) {
 		if (keep_conn && !p->broken)
-			pool_release(p->conn);
+			pool_release(p->conn); /* closes it if it is broken or inside a transaction */
 		else
-			node_destroy(p->conn); /* closing a connection rolls back its transaction */
+			pool_discard(p->conn); /* closing a connection rolls back its transaction */
 	}
 	free(p);
 }
@@ -220,6 +220,8 @@ txn_participant(Txn *t, int32_t node_id, const char *host, int32_t port, TxnConn
 		Participant *p = t->parts[i];
 		if (p->node_id != node_id)
 			continue;
+		if (!p->broken && p->conn != NULL && node_state(p->conn) == NODE_BROKEN)
+			txn_mark_broken(t, p); /* the node closed it while it was idle */
 		if (p->broken) {
 			SgError err;
 			sg_error_set(&err, SQLSTATE_CONNECTION_FAILURE,
@@ -391,7 +393,7 @@ txn_mark_broken(Txn *t, Participant *p)
 	(void)t;
 	p->broken = true;
 	if (p->conn != NULL) {
-		node_destroy(p->conn);
+		pool_discard(p->conn); /* frees its pool slot too */
 		p->conn = NULL;
 	}
 }
@@ -488,7 +490,7 @@ bcast_send_query(TxnFinish *f, int i, const char *sql)
 static bool
 part_live(const Participant *p)
 {
-	return p->conn != NULL && !p->broken && p->began;
+	return p->conn != NULL && !p->broken && p->began && node_state(p->conn) != NODE_BROKEN;
 }
 
 /* ---- finish machine ---------------------------------------------------- */
@@ -661,9 +663,13 @@ txn_finish(Txn *t, bool commit, TxnDoneFn done, void *arg)
 		if (part_live(t->parts[i]) && t->parts[i]->wrote)
 			writers++;
 	bool lost_writer = false;
-	for (int i = 0; i < t->nparts; i++)
-		if (t->parts[i]->broken && t->parts[i]->began)
+	for (int i = 0; i < t->nparts; i++) {
+		Participant *p = t->parts[i];
+		if (!p->broken && p->conn != NULL && node_state(p->conn) == NODE_BROKEN)
+			txn_mark_broken(t, p); /* closed by the node while idle in the transaction */
+		if (p->broken && p->began)
 			lost_writer = true;
+	}
 	if (commit && lost_writer) {
 		/* a participant's connection died: its part is gone, so is the transaction */
 		commit = false;
