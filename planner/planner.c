@@ -7,14 +7,22 @@
  *   transaction control        -> PLAN_TXN_CONTROL (the session runs it)
  *   create_distributed_table() -> PLAN_GATEWAY_FUNC (the session runs it)
  *   schema statements          -> ddl.c: every node, shards renamed
+ *   EXPLAIN on catalogued      -> explain.c: the explained statement's plan
+ *     tables                      as QUERY PLAN rows
  *   no distributed table       -> the first node, original text; a write
  *                                 to a reference table goes to every node
  *   INSERT ... VALUES          -> router.c: rows split by shard
+ *   INSERT ... SELECT          -> fanout.c: per shard when co-located
  *   all pinned on one node     -> router.c: one task, relayed
- *   otherwise                  -> fanout.c: every shard, concatenated
+ *   concatenation is the answer -> fanout.c: every shard (co-located
+ *                                 relations renamed to the same shard)
+ *   any other SELECT           -> multistage.c: relations pulled into temp
+ *                                 tables on the first node, the statement
+ *                                 runs there (top-N, partial aggregates)
  *
- * Mixing a distributed table with a local one (including pg_catalog
- * relations) is refused: the local table only exists on the first node.
+ * Writes mixing a distributed table with a local one (including pg_catalog
+ * relations) are refused: the local table only exists on the first node.
+ * A SELECT doing so runs multi-stage, on the first node.
  */
 #include "planner/planner.h"
 
