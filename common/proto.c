@@ -758,6 +758,16 @@ proto_write_bind(Buf *b, const char *portal, const char *stmt_name, int16_t nfor
 }
 
 void
+proto_write_close(Buf *b, char kind, const char *name)
+{
+	SG_ASSERT(kind == 'S' || kind == 'P');
+	size_t off = msg_begin(b, PQ_MSG_CLOSE);
+	buf_append_u8(b, (uint8_t)kind);
+	buf_append_cstr(b, name);
+	msg_end(b, off);
+}
+
+void
 proto_write_describe(Buf *b, char kind, const char *name)
 {
 	SG_ASSERT(kind == 'S' || kind == 'P');

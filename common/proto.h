@@ -202,6 +202,7 @@ void proto_write_bind(Buf *b, const char *portal, const char *stmt_name, int16_t
                       const int16_t *formats, int16_t nparams, const char *const *values,
                       const int32_t *lengths, int16_t nresult, const int16_t *result_formats);
 void proto_write_describe(Buf *b, char kind, const char *name); /* kind 'S' or 'P' */
+void proto_write_close(Buf *b, char kind, const char *name);    /* kind 'S' or 'P' */
 void proto_write_execute(Buf *b, const char *portal, uint32_t max_rows);
 void proto_write_sync(Buf *b);
 void proto_write_terminate(Buf *b);

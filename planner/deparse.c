@@ -16,6 +16,8 @@
  */
 #include "planner/deparse.h"
 
+#include "common/buf.h"
+
 #include <stdint.h>
 #include <string.h>
 
@@ -90,13 +92,53 @@ deparse_node(Arena *a, int32_t version, PgQuery__Node *node, char **out, SgError
 	return true;
 }
 
+#define DEPARSE_CACHE_MAX 128 /* per statement: a router plan has one per shard */
+
+/* deparse_cache_key: the renames, encoded (in a) */
+static char *
+deparse_cache_key(Arena *a, const DeparseRename *renames, int32_t nrenames)
+{
+	Buf b;
+	buf_init(&b);
+	for (int32_t i = 0; i < nrenames; i++)
+		buf_printf(&b, "%d|%s|%s|%d;", renames[i].rel, renames[i].schema ? renames[i].schema : "",
+		           renames[i].relname ? renames[i].relname : "", renames[i].keep_alias);
+	char *key = arena_strndup(a, b.data != NULL ? b.data : "", buf_avail(&b));
+	buf_free(&b);
+	return key;
+}
+
+/*
+ * deparse_stmt: the statement with renames applied, deparsed. A statement
+ * parsed once and planned many times (a prepared statement) keeps each
+ * rename's SQL in its own arena, so a routed execution deparses only once
+ * per shard: packing and deparsing the tree is most of a routed query's cost.
+ */
 bool
 deparse_stmt(Arena *a, const ParsedStmt *stmt, const ParseInfo *info, const DeparseRename *renames,
              int32_t nrenames, char **out, SgError *err)
 {
+	ParsedStmt *ps = (ParsedStmt *)stmt;
+	char *key = NULL;
+	if (ps->arena != NULL && ps->arena != a) {
+		key = deparse_cache_key(a, renames, nrenames);
+		for (DeparseCacheEntry *c = ps->cache; c != NULL; c = c->next)
+			if (strcmp(c->key, key) == 0) {
+				*out = c->sql;
+				return true;
+			}
+	}
 	Saved *saved = apply_renames(a, info, renames, nrenames);
 	bool ok = deparse_node(a, stmt->version, stmt->raw->stmt, out, err);
 	restore_renames(saved, nrenames);
+	if (ok && key != NULL && ps->ncache < DEPARSE_CACHE_MAX) {
+		DeparseCacheEntry *c = ARENA_NEW(ps->arena, DeparseCacheEntry);
+		c->key = arena_strdup(ps->arena, key);
+		c->sql = arena_strdup(ps->arena, *out);
+		c->next = ps->cache;
+		ps->cache = c;
+		ps->ncache++;
+	}
 	return ok;
 }
 

@@ -29,6 +29,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include "common/buf.h"
 #include "common/log.h"
@@ -57,6 +58,7 @@ typedef struct NodeRun {
 	bool finished;
 	int skip_ready;      /* ReadyForQuery replies still owed to our BEGIN */
 	bool in_copy_out;    /* a refused COPY TO: swallow its data */
+	uint64_t prep_key;   /* a Parse of a named statement awaits its ParseComplete */
 	bool relay_copy_out; /* COPY TO STDOUT relayed to the client */
 } NodeRun;
 
@@ -293,6 +295,13 @@ run_on_message(NodeConn *c, char type, const char *body, size_t len, void *arg)
 		if (!proto_read_error_fields(body, len, &err))
 			sg_error_set(&err, SQLSTATE_INTERNAL_ERROR, "malformed error from node");
 		exec_record_error(e, &err);
+		if (r->prep_key != 0) { /* its Parse failed: the node does not have it */
+			node_prepared_forget(c, r->prep_key);
+			r->prep_key = 0;
+		}
+		return;
+	case PQ_MSG_PARSE_COMPLETE:
+		r->prep_key = 0;
 		return;
 	case PQ_MSG_NOTICE:
 		/* the same statement on many shards says the same thing: pass it on once */
@@ -369,6 +378,31 @@ run_on_lost(NodeConn *c, const SgError *err, void *arg)
 	run_finish(r);
 }
 
+/* exec_drops_prepared: does the statement drop the connection's prepared statements */
+static bool
+exec_drops_prepared(const char *sql)
+{
+	while (*sql == ' ' || *sql == '\t' || *sql == '\n' || *sql == '\r')
+		sql++;
+	return strncasecmp(sql, "DISCARD", 7) == 0 || strncasecmp(sql, "DEALLOCATE", 10) == 0;
+}
+
+/* exec_stmt_key: FNV-1a of a statement's text and parameter types */
+static uint64_t
+exec_stmt_key(const char *sql, int16_t ntypes, const uint32_t *types)
+{
+	uint64_t h = UINT64_C(14695981039346656037);
+	for (const char *c = sql; *c; c++) {
+		h ^= (unsigned char)*c;
+		h *= UINT64_C(1099511628211);
+	}
+	for (int16_t i = 0; i < ntypes; i++) {
+		h ^= types[i];
+		h *= UINT64_C(1099511628211);
+	}
+	return h == 0 ? 1 : h;
+}
+
 static void
 run_send_next(NodeRun *r)
 {
@@ -379,6 +413,8 @@ run_send_next(NodeRun *r)
 	int expect = txn_write_prelude(e->txn, r->p, &b);
 	r->skip_ready += expect;
 	const ExecBind *bind = e->bind;
+	if (exec_drops_prepared(task->sql))
+		node_prepared_clear(r->p->conn); /* the client's DISCARD ALL / DEALLOCATE ALL */
 	static const char *const none[1] = {NULL};
 	static const int32_t none_len[1] = {0};
 	static const int16_t binary[1] = {1};
@@ -400,12 +436,24 @@ run_send_next(NodeRun *r)
 		proto_write_describe(&b, bind->describe, "");
 		proto_write_sync(&b);
 	} else if (task->nparams == 0 && bind != NULL) {
-		proto_write_parse(&b, "", task->sql, task->uses_params ? bind->ntypes : 0, bind->types);
+		/* prepared once per backend connection: later executions skip the node's parse */
+		int16_t ntypes = task->uses_params ? bind->ntypes : 0;
+		uint64_t key = exec_stmt_key(task->sql, ntypes, bind->types);
+		const char *name = node_prepared_name(r->p->conn, key);
+		char fresh[16], evicted[16];
+		if (name == NULL) {
+			node_prepared_add(r->p->conn, key, fresh, sizeof(fresh), evicted, sizeof(evicted));
+			if (evicted[0] != '\0')
+				proto_write_close(&b, 'S', evicted);
+			proto_write_parse(&b, fresh, task->sql, ntypes, bind->types);
+			r->prep_key = key;
+			name = fresh;
+		}
 		if (task->uses_params)
-			proto_write_bind(&b, "", "", bind->nformats, bind->formats, bind->nparams, bind->values,
-			                 bind->lengths, bind->nresult, bind->result_formats);
+			proto_write_bind(&b, "", name, bind->nformats, bind->formats, bind->nparams,
+			                 bind->values, bind->lengths, bind->nresult, bind->result_formats);
 		else
-			proto_write_bind(&b, "", "", 0, NULL, 0, none, none_len, bind->nresult,
+			proto_write_bind(&b, "", name, 0, NULL, 0, none, none_len, bind->nresult,
 			                 bind->result_formats);
 		proto_write_execute(&b, "", 0);
 		proto_write_sync(&b);

@@ -91,6 +91,7 @@ parse_split(Arena *a, const char *sql, StmtList *out, SgError *err)
 		ParsedStmt *ps = ARENA_NEW(a, ParsedStmt);
 		ps->raw = raw;
 		ps->version = tree->version;
+		ps->arena = a;
 		size_t start = raw->stmt_location < 0 ? 0 : (size_t)raw->stmt_location;
 		size_t end = raw->stmt_len == 0 ? len : start + (size_t)raw->stmt_len;
 		if (start > len)

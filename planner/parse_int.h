@@ -12,9 +12,19 @@
 #include "common/arena.h"
 
 /* ParsedStmt: one statement's tree, unpacked into the statement arena */
+/* a deparsed rename of this statement, kept for its next execution (deparse.c) */
+typedef struct DeparseCacheEntry {
+	struct DeparseCacheEntry *next;
+	char *key; /* the renames, encoded */
+	char *sql;
+} DeparseCacheEntry;
+
 struct ParsedStmt {
 	PgQuery__RawStmt *raw;
 	int32_t version; /* ParseResult.version, needed to pack a tree for the deparser */
+	Arena *arena;    /* the arena the tree lives in (the statement's or a prepared one's) */
+	DeparseCacheEntry *cache;
+	int32_t ncache;
 };
 
 /* parse_pb_allocator: a protobuf-c allocator drawing from arena a (free is a no-op) */

@@ -47,6 +47,12 @@ struct NodeConn {
 	void *owner;
 	uint64_t tag;
 	char actor[32];
+	/* statements the gateway prepared here: a ring of keys and names */
+	uint64_t prep_keys[NODE_PREPARED_MAX];
+	char prep_names[NODE_PREPARED_MAX][16];
+	int nprep;
+	int prep_next;
+	uint32_t prep_counter;
 };
 
 const char *
@@ -437,4 +443,45 @@ int32_t
 node_backend_pid(const NodeConn *c)
 {
 	return c->pg != NULL && c->state != NODE_CONNECTING ? PQbackendPID(c->pg) : 0;
+}
+
+const char *
+node_prepared_name(const NodeConn *c, uint64_t key)
+{
+	for (int i = 0; i < c->nprep; i++)
+		if (c->prep_keys[i] == key)
+			return c->prep_names[i];
+	return NULL;
+}
+
+void
+node_prepared_add(NodeConn *c, uint64_t key, char *name_out, size_t cap, char *evicted, size_t ecap)
+{
+	int slot;
+	evicted[0] = '\0';
+	if (c->nprep < NODE_PREPARED_MAX) {
+		slot = c->nprep++;
+	} else {
+		slot = c->prep_next;
+		c->prep_next = (c->prep_next + 1) % NODE_PREPARED_MAX;
+		snprintf(evicted, ecap, "%s", c->prep_names[slot]);
+	}
+	c->prep_keys[slot] = key;
+	snprintf(c->prep_names[slot], sizeof(c->prep_names[slot]), "sg_p%u", ++c->prep_counter);
+	snprintf(name_out, cap, "%s", c->prep_names[slot]);
+}
+
+void
+node_prepared_clear(NodeConn *c)
+{
+	c->nprep = 0;
+	c->prep_next = 0;
+}
+
+void
+node_prepared_forget(NodeConn *c, uint64_t key)
+{
+	for (int i = 0; i < c->nprep; i++)
+		if (c->prep_keys[i] == key)
+			c->prep_keys[i] = 0; /* the name stays taken; key 0 never matches a statement */
 }

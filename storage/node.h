@@ -93,6 +93,22 @@ int32_t node_backend_pid(const NodeConn *c);
 uint64_t node_tag(const NodeConn *c);
 void node_set_tag(NodeConn *c, uint64_t tag);
 
+/*
+ * Statements prepared on this connection by the gateway, by a caller-chosen
+ * key (a hash of the statement text and parameter types), so that repeated
+ * executions skip the node's parse and plan. node_prepared_name: the
+ * statement's name if known, else NULL. node_prepared_add: remember it
+ * (evicting the oldest when full: *evicted gets that name, to Close on the
+ * node, else ""). node_prepared_clear: forget all (DISCARD ALL, DEALLOCATE).
+ */
+#define NODE_PREPARED_MAX 64
+const char *node_prepared_name(const NodeConn *c, uint64_t key);
+void node_prepared_add(NodeConn *c, uint64_t key, char *name_out, size_t cap, char *evicted,
+                       size_t ecap);
+void node_prepared_clear(NodeConn *c);
+/* node_prepared_forget: its Parse failed, the node does not have it */
+void node_prepared_forget(NodeConn *c, uint64_t key);
+
 /* owner's slot: the pool keeps its bookkeeping here */
 void *node_owner(const NodeConn *c);
 void node_set_owner(NodeConn *c, void *owner);
