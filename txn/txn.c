@@ -419,9 +419,17 @@ txn_statement_end(Txn *t)
 static void
 bcast_record_error(TxnFinish *f, const SgError *err)
 {
-	if (!f->has_err) {
-		f->err = *err;
-		f->has_err = true;
+	if (f->has_err)
+		return;
+	f->err = *err;
+	f->has_err = true;
+	if (f->state == FIN_DECIDE && strcmp(err->sqlstate, "23505") == 0 &&
+	    strstr(err->message, "commit_log") != NULL) {
+		/* recovery claimed the transaction first (the coordinator was too slow): it has
+		 * been rolled back everywhere; tell the client in words it can retry on */
+		sg_error_set(&f->err, SQLSTATE_SERIALIZATION_FAILURE,
+		             "could not commit: the distributed transaction was rolled back by recovery");
+		sg_error_hint(&f->err, "Retry the transaction.");
 	}
 }
 
@@ -546,13 +554,16 @@ finish_start_decide(TxnFinish *f)
 	Buf b;
 	buf_init(&b);
 	const char *params[] = {f->gid};
+	/* the decision must be durable when the client hears of it, whatever the node's
+	 * synchronous_commit setting */
+	proto_write_query(&b, "SET LOCAL synchronous_commit TO on");
 	proto_write_parse(&b, "", "INSERT INTO shardgate.commit_log (gid, outcome) VALUES ($1, 'c')", 0,
 	                  NULL);
 	proto_write_bind_text(&b, "", "", 1, params);
 	proto_write_execute(&b, "", 0);
 	proto_write_sync(&b);
 	proto_write_query(&b, "COMMIT");
-	bcast_send(f, i, &b, 2);
+	bcast_send(f, i, &b, 3);
 	buf_free(&b);
 }
 
