@@ -43,6 +43,8 @@
 #include "planner/exec.h"
 #include "planner/planner.h"
 #include "storage/admin.h"
+#include "storage/lockwait.h"
+#include "txn/recovery.h"
 #include "txn/txn.h"
 
 #define SESS_READ_CHUNK 16384
@@ -1095,6 +1097,11 @@ typedef struct FuncJob {
 	bool ok;
 	SgError err;
 	CatalogSnapshot *new_snap;
+	/* operator functions */
+	RecoveryStats stats;
+	Arena *rows_arena;
+	PreparedXact *rows;
+	int nrows;
 } FuncJob;
 
 static void
@@ -1102,6 +1109,20 @@ func_work(void *arg)
 {
 	FuncJob *job = arg;
 	const DistPlan *p = job->plan;
+	if (p->func == GWF_RECOVER_PREPARED) {
+		RecoveryOptions o;
+		recovery_options_defaults(&o);
+		o.user = job->srv->config->admin_user;
+		o.min_age_sec = 0; /* now: the claim protocol keeps live coordinators safe */
+		job->ok = recovery_run_opts(job->snap, &o, &job->stats, &job->err);
+		return;
+	}
+	if (p->func == GWF_LIST_PREPARED) {
+		job->rows_arena = arena_create(4096);
+		job->ok = prepared_collect(job->snap, job->srv->config->admin_user, "postgres",
+		                           job->rows_arena, &job->rows, &job->nrows, &job->err);
+		return;
+	}
 	Arena *a = arena_create(1024);
 	char *schema = NULL, *table = NULL, *cschema = NULL, *ctable = NULL;
 	job->ok = admin_split_name(a, p->func_table, &schema, &table, &job->err);
@@ -1137,6 +1158,36 @@ func_done(void *arg)
 	bool ok = job->ok;
 	SgError err = job->err;
 	const DistPlan *p = job->plan;
+	if (ok && !s->dead && p->func == GWF_RECOVER_PREPARED) {
+		/* like Citus: the number of prepared transactions resolved */
+		char n[32];
+		snprintf(n, sizeof(n), "%lld", (long long)(job->stats.committed + job->stats.rolled_back));
+		const char *names[] = {p->func_result_column};
+		const uint32_t types[] = {23};
+		const char *vals[] = {n};
+		const int lens[] = {-1};
+		if (!s->ext)
+			proto_write_row_description(&s->out, 1, names, types);
+		proto_write_data_row(&s->out, 1, vals, lens);
+		session_complete(s, "SELECT 1");
+	} else if (ok && !s->dead && p->func == GWF_LIST_PREPARED) {
+		const char *names[] = {"node_id", "gid", "prepared"};
+		const uint32_t types[] = {23, 25, 25};
+		if (!s->ext)
+			proto_write_row_description(&s->out, 3, names, types);
+		for (int i = 0; i < job->nrows; i++) {
+			char node[16];
+			snprintf(node, sizeof(node), "%d", job->rows[i].node_id);
+			const char *vals[] = {node, job->rows[i].gid, job->rows[i].prepared};
+			const int lens[] = {-1, -1, -1};
+			proto_write_data_row(&s->out, 3, vals, lens);
+		}
+		char tag[32];
+		snprintf(tag, sizeof(tag), "SELECT %d", job->nrows);
+		session_complete(s, tag);
+	}
+	arena_destroy(job->rows_arena);
+	bool answered = p->func == GWF_RECOVER_PREPARED || p->func == GWF_LIST_PREPARED;
 	free(job);
 	if (s->dead) {
 		session_destroy(s);
@@ -1144,6 +1195,10 @@ func_done(void *arg)
 	}
 	if (!ok) {
 		session_stmt_failed(s, &err);
+		return;
+	}
+	if (answered) {
+		session_stmt_ok(s);
 		return;
 	}
 	const char *names[] = {p->func_result_column};
@@ -1652,9 +1707,15 @@ session_ext_describe(Session *s, const char *body, size_t len)
 				buf_append_u32(o, ps->types[i] != 0 ? ps->types[i] : 25);
 			buf_put_u32_at(o, off + 1, (uint32_t)(o->len - off - 1));
 		}
-		const char *names[] = {fp->func_result_column};
-		const uint32_t types[] = {2278};
-		proto_write_row_description(&s->out, 1, names, types);
+		if (fp->func == GWF_LIST_PREPARED) {
+			const char *names[] = {"node_id", "gid", "prepared"};
+			const uint32_t types[] = {23, 25, 25};
+			proto_write_row_description(&s->out, 3, names, types);
+		} else {
+			const char *names[] = {fp->func_result_column};
+			const uint32_t types[] = {fp->func == GWF_RECOVER_PREPARED ? 23u : 2278u};
+			proto_write_row_description(&s->out, 1, names, types);
+		}
 		session_ext_done(s);
 		return;
 	}

@@ -101,6 +101,8 @@ typedef enum SetKind {
 typedef enum GatewayFunc {
 	GWF_CREATE_DISTRIBUTED_TABLE, /* args: table, column, [shard_count], [colocate_with] */
 	GWF_CREATE_REFERENCE_TABLE,   /* args: table */
+	GWF_RECOVER_PREPARED,         /* recover_prepared_transactions(): run 2PC recovery now */
+	GWF_LIST_PREPARED,            /* shardgate_prepared_transactions(): in-doubt sg_* on nodes */
 } GatewayFunc;
 
 typedef struct Task {

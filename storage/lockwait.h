@@ -30,4 +30,19 @@ SG_MUSTCHECK bool lockwait_collect(const CatalogSnapshot *snap, const char *user
                                    const char *dbname, Arena *a, LockWait **out, int *n,
                                    SgError *err);
 
+/* A prepared transaction of the gateways' 2PC (gid sg_*) waiting on a node */
+typedef struct PreparedXact {
+	int32_t node_id;
+	char *gid;
+	char *prepared; /* timestamptz as text */
+} PreparedXact;
+
+/*
+ * prepared_collect: blocking (worker thread). The sg_* prepared transactions
+ * of every reachable active node, in arena a (operator view).
+ */
+SG_MUSTCHECK bool prepared_collect(const CatalogSnapshot *snap, const char *user,
+                                   const char *dbname, Arena *a, PreparedXact **out, int *n,
+                                   SgError *err);
+
 #endif /* SG_STORAGE_LOCKWAIT_H */
