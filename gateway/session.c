@@ -1244,10 +1244,57 @@ session_start_func(Session *s)
 	loop_run_in_worker(s->srv->loop, func_work, func_done, job);
 }
 
+/*
+ * session_list_transactions: SELECT shardgate_transactions(): the
+ * transactions of this gateway's sessions that hold node connections, one row
+ * per session (operator view; in-doubt ones on the nodes are listed by
+ * shardgate_prepared_transactions()).
+ */
+static void
+session_list_transactions(Session *s)
+{
+	const char *names[] = {"session_pid", "state", "nodes", "writers", "running_ms"};
+	const uint32_t types[] = {23, 25, 25, 23, 20};
+	if (!s->ext)
+		proto_write_row_description(&s->out, 5, names, types);
+	int rows = 0;
+	uint64_t now = loop_now_us(s->srv->loop);
+	for (Session *t = s->srv->sessions; t != NULL; t = t->next) {
+		if (t->dead || t->user == NULL || t->state == SESS_STARTUP || t->state == SESS_AUTH_SASL ||
+		    t->state == SESS_AUTH_SASL_CONT ||
+		    (t->txn.nparts == 0 && t->txn.block == TXN_BLOCK_NONE))
+			continue;
+		char pid[16], writers[16], ms[32], nodes[256] = "";
+		snprintf(pid, sizeof(pid), "%u", t->pid);
+		snprintf(writers, sizeof(writers), "%d", txn_writers(&t->txn));
+		snprintf(ms, sizeof(ms), "%llu",
+		         t->busy_since ? (unsigned long long)((now - t->busy_since) / 1000) : 0ull);
+		size_t n = 0;
+		for (int i = 0; i < t->txn.nparts && n + 12 < sizeof(nodes); i++)
+			n += (size_t)snprintf(nodes + n, sizeof(nodes) - n, "%s%d", i ? "," : "",
+			                      t->txn.parts[i]->node_id);
+		const char *state = t->txn.block == TXN_BLOCK_FAILED ? "idle in transaction (aborted)"
+		                    : t->state == SESS_IDLE          ? "idle in transaction"
+		                                                     : "active";
+		const char *vals[] = {pid, state, nodes, writers, ms};
+		const int lens[] = {-1, -1, -1, -1, -1};
+		proto_write_data_row(&s->out, 5, vals, lens);
+		rows++;
+	}
+	char tag[32];
+	snprintf(tag, sizeof(tag), "SELECT %d", rows);
+	session_complete(s, tag);
+	session_stmt_ok(s);
+}
+
 static void
 session_gateway_func(Session *s)
 {
 	SgError err;
+	if (s->plan->func == GWF_LIST_ACTIVE) {
+		session_list_transactions(s);
+		return;
+	}
 	if (s->txn.block == TXN_BLOCK_EXPLICIT || s->txn.block == TXN_BLOCK_FAILED) {
 		sg_error_set(&err, SQLSTATE_ACTIVE_SQL_TRANSACTION,
 		             "%s cannot run inside a transaction block", s->plan->func_result_column);
@@ -1707,7 +1754,11 @@ session_ext_describe(Session *s, const char *body, size_t len)
 				buf_append_u32(o, ps->types[i] != 0 ? ps->types[i] : 25);
 			buf_put_u32_at(o, off + 1, (uint32_t)(o->len - off - 1));
 		}
-		if (fp->func == GWF_LIST_PREPARED) {
+		if (fp->func == GWF_LIST_ACTIVE) {
+			const char *names[] = {"session_pid", "state", "nodes", "writers", "running_ms"};
+			const uint32_t types[] = {23, 25, 25, 23, 20};
+			proto_write_row_description(&s->out, 5, names, types);
+		} else if (fp->func == GWF_LIST_PREPARED) {
 			const char *names[] = {"node_id", "gid", "prepared"};
 			const uint32_t types[] = {23, 25, 25};
 			proto_write_row_description(&s->out, 3, names, types);

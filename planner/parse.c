@@ -482,7 +482,8 @@ is_gateway_func(const char *name)
 	return name != NULL && (strcmp(name, "create_distributed_table") == 0 ||
 	                        strcmp(name, "create_reference_table") == 0 ||
 	                        strcmp(name, "recover_prepared_transactions") == 0 ||
-	                        strcmp(name, "shardgate_prepared_transactions") == 0);
+	                        strcmp(name, "shardgate_prepared_transactions") == 0 ||
+	                        strcmp(name, "shardgate_transactions") == 0);
 }
 
 static void

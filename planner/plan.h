@@ -103,6 +103,7 @@ typedef enum GatewayFunc {
 	GWF_CREATE_REFERENCE_TABLE,   /* args: table */
 	GWF_RECOVER_PREPARED,         /* recover_prepared_transactions(): run 2PC recovery now */
 	GWF_LIST_PREPARED,            /* shardgate_prepared_transactions(): in-doubt sg_* on nodes */
+	GWF_LIST_ACTIVE,              /* shardgate_transactions(): this gateway's transactions */
 } GatewayFunc;
 
 typedef struct Task {

@@ -98,13 +98,16 @@ plan_gateway_func(const ParseFunc *f, DistPlan *plan, SgError *err)
 	                                          "distribution_type", "colocate_with", "shard_count"};
 	bool is_dist = strcmp(f->name, "create_distributed_table") == 0;
 	bool is_recover = strcmp(f->name, "recover_prepared_transactions") == 0;
-	if (is_recover || strcmp(f->name, "shardgate_prepared_transactions") == 0) {
+	bool is_active = strcmp(f->name, "shardgate_transactions") == 0;
+	if (is_recover || is_active || strcmp(f->name, "shardgate_prepared_transactions") == 0) {
 		/* operator functions without arguments, answered by the gateway */
 		if (f->nargs != 0)
 			return sg_error_set(err, SQLSTATE_UNDEFINED_FUNCTION, "function %s takes no arguments",
 			                    f->name);
 		plan->kind = PLAN_GATEWAY_FUNC;
-		plan->func = is_recover ? GWF_RECOVER_PREPARED : GWF_LIST_PREPARED;
+		plan->func = is_recover  ? GWF_RECOVER_PREPARED
+		             : is_active ? GWF_LIST_ACTIVE
+		                         : GWF_LIST_PREPARED;
 		plan->func_result_column = f->result;
 		return true;
 	}

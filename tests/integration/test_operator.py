@@ -1,4 +1,5 @@
-"""Operator functions: SELECT shardgate_prepared_transactions() lists the in-doubt
+"""Operator functions: SELECT shardgate_transactions() lists this gateway's
+transactions in flight; SELECT shardgate_prepared_transactions() lists the in-doubt
 2PC transactions (sg_*) on every node, recover_prepared_transactions()
 resolves them now, by the commit log (Citus's name and result: the number
 resolved)."""
@@ -50,6 +51,30 @@ def list_and_recover_in_doubt(c):
     n3.execute("SELECT v FROM op_t")
     eq(n3.fetchall(), [], "node 3 (undecided: rolled back)")
     cur.execute("DROP TABLE op_t")
+
+
+@test
+def list_transactions_in_flight(c):
+    g = c.gw()
+    cur = g.cursor()
+    cur.execute("CREATE TABLE op_d (k int PRIMARY KEY, v text)")
+    cur.execute("SELECT create_distributed_table('op_d', 'k')")
+    cur.execute("INSERT INTO op_d VALUES (1, 'a'), (2, 'b'), (3, 'c'), (4, 'd')")
+    other = c.gw(autocommit=False)
+    oc = other.cursor()
+    oc.execute("UPDATE op_d SET v = 'x'")  # psycopg2 opened BEGIN: every node joins
+    oc.execute("SELECT pg_backend_pid()")
+    cur.execute("SELECT shardgate_transactions()")
+    rows = cur.fetchall()
+    eq(len(rows), 1, "one session in a transaction: %r" % (rows,))
+    eq(rows[0][1], "idle in transaction", "state")
+    eq(sorted(int(n) for n in rows[0][2].split(",")), [1, 2, 3], "participant nodes")
+    eq(rows[0][3], 3, "writers")
+    other.rollback()
+    cur.execute("SELECT shardgate_transactions()")
+    eq(cur.fetchall(), [], "none after ROLLBACK")
+    other.close()
+    cur.execute("DROP TABLE op_d")
 
 
 if __name__ == "__main__":
