@@ -11,6 +11,7 @@ Tables: psql_t (distributed by id), psql_l (local), psql_parent/psql_child
 """
 
 import os
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -252,4 +253,5 @@ try:
          "DROP FUNCTION IF EXISTS psql_f(int);\n")
 except Exception:  # noqa: BLE001
     pass
+shutil.rmtree(TMP, ignore_errors=True)  # the \copy files
 S.finish()
