@@ -35,6 +35,7 @@
 
 #include "common/arena.h"
 #include "common/buf.h"
+#include "common/hash.h"
 #include "common/log.h"
 #include "common/proto.h"
 #include "gateway/copyrun.h"
@@ -368,16 +369,6 @@ session_settings_free(TxnSettings *st)
 	memset(st, 0, sizeof(*st));
 }
 
-static uint64_t
-fnv1a(uint64_t h, const char *s)
-{
-	for (; *s; s++) {
-		h ^= (unsigned char)*s;
-		h *= UINT64_C(1099511628211);
-	}
-	return (h ^ 0xff) * UINT64_C(1099511628211);
-}
-
 /* session_settings_put: set name = value (replacing an earlier value) and rehash */
 static void
 session_settings_put(TxnSettings *st, const char *name, const char *value)
@@ -399,9 +390,11 @@ session_settings_put(TxnSettings *st, const char *name, const char *value)
 	st->values[i] = strdup(value);
 	if (st->names[i] == NULL || st->values[i] == NULL)
 		abort();
-	uint64_t h = UINT64_C(14695981039346656037);
-	for (int k = 0; k < st->n; k++)
-		h = fnv1a(fnv1a(h, st->names[k]), st->values[k]);
+	uint64_t h = SG_FNV_INIT;
+	for (int k = 0; k < st->n; k++) { /* each string with its NUL, as a separator */
+		h = sg_fnv1a(h, st->names[k], strlen(st->names[k]) + 1);
+		h = sg_fnv1a(h, st->values[k], strlen(st->values[k]) + 1);
+	}
 	st->hash = h == 0 ? 1 : h;
 }
 

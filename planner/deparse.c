@@ -92,6 +92,12 @@ deparse_node(Arena *a, int32_t version, PgQuery__Node *node, char **out, SgError
 	return true;
 }
 
+bool
+deparse_tree(Arena *a, const ParsedStmt *stmt, char **out, SgError *err)
+{
+	return deparse_node(a, stmt->version, stmt->raw->stmt, out, err);
+}
+
 #define DEPARSE_CACHE_MAX 128 /* per statement: a router plan has one per shard */
 
 /* deparse_cache_key: the renames, encoded (in a) */

@@ -147,4 +147,10 @@ SG_MUSTCHECK bool deparse_drop_temps(Arena *a, const ParsedStmt *stmt, const cha
 SG_MUSTCHECK bool deparse_text_rows(Arena *a, const ParsedStmt *stmt, const char *const *values,
                                     int32_t n, const char *column, char **out, SgError *err);
 
+/*
+ * deparse_tree: the statement's tree as it is now, deparsed (for a caller
+ * that changed the tree itself, e.g. COPY's per-shard statements), in a
+ */
+SG_MUSTCHECK bool deparse_tree(Arena *a, const ParsedStmt *stmt, char **out, SgError *err);
+
 #endif /* SG_PLANNER_DEPARSE_H */

@@ -32,6 +32,7 @@
 #include <strings.h>
 
 #include "common/buf.h"
+#include "common/hash.h"
 #include "common/log.h"
 #include "common/proto.h"
 
@@ -214,11 +215,7 @@ run_finish(NodeRun *r)
 static bool
 exec_notice_is_new(Exec *e, const char *body, size_t len)
 {
-	uint64_t h = UINT64_C(14695981039346656037);
-	for (size_t i = 0; i < len; i++) {
-		h ^= (unsigned char)body[i];
-		h *= UINT64_C(1099511628211);
-	}
+	uint64_t h = sg_fnv1a(SG_FNV_INIT, body, len);
 	for (int i = 0; i < e->nnotices; i++)
 		if (e->notices[i] == h)
 			return false;
@@ -391,15 +388,9 @@ exec_drops_prepared(const char *sql)
 static uint64_t
 exec_stmt_key(const char *sql, int16_t ntypes, const uint32_t *types)
 {
-	uint64_t h = UINT64_C(14695981039346656037);
-	for (const char *c = sql; *c; c++) {
-		h ^= (unsigned char)*c;
-		h *= UINT64_C(1099511628211);
-	}
-	for (int16_t i = 0; i < ntypes; i++) {
-		h ^= types[i];
-		h *= UINT64_C(1099511628211);
-	}
+	uint64_t h = sg_fnv1a(SG_FNV_INIT, sql, strlen(sql));
+	if (ntypes > 0)
+		h = sg_fnv1a(h, types, sizeof(uint32_t) * (size_t)ntypes);
 	return h == 0 ? 1 : h;
 }
 

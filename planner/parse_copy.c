@@ -5,7 +5,7 @@
  * deparse.c): COPY's options are DefElems of the statement tree, and the
  * per-shard statements are the client's own tree with the relation renamed
  * to the shard and HEADER removed (the gateway skips the header line itself),
- * packed and deparsed, never pasted.
+ * deparsed by deparse_tree(), never pasted.
  *
  * Local table: one dest (the first node), stream mode. Reference table: one
  * dest per active node, stream mode. Distributed table: one dest per shard,
@@ -15,11 +15,11 @@
  */
 #include "planner/planner.h"
 
-#include <pg_query.h>
 #include <stdio.h>
 #include <string.h>
 #include <strings.h>
 
+#include "planner/deparse.h"
 #include "planner/parse_int.h"
 #include "storage/shardmap.h"
 
@@ -48,26 +48,10 @@ copy_deparse(Arena *a, const ParsedStmt *stmt, PgQuery__CopyStmt *cs, const char
 		cs->options = opts;
 		cs->n_options = n;
 	}
-	PgQuery__ParseResult pr;
-	pg_query__parse_result__init(&pr);
-	pr.version = stmt->version;
-	pr.n_stmts = 1;
-	PgQuery__RawStmt *raws[1] = {stmt->raw};
-	pr.stmts = raws;
-	size_t len = pg_query__parse_result__get_packed_size(&pr);
-	uint8_t *buf = arena_alloc(a, len + 1);
-	pg_query__parse_result__pack(&pr, buf);
+	bool ok = deparse_tree(a, stmt, out, err);
 	rv->schemaname = saved_schema;
 	cs->options = saved_opts;
 	cs->n_options = saved_n;
-	PgQueryProtobuf pb = {.len = len, .data = (char *)buf};
-	PgQueryDeparseResult res = pg_query_deparse_protobuf(pb);
-	bool ok = res.error == NULL;
-	if (ok)
-		*out = arena_strdup(a, res.query);
-	else
-		sg_error_set(err, SQLSTATE_INTERNAL_ERROR, "cannot deparse COPY: %s", res.error->message);
-	pg_query_free_deparse_result(res);
 	return ok;
 }
 
