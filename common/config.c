@@ -43,6 +43,7 @@ static const Setting settings[] = {
     {"recovery_interval_ms", INT(recovery_interval_ms, 100, 86400000)},
     {"recovery_min_age_sec", INT(recovery_min_age_sec, 0, 86400)},
     {"deadlock_check_ms", INT(deadlock_check_ms, 50, 3600000)},
+    {"plan_cache_size", INT(plan_cache_size, 0, 1000000)},
 };
 
 void
@@ -66,6 +67,7 @@ config_defaults(Config *c)
 	c->recovery_interval_ms = 10000;
 	c->recovery_min_age_sec = 30;
 	c->deadlock_check_ms = 500;
+	c->plan_cache_size = 1024;
 }
 
 bool

@@ -33,6 +33,7 @@ typedef struct Config {
 	int recovery_interval_ms; /* how often in-doubt prepared transactions are resolved */
 	int recovery_min_age_sec; /* leave younger prepared transactions to their coordinator */
 	int deadlock_check_ms;    /* distributed deadlock detection interval */
+	int plan_cache_size;      /* simple-protocol plan cache entries per loop, 0 = off */
 } Config;
 
 void config_defaults(Config *c);

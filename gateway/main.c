@@ -256,6 +256,7 @@ main(int argc, char **argv)
 	srv.next_txid = 1;
 	PoolLimits limits = {cfg.pool_size, (uint64_t)cfg.pool_wait_timeout_ms, cfg.pool_idle};
 	srv.pools = poolset_create(srv.loop, &limits);
+	srv.plans = plancache_create(cfg.plan_cache_size);
 	srv.listen_watch = watch_create(srv.loop, srv.listen_fd, on_accept, &srv);
 	watch_set(srv.listen_watch, LOOP_READ);
 	loop_on_signal(srv.loop, SIGTERM, on_signal_stop, &srv);
@@ -274,6 +275,7 @@ main(int argc, char **argv)
 	loop_timer_destroy(srv.recovery_timer);
 	deadlock_stop(&srv);
 	poolset_destroy(srv.pools);
+	plancache_destroy(srv.plans);
 	server_set_catalog(&srv, NULL);
 	loop_destroy(srv.loop);
 	if (cfg.pidfile[0] != '\0')

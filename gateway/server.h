@@ -6,6 +6,7 @@
 
 #include "common/config.h"
 #include "common/loop.h"
+#include "planner/plancache.h"
 #include "storage/catalog.h"
 #include "storage/pool.h"
 
@@ -23,6 +24,7 @@ typedef struct Server {
 	const Config *config;
 	CatalogSnapshot *catalog; /* current; sessions take a ref per statement */
 	PoolSet *pools;
+	PlanCache *plans;    /* simple-protocol plans by shape (planner/plancache.h) */
 	char gateway_id[24]; /* [a-z0-9]+, unique per process start: 2PC GIDs */
 	uint64_t next_txid;  /* 2PC transaction numbers of this process */
 	int listen_fd;

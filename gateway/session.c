@@ -42,6 +42,7 @@
 #include "gateway/portal.h"
 #include "gateway/scram.h"
 #include "planner/exec.h"
+#include "planner/plancache.h"
 #include "planner/planner.h"
 #include "storage/admin.h"
 #include "storage/lockwait.h"
@@ -87,6 +88,8 @@ struct Session {
 	StmtList stmts;
 	int cur;
 	DistPlan *plan;
+	DistPlan *cached_plan; /* from the plan cache for the Query being started */
+	const char *learn_sql; /* plan-cache miss: the Query's text, to learn its plan */
 	Exec *exec;
 	bool wrapped;      /* autocommit statement wrapped in an implicit transaction */
 	bool skip_to_sync; /* extended protocol error: discard until Sync */
@@ -1280,12 +1283,39 @@ session_list_transactions(Session *s)
 	session_stmt_ok(s);
 }
 
+static const char *const plan_cache_cols[] = {"entries", "hits", "misses", "uncacheable", "learnt"};
+static const uint32_t plan_cache_types[] = {23, 20, 20, 20, 20};
+
+/* session_plan_cache_stats: SELECT shardgate_plan_cache(): one row of counters */
+static void
+session_plan_cache_stats(Session *s)
+{
+	if (!s->ext)
+		proto_write_row_description(&s->out, 5, plan_cache_cols, plan_cache_types);
+	PlanCacheStats st = plancache_stats(s->srv->plans);
+	char v[5][24];
+	snprintf(v[0], sizeof(v[0]), "%d", (int)st.entries);
+	snprintf(v[1], sizeof(v[1]), "%llu", (unsigned long long)st.hits);
+	snprintf(v[2], sizeof(v[2]), "%llu", (unsigned long long)st.misses);
+	snprintf(v[3], sizeof(v[3]), "%llu", (unsigned long long)st.uncacheable);
+	snprintf(v[4], sizeof(v[4]), "%llu", (unsigned long long)st.learnt);
+	const char *vals[] = {v[0], v[1], v[2], v[3], v[4]};
+	const int lens[] = {-1, -1, -1, -1, -1};
+	proto_write_data_row(&s->out, 5, vals, lens);
+	session_complete(s, "SELECT 1");
+	session_stmt_ok(s);
+}
+
 static void
 session_gateway_func(Session *s)
 {
 	SgError err;
 	if (s->plan->func == GWF_LIST_ACTIVE) {
 		session_list_transactions(s);
+		return;
+	}
+	if (s->plan->func == GWF_PLAN_CACHE) {
+		session_plan_cache_stats(s);
 		return;
 	}
 	if (s->txn.block == TXN_BLOCK_EXPLICIT || s->txn.block == TXN_BLOCK_FAILED) {
@@ -1556,11 +1586,21 @@ session_run_next(Session *s)
 	DistPlan *plan = NULL;
 	bool is_copy = false;
 	const char *sp = session_setting(s, "search_path", NULL);
-	bool planned = planner_plan_copy(s->snap, s->stmts.stmts[s->cur], s->stmts.texts[s->cur], sp,
-	                                 s->arena, &plan, &is_copy, &err);
-	if (planned && !is_copy)
-		planned = planner_plan_stmt_sp(s->snap, s->stmts.stmts[s->cur], s->stmts.texts[s->cur], sp,
-		                               s->ext ? &s->params : NULL, s->arena, &plan, &err);
+	bool planned = true;
+	if (s->cached_plan != NULL) {
+		plan = s->cached_plan;
+		s->cached_plan = NULL;
+	} else {
+		planned = planner_plan_copy(s->snap, s->stmts.stmts[s->cur], s->stmts.texts[s->cur], sp,
+		                            s->arena, &plan, &is_copy, &err);
+		if (planned && !is_copy)
+			planned = planner_plan_stmt_sp(s->snap, s->stmts.stmts[s->cur], s->stmts.texts[s->cur],
+			                               sp, s->ext ? &s->params : NULL, s->arena, &plan, &err);
+		if (planned && s->learn_sql != NULL && !s->ext && s->stmts.nstmts == 1)
+			plancache_learn(s->srv->plans, s->snap, s->learn_sql, sp, s->stmts.stmts[0], plan,
+			                s->arena);
+	}
+	s->learn_sql = NULL;
 	if (!planned) {
 		if (s->txn.block == TXN_BLOCK_FAILED) {
 			sg_error_set(&err, SQLSTATE_IN_FAILED_SQL_TRANSACTION,
@@ -1616,6 +1656,21 @@ session_query(Session *s, const char *body, size_t len)
 	s->busy_since = loop_now_us(s->srv->loop);
 	s->snap = s->srv->catalog;
 	catalog_ref(s->snap);
+	DistPlan *cached = NULL;
+	PlanCacheResult pcr = plancache_lookup(
+	    s->srv->plans, s->snap, sql, session_setting(s, "search_path", NULL), s->arena, &cached);
+	s->learn_sql = pcr == PC_MISS ? sql : NULL;
+	if (pcr == PC_HIT) {
+		/* the same statement but for its constants was planned before: no parse */
+		s->stmts.nstmts = 1;
+		s->stmts.stmts = ARENA_NEW_ARRAY(s->arena, ParsedStmt *, 1);
+		s->stmts.texts = ARENA_NEW_ARRAY(s->arena, const char *, 1);
+		s->stmts.texts[0] = arena_strdup(s->arena, sql);
+		s->cached_plan = cached;
+		s->cur = 0;
+		session_run_next(s);
+		return;
+	}
 	if (!planner_split(s->arena, sql, &s->stmts, &err)) {
 		session_send_error(s, &err);
 		if (s->txn.block == TXN_BLOCK_EXPLICIT)
@@ -1751,6 +1806,8 @@ session_ext_describe(Session *s, const char *body, size_t len)
 			const char *names[] = {"session_pid", "state", "nodes", "writers", "running_ms"};
 			const uint32_t types[] = {23, 25, 25, 23, 20};
 			proto_write_row_description(&s->out, 5, names, types);
+		} else if (fp->func == GWF_PLAN_CACHE) {
+			proto_write_row_description(&s->out, 5, plan_cache_cols, plan_cache_types);
 		} else if (fp->func == GWF_LIST_PREPARED) {
 			const char *names[] = {"node_id", "gid", "prepared"};
 			const uint32_t types[] = {23, 25, 25};

@@ -131,7 +131,7 @@ last_name(size_t n, PgQuery__Node **names)
 static ParseValue
 value_of(Arena *a, const PgQuery__Node *n)
 {
-	ParseValue v = {.kind = PV_OTHER};
+	ParseValue v = {.kind = PV_OTHER, .location = -1};
 	if (n == NULL)
 		return v;
 	switch (n->node_case) {
@@ -163,10 +163,12 @@ value_of(Arena *a, const PgQuery__Node *n)
 			break;
 		}
 		v.kind = PV_CONST;
+		v.location = c->location;
 		return v;
 	}
 	case PG_QUERY__NODE__NODE_TYPE_CAST: {
 		ParseValue inner = value_of(a, n->type_cast->arg);
+		inner.location = -1;
 		if (inner.kind == PV_CONST || inner.kind == PV_NULL || inner.kind == PV_PARAM)
 			return inner;
 		return v;
@@ -177,6 +179,7 @@ value_of(Arena *a, const PgQuery__Node *n)
 		if (e->kind != PG_QUERY__A__EXPR__KIND__AEXPR_OP || e->lexpr != NULL || op == NULL)
 			return v;
 		ParseValue inner = value_of(a, e->rexpr);
+		inner.location = -1;
 		if (inner.kind != PV_CONST)
 			return v;
 		if (strcmp(op, "+") == 0)
@@ -267,6 +270,7 @@ add_rel(Walk *w, PgQuery__RangeVar *rv, bool is_target)
 	r->outer_nullable = w->outer_nullable;
 	r->is_target = is_target;
 	r->has_colnames = rv->alias != NULL && rv->alias->n_colnames > 0;
+	r->location = rv->location;
 	r->node = rv;
 }
 
@@ -360,7 +364,7 @@ add_conjuncts_to(Walk *w, const PgQuery__Node *n, bool outer)
 static ParseValue
 rangevar_column(Arena *a, const PgQuery__Node *item, const char *col)
 {
-	ParseValue v = {.kind = PV_OTHER};
+	ParseValue v = {.kind = PV_OTHER, .location = -1};
 	if (item == NULL || item->node_case != PG_QUERY__NODE__NODE_RANGE_VAR)
 		return v;
 	const PgQuery__RangeVar *rv = item->range_var;
@@ -483,7 +487,8 @@ is_gateway_func(const char *name)
 	                        strcmp(name, "create_reference_table") == 0 ||
 	                        strcmp(name, "recover_prepared_transactions") == 0 ||
 	                        strcmp(name, "shardgate_prepared_transactions") == 0 ||
-	                        strcmp(name, "shardgate_transactions") == 0);
+	                        strcmp(name, "shardgate_transactions") == 0 ||
+	                        strcmp(name, "shardgate_plan_cache") == 0);
 }
 
 static void
@@ -873,7 +878,7 @@ inspect_insert(Arena *a, ParseInfo *pi, const PgQuery__InsertStmt *s)
 			const PgQuery__Node *t = ss->target_list[i];
 			pi->insert_select_values[i] = t->node_case == PG_QUERY__NODE__NODE_RES_TARGET
 			                                  ? value_of(a, t->res_target->val)
-			                                  : (ParseValue){.kind = PV_OTHER};
+			                                  : (ParseValue){.kind = PV_OTHER, .location = -1};
 		}
 		return;
 	}

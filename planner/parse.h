@@ -63,6 +63,8 @@ typedef struct ParseValue {
 	int32_t nfields;     /* PV_COLUMN: 1 (col), 2 (rel.col) or 3 (schema.rel.col) */
 	const char **fields; /* PV_COLUMN */
 	int32_t param;       /* PV_PARAM */
+	int32_t location;    /* PV_CONST written as a bare literal: its byte offset in the query
+	                        string; -1 otherwise (cast, negated, other kinds) */
 } ParseValue;
 
 /* ParseEquality: `lhs = rhs`, one of the top-level AND-ed conditions of a query level */
@@ -105,6 +107,7 @@ typedef struct ParseRel {
 	bool is_target;      /* target of INSERT/UPDATE/DELETE/MERGE */
 	bool is_cte_ref;     /* unqualified name of a CTE of the statement */
 	bool has_colnames;   /* alias with a column list: `t AS x(a, b)` */
+	int32_t location;    /* byte offset of the name as written in the query string, -1 unknown */
 	void *node;          /* the tree node: for deparse.c only */
 } ParseRel;
 

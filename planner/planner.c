@@ -99,7 +99,9 @@ plan_gateway_func(const ParseFunc *f, DistPlan *plan, SgError *err)
 	bool is_dist = strcmp(f->name, "create_distributed_table") == 0;
 	bool is_recover = strcmp(f->name, "recover_prepared_transactions") == 0;
 	bool is_active = strcmp(f->name, "shardgate_transactions") == 0;
-	if (is_recover || is_active || strcmp(f->name, "shardgate_prepared_transactions") == 0) {
+	bool is_cache = strcmp(f->name, "shardgate_plan_cache") == 0;
+	if (is_recover || is_active || is_cache ||
+	    strcmp(f->name, "shardgate_prepared_transactions") == 0) {
 		/* operator functions without arguments, answered by the gateway */
 		if (f->nargs != 0)
 			return sg_error_set(err, SQLSTATE_UNDEFINED_FUNCTION, "function %s takes no arguments",
@@ -107,6 +109,7 @@ plan_gateway_func(const ParseFunc *f, DistPlan *plan, SgError *err)
 		plan->kind = PLAN_GATEWAY_FUNC;
 		plan->func = is_recover  ? GWF_RECOVER_PREPARED
 		             : is_active ? GWF_LIST_ACTIVE
+		             : is_cache  ? GWF_PLAN_CACHE
 		                         : GWF_LIST_PREPARED;
 		plan->func_result_column = f->result;
 		return true;
