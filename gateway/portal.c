@@ -8,11 +8,24 @@
 #include <stdlib.h>
 #include <string.h>
 
+void
+describe_cache_clear(DescribeCache *dc)
+{
+	free(dc->search_path);
+	free(dc->result_formats);
+	free(dc->msgs);
+	memset(dc, 0, sizeof(*dc));
+}
+
 static void
 stmt_unref(PreparedStmt *ps)
 {
-	if (--ps->refs == 0)
+	if (--ps->refs == 0) {
+		prepared_route_destroy(ps->route);
+		describe_cache_clear(&ps->desc_stmt);
+		describe_cache_clear(&ps->desc_portal);
 		arena_destroy(ps->arena);
+	}
 }
 
 PreparedStmt *
@@ -46,6 +59,7 @@ portal_parse(PortalSet *set, const ParseMsg *msg, SgError *err)
 	PreparedStmt *ps = ARENA_NEW(a, PreparedStmt);
 	ps->arena = a;
 	ps->refs = 1;
+	ps->route = prepared_route_create();
 	ps->name = arena_strdup(a, msg->name);
 	ps->sql = arena_strdup(a, msg->query);
 	ps->ntypes = msg->ntypes;

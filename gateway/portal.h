@@ -9,6 +9,7 @@
 #include "common/error.h"
 #include "common/proto.h"
 #include "planner/planner.h"
+#include "planner/prepared_route.h"
 
 /*
  * Prepared statements and portals of one session (extended query protocol).
@@ -18,6 +19,25 @@
  * the end of the transaction.
  */
 
+/*
+ * DescribeCache: a Describe's answer as sent to the client (ParameterDescription
+ * and RowDescription/NoData), learnt from a node and replayed while the
+ * schema epoch (Server.schema_epoch), the catalog version and search_path
+ * are unchanged
+ */
+typedef struct DescribeCache {
+	bool valid;
+	uint64_t epoch;
+	int64_t catalog_version;
+	char *search_path; /* NULL: unset */
+	int16_t nresult;   /* 'P': the portal's result formats */
+	int16_t *result_formats;
+	char *msgs;
+	size_t len;
+} DescribeCache;
+
+void describe_cache_clear(DescribeCache *dc);
+
 typedef struct PreparedStmt {
 	struct PreparedStmt *next;
 	char *name;
@@ -26,7 +46,10 @@ typedef struct PreparedStmt {
 	StmtList stmts; /* 0 (empty query) or 1 statement */
 	int16_t ntypes;
 	uint32_t *types;
-	int refs; /* the set's reference plus one per portal */
+	int refs;                  /* the set's reference plus one per portal */
+	PreparedRoute *route;      /* Executes routed without planning (planner/prepared_route.h) */
+	DescribeCache desc_stmt;   /* Describe 'S' */
+	DescribeCache desc_portal; /* Describe 'P' */
 } PreparedStmt;
 
 typedef struct Portal {

@@ -24,9 +24,11 @@ typedef struct Server {
 	const Config *config;
 	CatalogSnapshot *catalog; /* current; sessions take a ref per statement */
 	PoolSet *pools;
-	PlanCache *plans;    /* simple-protocol plans by shape (planner/plancache.h) */
-	char gateway_id[24]; /* [a-z0-9]+, unique per process start: 2PC GIDs */
-	uint64_t next_txid;  /* 2PC transaction numbers of this process */
+	PlanCache *plans;      /* simple-protocol plans by shape (planner/plancache.h) */
+	uint64_t schema_epoch; /* bumped by every statement that may change the schema (DDL,
+	                          utility, ROLLBACK): cached Describe answers expire */
+	char gateway_id[24];   /* [a-z0-9]+, unique per process start: 2PC GIDs */
+	uint64_t next_txid;    /* 2PC transaction numbers of this process */
 	int listen_fd;
 	Watch *listen_watch;
 	Timer *catalog_timer;

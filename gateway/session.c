@@ -44,6 +44,7 @@
 #include "planner/exec.h"
 #include "planner/plancache.h"
 #include "planner/planner.h"
+#include "planner/prepared_route.h"
 #include "storage/admin.h"
 #include "storage/lockwait.h"
 #include "txn/recovery.h"
@@ -98,9 +99,14 @@ struct Session {
 	bool out_full;     /* node reads are paused for back-pressure */
 	/* extended query protocol */
 	PortalSet portals;
-	bool ext;        /* the running statement came from Execute (or Describe) */
-	bool describing; /* the running work is a Describe */
-	bool ext_error;  /* an error was sent since the last Sync */
+	bool ext;                  /* the running statement came from Execute (or Describe) */
+	bool describing;           /* the running work is a Describe */
+	DescribeCache *desc_learn; /* the Describe running fills this cache ... */
+	uint64_t desc_epoch;       /* ... valid for this schema epoch */
+	Buf desc_buf;              /* its answer so far */
+	PreparedStmt *ext_ps;      /* Execute: the portal's statement */
+	const Portal *desc_portal; /* the portal being described ('P') */
+	bool ext_error;            /* an error was sent since the last Sync */
 	ExecBind bind;
 	PlanParams params;
 	Portal *buffering;    /* Execute with a row limit: rows go into this portal */
@@ -337,6 +343,7 @@ session_destroy(Session *s)
 	session_settings_free(&s->startup);
 	buf_free(&s->in);
 	buf_free(&s->out);
+	buf_free(&s->desc_buf);
 	free(s);
 }
 
@@ -628,6 +635,8 @@ sink_message(void *arg, char type, const char *body, size_t len)
 		return;
 	}
 	proto_write_message(&s->out, type, body, len);
+	if (s->describing && s->desc_learn != NULL)
+		proto_write_message(&s->desc_buf, type, body, len);
 	if (buf_avail(&s->out) >= 65536)
 		(void)session_flush(s); /* a failure shows up as a read error */
 }
@@ -645,6 +654,56 @@ sink_is_full(void *arg)
 }
 
 static void session_ext_done(Session *s);
+
+static bool
+same_formats(int16_t n1, const int16_t *f1, int16_t n2, const int16_t *f2)
+{
+	return n1 == n2 && (n1 == 0 || memcmp(f1, f2, sizeof(int16_t) * (size_t)n1) == 0);
+}
+
+/* describe_cached: dc answers a Describe now (formats: the portal's, NULL for 'S') */
+static bool
+describe_cached(const Session *s, const DescribeCache *dc, const char *search_path,
+                const BindMsg *formats)
+{
+	if (!dc->valid || dc->epoch != s->srv->schema_epoch ||
+	    dc->catalog_version != s->srv->catalog->version ||
+	    (dc->search_path == NULL) != (search_path == NULL) ||
+	    (search_path != NULL && strcmp(dc->search_path, search_path) != 0))
+		return false;
+	return formats == NULL ||
+	       same_formats(dc->nresult, dc->result_formats, formats->nresult, formats->result_formats);
+}
+
+/* session_describe_learnt: the Describe that just ran on a node answered desc_buf: keep it */
+static void
+session_describe_learnt(Session *s, DescribeCache *dc)
+{
+	describe_cache_clear(dc);
+	const char *sp = session_setting(s, "search_path", NULL);
+	const BindMsg *m = s->desc_portal != NULL ? &s->desc_portal->bind : NULL;
+	dc->len = buf_avail(&s->desc_buf);
+	dc->msgs = malloc(dc->len + 1);
+	dc->search_path = sp != NULL ? strdup(sp) : NULL;
+	if (m != NULL && m->nresult > 0) {
+		dc->result_formats = malloc(sizeof(int16_t) * (size_t)m->nresult);
+		if (dc->result_formats != NULL)
+			memcpy(dc->result_formats, m->result_formats, sizeof(int16_t) * (size_t)m->nresult);
+	}
+	dc->nresult = m != NULL ? m->nresult : 0;
+	bool ok = dc->msgs != NULL && (sp == NULL || dc->search_path != NULL) &&
+	          (dc->nresult == 0 || dc->result_formats != NULL);
+	if (ok) {
+		memcpy(dc->msgs, buf_head(&s->desc_buf), dc->len);
+		dc->epoch = s->desc_epoch;
+		dc->catalog_version = s->snap->version;
+		dc->valid = true;
+	} else {
+		describe_cache_clear(dc);
+	}
+	buf_clear(&s->desc_buf);
+	s->desc_portal = NULL;
+}
 
 /*
  * portal_serve: hand out up to max_rows (0 = all) of a buffered result, then
@@ -684,10 +743,15 @@ sink_done(void *arg, const SgError *err)
 	}
 	if (s->describing) {
 		s->describing = false;
+		DescribeCache *dc = s->desc_learn;
+		s->desc_learn = NULL;
 		if (err != NULL) {
+			buf_clear(&s->desc_buf);
 			session_stmt_failed(s, err);
 			return;
 		}
+		if (dc != NULL)
+			session_describe_learnt(s, dc);
 		session_ext_done(s);
 		return;
 	}
@@ -1569,6 +1633,24 @@ session_copy_message(Session *s, char type, const char *body, size_t len)
 	}
 }
 
+/*
+ * plan_may_change_schema: anything but plain queries and BEGIN/COMMIT/SAVEPOINT/RELEASE may
+ * change a result's columns (DDL, utility statements, procedures, ROLLBACK of a DDL)
+ */
+static bool
+plan_may_change_schema(const DistPlan *p)
+{
+	if (p->kind == PLAN_EMPTY)
+		return false;
+	if (p->kind == PLAN_TXN_CONTROL)
+		return p->txn_cmd == TXN_ROLLBACK || p->txn_cmd == TXN_ROLLBACK_TO;
+	if (p->kind != PLAN_TASKS || p->is_ddl || p->set_kind != SET_NONE || p->catalog_changed)
+		return true;
+	const char *t = p->command_tag != NULL ? p->command_tag : "";
+	return strcmp(t, "SELECT") != 0 && strcmp(t, "INSERT") != 0 && strcmp(t, "UPDATE") != 0 &&
+	       strcmp(t, "DELETE") != 0;
+}
+
 static void
 session_run_next(Session *s)
 {
@@ -1587,9 +1669,13 @@ session_run_next(Session *s)
 	bool is_copy = false;
 	const char *sp = session_setting(s, "search_path", NULL);
 	bool planned = true;
+	PreparedStmt *eps = s->ext ? s->ext_ps : NULL;
 	if (s->cached_plan != NULL) {
 		plan = s->cached_plan;
 		s->cached_plan = NULL;
+	} else if (eps != NULL &&
+	           prepared_route_plan(eps->route, s->snap, sp, &s->params, s->arena, &plan)) {
+		/* an Execute of a prepared router statement: no analysis, no deparse */
 	} else {
 		planned = planner_plan_copy(s->snap, s->stmts.stmts[s->cur], s->stmts.texts[s->cur], sp,
 		                            s->arena, &plan, &is_copy, &err);
@@ -1599,7 +1685,12 @@ session_run_next(Session *s)
 		if (planned && s->learn_sql != NULL && !s->ext && s->stmts.nstmts == 1)
 			plancache_learn(s->srv->plans, s->snap, s->learn_sql, sp, s->stmts.stmts[0], plan,
 			                s->arena);
+		if (planned && eps != NULL && !is_copy)
+			prepared_route_learn(eps->route, s->snap, sp, eps->stmts.stmts[0], eps->stmts.texts[0],
+			                     &s->params, plan, s->arena);
 	}
+	if (planned && plan_may_change_schema(plan))
+		s->srv->schema_epoch++;
 	s->learn_sql = NULL;
 	if (!planned) {
 		if (s->txn.block == TXN_BLOCK_FAILED) {
@@ -1756,7 +1847,7 @@ session_ext_describe(Session *s, const char *body, size_t len)
 		session_fatal(s, &err);
 		return;
 	}
-	const PreparedStmt *ps;
+	PreparedStmt *ps;
 	const Portal *portal = NULL;
 	if (kind == 'S') {
 		ps = portal_find_stmt(&s->portals, name);
@@ -1778,12 +1869,18 @@ session_ext_describe(Session *s, const char *body, size_t len)
 		proto_write_message(&s->out, PQ_MSG_NO_DATA, NULL, 0);
 		return;
 	}
+	DescribeCache *dc = kind == 'S' ? &ps->desc_stmt : &ps->desc_portal;
+	if (describe_cached(s, dc, session_setting(s, "search_path", NULL),
+	                    portal != NULL ? &portal->bind : NULL)) {
+		buf_append(&s->out, dc->msgs, dc->len);
+		return;
+	}
+	session_ext_begin(s);
 	const CatNode *first = catalog_first_node(s->srv->catalog);
 	if (first == NULL) {
 		sg_error_set(&err, SQLSTATE_CONNECTION_FAILURE, "no active node");
 		goto fail;
 	}
-	session_ext_begin(s);
 	session_ext_fill(s, ps, portal, kind);
 	DistPlan *fp = NULL;
 	SgError ferr;
@@ -1829,6 +1926,10 @@ session_ext_describe(Session *s, const char *body, size_t len)
 	plan->combine = COMBINE_RELAY;
 	s->plan = plan;
 	s->describing = true;
+	s->desc_learn = dc;
+	s->desc_epoch = s->srv->schema_epoch;
+	s->desc_portal = portal;
+	buf_clear(&s->desc_buf);
 	ExecSink sink = {sink_message, sink_done, sink_is_full, s};
 	Exec *x = exec_start(plan, s->snap, &s->txn, &sink, &s->bind);
 	if (x != NULL)
@@ -1881,7 +1982,9 @@ session_ext_execute(Session *s, const char *body, size_t len)
 	s->max_rows = max_rows;
 	s->stmts = portal->ps->stmts;
 	s->cur = 0;
+	s->ext_ps = portal->ps;
 	session_run_next(s);
+	s->ext_ps = NULL;
 }
 
 static void

@@ -69,11 +69,10 @@ param_binary_int(uint32_t type, const char *val, int32_t len, int64_t *out)
 	return true;
 }
 
-static bool
-param_hash(const Analysis *an, const CatTable *t, int32_t n, uint64_t *h, bool *is_null,
-           SgError *err)
+bool
+analyze_param_hash(Arena *a, const PlanParams *pp, const CatTable *t, int32_t n, uint64_t *h,
+                   bool *is_null, SgError *err)
 {
-	const PlanParams *pp = an->params;
 	*is_null = false;
 	if (pp == NULL || n < 1 || n > pp->n)
 		return sg_error_set(err, SQLSTATE_FEATURE_NOT_SUPPORTED,
@@ -91,7 +90,7 @@ param_hash(const Analysis *an, const CatTable *t, int32_t n, uint64_t *h, bool *
 	}
 	int16_t format = pp->formats != NULL ? pp->formats[n - 1] : 0;
 	if (format == 0)
-		return pghash_text_value(t->dist_type, arena_strndup(an->arena, val, (size_t)len), h, err);
+		return pghash_text_value(t->dist_type, arena_strndup(a, val, (size_t)len), h, err);
 	uint32_t type = pp->types != NULL ? pp->types[n - 1] : 0;
 	if (type != 0 && type != t->dist_type && param_is_int(type) && param_is_int(t->dist_type)) {
 		/* a binary integer of another width (drivers send small values as int2): compare
@@ -119,7 +118,7 @@ analyze_shard_index(const Analysis *an, const CatTable *t, const CatGroup *g, co
 	uint64_t h;
 	bool is_null = v->kind == PV_NULL;
 	if (v->kind == PV_PARAM) {
-		if (!param_hash(an, t, v->param, &h, &is_null, err))
+		if (!analyze_param_hash(an->arena, an->params, t, v->param, &h, &is_null, err))
 			return false;
 	} else if (!is_null) {
 		SG_ASSERT(v->kind == PV_CONST);
@@ -369,4 +368,54 @@ planner_resolve_table(const CatalogSnapshot *snap, const char *search_path, cons
 			return t;
 	}
 	return NULL;
+}
+
+const ParseValue *
+analyze_single_pin(const Analysis *an, int32_t *rel)
+{
+	const ParseInfo *pi = &an->pi;
+	if (an->ndist != 1 || an->nlocal != 0 || an->first_dist < 0)
+		return NULL;
+	int32_t r = an->first_dist;
+	const RelInfo *ri = &an->rels[r];
+	if (ri->shard < 0)
+		return NULL;
+	for (int32_t i = 0; i < pi->nrels; i++)
+		if (an->rels[i].cls == REL_CTE)
+			return NULL;
+	const ParseValue *val = NULL;
+	int32_t npins = 0;
+	for (int32_t k = 0; k < pi->nequal; k++) {
+		const ParseEquality *eq = &pi->equal[k];
+		bool l = analyze_dist_rel_of(an, eq->scope, &eq->lhs) >= 0;
+		bool rr = analyze_dist_rel_of(an, eq->scope, &eq->rhs) >= 0;
+		if (!l && !rr)
+			continue;
+		npins++;
+		val = l ? &eq->rhs : &eq->lhs;
+	}
+	for (int32_t k = 0; k < pi->nouter_equal; k++)
+		if (analyze_dist_rel_of(an, pi->outer_equal[k].scope, &pi->outer_equal[k].lhs) >= 0 ||
+		    analyze_dist_rel_of(an, pi->outer_equal[k].scope, &pi->outer_equal[k].rhs) >= 0)
+			return NULL;
+	if (pi->kind == PARSE_INSERT) {
+		if (npins != 0 || pi->insert_has_select || pi->insert_nrows != 1)
+			return NULL;
+		const CatTable *t = ri->table;
+		int32_t pos = t->dist_colpos;
+		if (pi->insert_ncols > 0) {
+			pos = -1;
+			for (int32_t i = 0; i < pi->insert_ncols; i++)
+				if (strcmp(pi->insert_cols[i], t->dist_column) == 0)
+					pos = i;
+		}
+		if (pos < 0 || pos >= pi->insert_row_len[0])
+			return NULL;
+		val = &pi->insert_rows[0][pos];
+		npins = 1;
+	}
+	if (npins != 1 || val == NULL || (val->kind != PV_CONST && val->kind != PV_PARAM))
+		return NULL;
+	*rel = r;
+	return val;
 }

@@ -65,11 +65,28 @@ SG_MUSTCHECK bool analyze_shard_index(const Analysis *an, const CatTable *t, con
                                       const ParseValue *v, int32_t *shard, SgError *err);
 
 /*
+ * analyze_param_hash: PostgreSQL's hash of the Bind value of $n (1-based) as
+ * a value of t's distribution column (text or binary; binary integers of
+ * another width by value). *is_null for a NULL value. Scratch from a.
+ */
+SG_MUSTCHECK bool analyze_param_hash(Arena *a, const PlanParams *pp, const CatTable *t, int32_t n,
+                                     uint64_t *h, bool *is_null, SgError *err);
+
+/*
  * analyze_dist_rel_of: the distributed relation whose distribution column
  * the column reference v (of query level `scope`, resolved through the
  * enclosing levels) names; -1 otherwise.
  */
 int32_t analyze_dist_rel_of(const Analysis *an, int32_t scope, const ParseValue *v);
+
+/*
+ * analyze_single_pin: when the statement's shard depends on exactly one
+ * value (one distributed relation, no local tables or CTE references,
+ * pinned by a single `dist_col = value` condition, or an INSERT's single
+ * VALUES row), that value (PV_CONST or PV_PARAM) and the relation's index in
+ * *rel; NULL otherwise
+ */
+const ParseValue *analyze_single_pin(const Analysis *an, int32_t *rel);
 
 /* analyze_returns_rows: SELECT, or DML with RETURNING */
 bool analyze_returns_rows(const Analysis *an);

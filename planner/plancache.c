@@ -235,58 +235,20 @@ token_at(const SqlShape *sh, int32_t off)
 }
 
 /*
- * learn_route: fill e for a router statement when its only distributed
- * relation is written unqualified and pinned by exactly one
- * `dist_col = bare literal` (or, for INSERT, the one VALUES row's literal)
+ * learn_route: fill e for a router statement whose only distributed relation
+ * is written unqualified and pinned by one bare literal
  */
 static bool
 learn_route(const Analysis *an, const char *sql, const SqlShape *sh, const DistPlan *plan, Arena *a,
             Entry *e)
 {
-	const ParseInfo *pi = &an->pi;
-	if (an->ndist != 1 || an->nlocal != 0 || an->first_dist < 0)
+	int32_t r;
+	const ParseValue *lit = analyze_single_pin(an, &r);
+	if (lit == NULL || lit->kind != PV_CONST || lit->text == NULL || lit->location < 0)
 		return false;
-	int32_t r = an->first_dist;
 	const RelInfo *ri = &an->rels[r];
-	const ParseRel *pr = &pi->rels[r];
-	if (ri->shard < 0 || pr->schema != NULL || pr->location < 0)
-		return false;
-	for (int32_t i = 0; i < pi->nrels; i++)
-		if (an->rels[i].cls == REL_CTE)
-			return false;
-	const ParseValue *lit = NULL;
-	int32_t npins = 0;
-	for (int32_t k = 0; k < pi->nequal; k++) {
-		const ParseEquality *eq = &pi->equal[k];
-		bool l = analyze_dist_rel_of(an, eq->scope, &eq->lhs) >= 0;
-		bool rr = analyze_dist_rel_of(an, eq->scope, &eq->rhs) >= 0;
-		if (!l && !rr)
-			continue;
-		npins++;
-		lit = l ? &eq->rhs : &eq->lhs;
-	}
-	for (int32_t k = 0; k < pi->nouter_equal; k++)
-		if (analyze_dist_rel_of(an, pi->outer_equal[k].scope, &pi->outer_equal[k].lhs) >= 0 ||
-		    analyze_dist_rel_of(an, pi->outer_equal[k].scope, &pi->outer_equal[k].rhs) >= 0)
-			return false;
-	if (pi->kind == PARSE_INSERT) {
-		if (npins != 0 || pi->insert_has_select || pi->insert_nrows != 1)
-			return false;
-		const CatTable *t = ri->table;
-		int32_t pos = t->dist_colpos;
-		if (pi->insert_ncols > 0) {
-			pos = -1;
-			for (int32_t i = 0; i < pi->insert_ncols; i++)
-				if (strcmp(pi->insert_cols[i], t->dist_column) == 0)
-					pos = i;
-		}
-		if (pos < 0 || pos >= pi->insert_row_len[0])
-			return false;
-		lit = &pi->insert_rows[0][pos];
-		npins = 1;
-	}
-	if (npins != 1 || lit == NULL || lit->kind != PV_CONST || lit->text == NULL ||
-	    lit->location < 0)
+	const ParseRel *pr = &an->pi.rels[r];
+	if (pr->schema != NULL || pr->location < 0)
 		return false;
 	int32_t lt = token_at(sh, lit->location), rt = token_at(sh, pr->location);
 	if (lt < 0 || rt < 0 || !sqllex_is_literal(sh->toks[lt].kind) ||
