@@ -378,7 +378,7 @@ analyze_single_pin(const Analysis *an, int32_t *rel)
 		return NULL;
 	int32_t r = an->first_dist;
 	const RelInfo *ri = &an->rels[r];
-	if (ri->shard < 0)
+	if (ri->shard < 0 && pi->kind != PARSE_INSERT) /* an INSERT's target is never pinned */
 		return NULL;
 	for (int32_t i = 0; i < pi->nrels; i++)
 		if (an->rels[i].cls == REL_CTE)

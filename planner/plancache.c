@@ -255,7 +255,8 @@ learn_route(const Analysis *an, const char *sql, const SqlShape *sh, const DistP
 	    (sh->toks[rt].kind != TOK_IDENT && sh->toks[rt].kind != TOK_QIDENT))
 		return false;
 	int32_t shard;
-	if (!literal_shard(a, sql, &sh->toks[lt], ri->table, ri->group, &shard) || shard != ri->shard ||
+	if (!literal_shard(a, sql, &sh->toks[lt], ri->table, ri->group, &shard) ||
+	    (an->pi.kind != PARSE_INSERT && shard != ri->shard) ||
 	    ri->group->placement[shard] != plan->tasks[0].node_id)
 		return false;
 	e->kind = ENTRY_ROUTE;

@@ -21,77 +21,12 @@
 #include "planner/planner.h"
 #include "storage/pghash.h"
 #include "storage/shardmap.h"
+#include "tests/unit/planner/fixture.h"
 
 void sg_register_tests(void);
 
 static CatalogSnapshot *snap;
 static Arena *arena;
-
-static char **
-str_array(Arena *a, int n, const char *const *v)
-{
-	char **out = ARENA_NEW_ARRAY(a, char *, n);
-	for (int i = 0; i < n; i++)
-		out[i] = arena_strdup(a, v[i]);
-	return out;
-}
-
-static CatalogSnapshot *
-build_snapshot(void)
-{
-	CatalogSnapshot *s = catalog_new_empty(1);
-	Arena *a = s->arena;
-	s->nnodes = 3;
-	s->nodes = ARENA_NEW_ARRAY(a, CatNode, 3);
-	for (int i = 0; i < 3; i++)
-		s->nodes[i] = (CatNode){
-		    .id = i + 1, .host = arena_strdup(a, "localhost"), .port = 6000 + i, .is_active = true};
-	s->ngroups = 2;
-	s->groups = ARENA_NEW_ARRAY(a, CatGroup, 2);
-	s->groups[0] = (CatGroup){.id = 1, .shard_count = 4, .dist_type = PG_OID_INT4};
-	s->groups[0].placement = ARENA_NEW_ARRAY(a, int32_t, 4);
-	memcpy(s->groups[0].placement, (int32_t[]){1, 2, 3, 1}, 4 * sizeof(int32_t));
-	s->groups[1] = (CatGroup){.id = 2, .shard_count = 2, .dist_type = PG_OID_TEXT};
-	s->groups[1].placement = ARENA_NEW_ARRAY(a, int32_t, 2);
-	memcpy(s->groups[1].placement, (int32_t[]){2, 3}, 2 * sizeof(int32_t));
-
-	s->ntables = 4;
-	s->tables = ARENA_NEW_ARRAY(a, CatTable, 4);
-	s->tables[0] = (CatTable){.schema = arena_strdup(a, "public"),
-	                          .name = arena_strdup(a, "t"),
-	                          .kind = TABLE_DISTRIBUTED,
-	                          .group_id = 1,
-	                          .dist_column = arena_strdup(a, "id"),
-	                          .dist_type = PG_OID_INT4,
-	                          .ncolumns = 2,
-	                          .columns = str_array(a, 2, (const char *[]){"id", "v"}),
-	                          .dist_colpos = 0};
-	s->tables[1] = (CatTable){.schema = arena_strdup(a, "public"),
-	                          .name = arena_strdup(a, "u"),
-	                          .kind = TABLE_DISTRIBUTED,
-	                          .group_id = 1,
-	                          .dist_column = arena_strdup(a, "id"),
-	                          .dist_type = PG_OID_INT4,
-	                          .ncolumns = 2,
-	                          .columns = str_array(a, 2, (const char *[]){"id", "w"}),
-	                          .dist_colpos = 0};
-	s->tables[2] = (CatTable){.schema = arena_strdup(a, "public"),
-	                          .name = arena_strdup(a, "s"),
-	                          .kind = TABLE_DISTRIBUTED,
-	                          .group_id = 2,
-	                          .dist_column = arena_strdup(a, "name"),
-	                          .dist_type = PG_OID_TEXT,
-	                          .ncolumns = 2,
-	                          .columns = str_array(a, 2, (const char *[]){"x", "name"}),
-	                          .dist_colpos = 1};
-	s->tables[3] = (CatTable){.schema = arena_strdup(a, "public"),
-	                          .name = arena_strdup(a, "r"),
-	                          .kind = TABLE_REFERENCE,
-	                          .ncolumns = 2,
-	                          .columns = str_array(a, 2, (const char *[]){"k", "name"}),
-	                          .dist_colpos = -1};
-	return s;
-}
 
 static int
 setup(void)
