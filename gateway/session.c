@@ -1799,6 +1799,7 @@ session_ext_fill(Session *s, const PreparedStmt *ps, const Portal *portal, char 
 	b->types = ps->types;
 	b->describe = describe;
 	b->send_row_description = describe != 0;
+	b->schema_epoch = s->srv->schema_epoch;
 	memset(&s->params, 0, sizeof(s->params));
 	if (portal == NULL)
 		return;

@@ -384,11 +384,12 @@ exec_drops_prepared(const char *sql)
 	return strncasecmp(sql, "DISCARD", 7) == 0 || strncasecmp(sql, "DEALLOCATE", 10) == 0;
 }
 
-/* exec_stmt_key: FNV-1a of a statement's text and parameter types */
+/* exec_stmt_key: FNV-1a of a statement's text, parameter types and the schema epoch */
 static uint64_t
-exec_stmt_key(const char *sql, int16_t ntypes, const uint32_t *types)
+exec_stmt_key(const char *sql, int16_t ntypes, const uint32_t *types, uint64_t epoch)
 {
 	uint64_t h = sg_fnv1a(SG_FNV_INIT, sql, strlen(sql));
+	h = sg_fnv1a(h, &epoch, sizeof(epoch));
 	if (ntypes > 0)
 		h = sg_fnv1a(h, types, sizeof(uint32_t) * (size_t)ntypes);
 	return h == 0 ? 1 : h;
@@ -429,7 +430,7 @@ run_send_next(NodeRun *r)
 	} else if (task->nparams == 0 && bind != NULL) {
 		/* prepared once per backend connection: later executions skip the node's parse */
 		int16_t ntypes = task->uses_params ? bind->ntypes : 0;
-		uint64_t key = exec_stmt_key(task->sql, ntypes, bind->types);
+		uint64_t key = exec_stmt_key(task->sql, ntypes, bind->types, bind->schema_epoch);
 		const char *name = node_prepared_name(r->p->conn, key);
 		char fresh[16], evicted[16];
 		if (name == NULL) {

@@ -50,6 +50,9 @@ typedef struct ExecBind {
 	int16_t nresult;
 	const int16_t *result_formats;
 	bool send_row_description; /* false for Execute: Describe already sent it */
+	uint64_t schema_epoch;     /* part of the key of statements kept prepared on a backend
+	                              connection: after DDL they are parsed again (PostgreSQL would
+	                              say "cached plan must not change result type") */
 	char describe;             /* 0: execute; 'S'/'P': Parse(+Bind)+Describe only, relaying the
 	                              ParameterDescription / RowDescription / NoData the node computes */
 } ExecBind;
