@@ -1747,6 +1747,8 @@ session_query(Session *s, const char *body, size_t len)
 	s->busy_since = loop_now_us(s->srv->loop);
 	s->snap = s->srv->catalog;
 	catalog_ref(s->snap);
+	/* the input buffer moves on: the text must live as long as the statement */
+	sql = arena_strdup(s->arena, sql);
 	DistPlan *cached = NULL;
 	PlanCacheResult pcr = plancache_lookup(
 	    s->srv->plans, s->snap, sql, session_setting(s, "search_path", NULL), s->arena, &cached);
@@ -1756,7 +1758,7 @@ session_query(Session *s, const char *body, size_t len)
 		s->stmts.nstmts = 1;
 		s->stmts.stmts = ARENA_NEW_ARRAY(s->arena, ParsedStmt *, 1);
 		s->stmts.texts = ARENA_NEW_ARRAY(s->arena, const char *, 1);
-		s->stmts.texts[0] = arena_strdup(s->arena, sql);
+		s->stmts.texts[0] = sql;
 		s->cached_plan = cached;
 		s->cur = 0;
 		session_run_next(s);

@@ -43,8 +43,8 @@ void plancache_destroy(PlanCache *pc);
 
 /*
  * plancache_lookup: the plan for the whole query string sql (one statement),
- * allocated in a. On PC_HIT the plan's task SQL is the client's text as
- * written (or with the shard schema inserted).
+ * allocated in a. On PC_HIT the plan's task SQL is sql itself (which must
+ * live as long as the plan) or a copy with the shard schema inserted.
  */
 PlanCacheResult plancache_lookup(PlanCache *pc, CatalogSnapshot *snap, const char *sql,
                                  const char *search_path, Arena *a, DistPlan **out);
