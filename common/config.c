@@ -44,6 +44,8 @@ static const Setting settings[] = {
     {"recovery_min_age_sec", INT(recovery_min_age_sec, 0, 86400)},
     {"deadlock_check_ms", INT(deadlock_check_ms, 50, 3600000)},
     {"plan_cache_size", INT(plan_cache_size, 0, 1000000)},
+    {"pool_mode", STR(pool_mode)},
+    {"session_pool_users", STR(session_pool_users)},
 };
 
 void
@@ -68,6 +70,28 @@ config_defaults(Config *c)
 	c->recovery_min_age_sec = 30;
 	c->deadlock_check_ms = 500;
 	c->plan_cache_size = 1024;
+	snprintf(c->pool_mode, sizeof(c->pool_mode), "transaction");
+}
+
+bool
+config_session_pooling(const Config *c, const char *user, const char *database)
+{
+	size_t ulen = strlen(user), dlen = strlen(database);
+	const char *p = c->session_pool_users;
+	while (*p != '\0') {
+		while (*p == ',' || *p == ' ')
+			p++;
+		const char *e = p;
+		while (*e != '\0' && *e != ',' && *e != ' ')
+			e++;
+		size_t n = (size_t)(e - p);
+		if ((n == ulen && strncmp(p, user, ulen) == 0) ||
+		    (n == ulen + 1 + dlen && strncmp(p, user, ulen) == 0 && p[ulen] == '@' &&
+		     strncmp(p + ulen + 1, database, dlen) == 0))
+			return true;
+		p = e;
+	}
+	return strcmp(c->pool_mode, "session") == 0;
 }
 
 bool
@@ -83,6 +107,10 @@ config_set(Config *c, const char *key, const char *value, SgError *err)
 			if (strlen(value) >= s->size)
 				return sg_error_set(err, SQLSTATE_INVALID_PARAMETER_VALUE,
 				                    "value for \"%s\" is too long", key);
+			if (strcmp(key, "pool_mode") == 0 && strcmp(value, "transaction") != 0 &&
+			    strcmp(value, "session") != 0)
+				return sg_error_set(err, SQLSTATE_INVALID_PARAMETER_VALUE,
+				                    "invalid pool_mode \"%s\" (transaction, session)", value);
 			snprintf(field, s->size, "%s", value);
 			return true;
 		case SET_INT:

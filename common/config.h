@@ -28,17 +28,24 @@ typedef struct Config {
 	int pool_idle;             /* idle connections kept per pool */
 	int pool_wait_timeout_ms;
 	int max_client_conn;
-	int catalog_poll_ms;      /* how often to check the catalog version */
-	char admin_user[128];     /* superuser for catalog changes and 2PC recovery */
-	int recovery_interval_ms; /* how often in-doubt prepared transactions are resolved */
-	int recovery_min_age_sec; /* leave younger prepared transactions to their coordinator */
-	int deadlock_check_ms;    /* distributed deadlock detection interval */
-	int plan_cache_size;      /* simple-protocol plan cache entries per loop, 0 = off */
+	int catalog_poll_ms;           /* how often to check the catalog version */
+	char admin_user[128];          /* superuser for catalog changes and 2PC recovery */
+	int recovery_interval_ms;      /* how often in-doubt prepared transactions are resolved */
+	int recovery_min_age_sec;      /* leave younger prepared transactions to their coordinator */
+	int deadlock_check_ms;         /* distributed deadlock detection interval */
+	int plan_cache_size;           /* simple-protocol plan cache entries per loop, 0 = off */
+	char pool_mode[16];            /* "transaction" (default) or "session" */
+	char session_pool_users[1024]; /* comma-separated user or user@database: session pooling */
 } Config;
 
 void config_defaults(Config *c);
 /* config_set: one setting by name; false with err (22023) on an unknown key or bad value */
 SG_MUSTCHECK bool config_set(Config *c, const char *key, const char *value, SgError *err);
+/*
+ * config_session_pooling: does a session of user on database keep its backend
+ * connections (session pooling)? session_pool_users entries first, then pool_mode.
+ */
+bool config_session_pooling(const Config *c, const char *user, const char *database);
 /* config_load_file: read a file of settings; false with err naming the file and line */
 SG_MUSTCHECK bool config_load_file(Config *c, const char *path, SgError *err);
 

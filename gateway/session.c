@@ -498,6 +498,7 @@ session_send_startup_done(Session *s)
 	txn_init(&s->txn, srv->loop, srv->pools, s->user, s->database, srv->gateway_id,
 	         &srv->next_txid);
 	s->txn.settings = &s->settings;
+	txn_set_session_pooling(&s->txn, config_session_pooling(srv->config, s->user, s->database));
 	session_set_state(s, SESS_IDLE);
 	session_send_ready(s);
 }

@@ -75,13 +75,58 @@ txn_init(Txn *t, Loop *loop, PoolSet *pools, const char *user, const char *datab
 	t->block = TXN_BLOCK_NONE;
 }
 
+void
+txn_set_session_pooling(Txn *t, bool on)
+{
+	t->hold_conns = on;
+}
+
+/* txn_hold: keep an idle connection for the session (session pooling) */
+static bool
+txn_hold(Txn *t, NodeConn *conn)
+{
+	if (!t->hold_conns || node_state(conn) != NODE_IDLE || node_txn_status(conn) != 'I')
+		return false;
+	if (t->nheld == t->capheld) {
+		int cap = t->capheld ? t->capheld * 2 : 4;
+		NodeConn **bigger = realloc(t->held, sizeof(NodeConn *) * (size_t)cap);
+		if (bigger == NULL)
+			return false;
+		t->held = bigger;
+		t->capheld = cap;
+	}
+	node_set_handler(conn, NULL);
+	node_pause(conn, false);
+	t->held[t->nheld++] = conn;
+	return true;
+}
+
+/* txn_take_held: the session's kept connection to node_id, NULL if none (or it broke) */
+static NodeConn *
+txn_take_held(Txn *t, int32_t nid)
+{
+	for (int i = 0; i < t->nheld; i++) {
+		NodeConn *c = t->held[i];
+		if (node_id(c) != nid)
+			continue;
+		t->held[i] = t->held[--t->nheld];
+		if (node_state(c) == NODE_IDLE)
+			return c;
+		pool_discard(c); /* the node closed it while it was kept */
+		return NULL;
+	}
+	return NULL;
+}
+
 static void
-txn_drop_participant(Participant *p, bool keep_conn)
+txn_drop_participant(Txn *t, Participant *p, bool keep_conn)
 {
 	if (p->waiter != NULL)
 		pool_cancel(p->waiter);
 	if (p->conn != NULL) {
-		if (keep_conn && !p->broken)
+		if (keep_conn && !p->broken && txn_hold(t, p->conn))
+			; /* session pooling: the session keeps it */
+		else if (keep_conn && !p->broken)
 			pool_release(p->conn); /* closes it if it is broken or inside a transaction */
 		else
 			pool_discard(p->conn); /* closing a connection rolls back its transaction */
@@ -97,7 +142,7 @@ static void
 txn_release_all(Txn *t)
 {
 	for (int i = 0; i < t->nparts; i++)
-		txn_drop_participant(t->parts[i], true);
+		txn_drop_participant(t, t->parts[i], true);
 	t->nparts = 0;
 }
 
@@ -110,6 +155,11 @@ txn_cleanup(Txn *t)
 		t->finish = NULL;
 	}
 	txn_release_all(t);
+	for (int i = 0; i < t->nheld; i++)
+		pool_release(t->held[i]);
+	free(t->held);
+	t->held = NULL;
+	t->nheld = t->capheld = 0;
 	free(t->parts);
 	t->parts = NULL;
 	t->capparts = 0;
@@ -252,6 +302,11 @@ txn_participant(Txn *t, int32_t node_id, const char *host, int32_t port, TxnConn
 	jc->p = p;
 	jc->cb = cb;
 	jc->arg = arg;
+	NodeConn *kept = txn_take_held(t, node_id);
+	if (kept != NULL) {
+		txn_on_conn(kept, NULL, jc);
+		return;
+	}
 	p->waiter = pool_acquire(p->pool, txn_on_conn, jc);
 }
 

@@ -79,12 +79,24 @@ typedef struct Txn {
 	int nsavepoints;             /* savepoints alive in the block, outermost first */
 	char **savepoint_names;      /* normalised names */
 	char **savepoint_sql;        /* "SAVEPOINT <name as written>", replayed for late joiners */
+	/* session pooling: connections kept by the session between transactions */
+	bool hold_conns;
+	int nheld;
+	int capheld;
+	NodeConn **held;
 } Txn;
 
 typedef enum TxnSavepointOp { TXN_SP_SET, TXN_SP_RELEASE, TXN_SP_ROLLBACK_TO } TxnSavepointOp;
 
 void txn_init(Txn *t, Loop *loop, PoolSet *pools, const char *user, const char *database,
               const char *gateway_id, uint64_t *next_txid);
+/*
+ * txn_set_session_pooling: on, a connection stays with the session after its
+ * transaction ends (session pooling: temporary tables, SQL-level PREPARE,
+ * advisory locks keep working) and goes back to the pool at txn_cleanup;
+ * off (the default), it goes back when the transaction ends.
+ */
+void txn_set_session_pooling(Txn *t, bool on);
 /* txn_cleanup releases every connection (closing those inside a transaction) */
 void txn_cleanup(Txn *t);
 

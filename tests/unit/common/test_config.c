@@ -33,6 +33,24 @@ test_set_values(void)
 }
 
 static void
+test_pool_mode(void)
+{
+	Config c;
+	SgError err;
+	config_defaults(&c);
+	CU_ASSERT_FALSE(config_session_pooling(&c, "alice", "app"));
+	CU_ASSERT_FALSE(config_set(&c, "pool_mode", "statement", &err));
+	CU_ASSERT_TRUE(config_set(&c, "session_pool_users", "bob, alice@app,carol@x", &err));
+	CU_ASSERT_TRUE(config_session_pooling(&c, "alice", "app"));
+	CU_ASSERT_FALSE(config_session_pooling(&c, "alice", "other"));
+	CU_ASSERT_TRUE(config_session_pooling(&c, "bob", "any"));
+	CU_ASSERT_FALSE(config_session_pooling(&c, "bo", "any"));
+	CU_ASSERT_FALSE(config_session_pooling(&c, "carol", "xy"));
+	CU_ASSERT_TRUE(config_set(&c, "pool_mode", "session", &err));
+	CU_ASSERT_TRUE(config_session_pooling(&c, "dave", "app"));
+}
+
+static void
 test_file(void)
 {
 	char path[] = "/tmp/sg_test_config_XXXXXX";
@@ -65,4 +83,5 @@ sg_register_tests(void)
 	CU_pSuite s = CU_add_suite("config", NULL, NULL);
 	CU_add_test(s, "set values", test_set_values);
 	CU_add_test(s, "file", test_file);
+	CU_add_test(s, "pool_mode", test_pool_mode);
 }
