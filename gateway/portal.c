@@ -59,7 +59,6 @@ portal_parse(PortalSet *set, const ParseMsg *msg, SgError *err)
 	PreparedStmt *ps = ARENA_NEW(a, PreparedStmt);
 	ps->arena = a;
 	ps->refs = 1;
-	ps->route = prepared_route_create();
 	ps->name = arena_strdup(a, msg->name);
 	ps->sql = arena_strdup(a, msg->query);
 	ps->ntypes = msg->ntypes;
@@ -75,6 +74,7 @@ portal_parse(PortalSet *set, const ParseMsg *msg, SgError *err)
 	}
 	if (msg->name[0] == '\0')
 		portal_close_stmt(set, "");
+	ps->route = prepared_route_create();
 	ps->next = set->stmts;
 	set->stmts = ps;
 	return true;

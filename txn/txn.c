@@ -119,6 +119,47 @@ txn_take_held(Txn *t, int32_t nid)
 }
 
 static void
+held_reset_message(NodeConn *c, char type, const char *body, size_t len, void *arg)
+{
+	(void)body;
+	(void)len;
+	(void)arg;
+	if (type == PQ_MSG_READY && node_state(c) == NODE_IDLE)
+		pool_release(c);
+}
+
+static void
+held_reset_lost(NodeConn *c, const SgError *err, void *arg)
+{
+	(void)err;
+	(void)arg;
+	pool_discard(c);
+}
+
+/*
+ * txn_return_held: a kept connection goes back to the pool after DISCARD ALL
+ * (as pgbouncer's server_reset_query): the session's temporary tables,
+ * prepared statements, advisory locks and settings do not reach the next one
+ */
+static void
+txn_return_held(NodeConn *c)
+{
+	if (node_state(c) != NODE_IDLE) {
+		pool_discard(c);
+		return;
+	}
+	Buf b;
+	buf_init(&b);
+	proto_write_query(&b, "DISCARD ALL");
+	node_prepared_clear(c);
+	node_set_tag(c, 0);
+	NodeHandler h = {held_reset_message, held_reset_lost, NULL};
+	node_set_handler(c, &h);
+	node_send(c, buf_head(&b), buf_avail(&b), 1);
+	buf_free(&b);
+}
+
+static void
 txn_drop_participant(Txn *t, Participant *p, bool keep_conn)
 {
 	if (p->waiter != NULL)
@@ -156,7 +197,7 @@ txn_cleanup(Txn *t)
 	}
 	txn_release_all(t);
 	for (int i = 0; i < t->nheld; i++)
-		pool_release(t->held[i]);
+		txn_return_held(t->held[i]);
 	free(t->held);
 	t->held = NULL;
 	t->nheld = t->capheld = 0;

@@ -114,7 +114,7 @@ class _Watchdog:
                 os._exit(1)
 
 
-def main(nodes=3):
+def main(nodes=3, gateway_set=()):
     """Start a cluster, run the registered tests, stop it, print the summary."""
     only = [s for s in os.environ.get("SG_ITEST_ONLY", "").split(",") if s]
     tests = [t for t in _TESTS if not only or t[0] in only]
@@ -122,7 +122,7 @@ def main(nodes=3):
     passed, failed, skipped = 0, 0, 0
     failures = []
     wd = _Watchdog()
-    cluster = Cluster(nodes=nodes)
+    cluster = Cluster(nodes=nodes, gateway_set=gateway_set)
     wd.cluster = cluster
     wd.arm("cluster up", 300)
     try:
@@ -301,8 +301,9 @@ class Cluster:
     Use as a context manager or call start()/stop(). Attributes: port (the
     gateway), dir, nodes, log_path (gateway log)."""
 
-    def __init__(self, nodes=3):
+    def __init__(self, nodes=3, gateway_set=()):
         self.nodes = nodes
+        self.gateway_set = list(gateway_set)  # KEY=VALUE gateway settings (--gateway-set)
         self.port = None
         self.dir = None
         self.log_path = None
@@ -360,6 +361,8 @@ class Cluster:
             args.append("--no-gateway")
         else:
             args += ["--gateway-bin", SG_BIN]
+            for kv in self.gateway_set:
+                args += ["--gateway-set", kv]
         self.script(*args)
         if self._fake:
             self._start_fake_gateway()
