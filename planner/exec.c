@@ -61,6 +61,9 @@ typedef struct NodeRun {
 	bool in_copy_out;    /* a refused COPY TO: swallow its data */
 	uint64_t prep_key;   /* a Parse of a named statement awaits its ParseComplete */
 	bool relay_copy_out; /* COPY TO STDOUT relayed to the client */
+	Buf rows;            /* plan->row_node: this node's DataRow bodies, kept for reordering */
+	size_t *row_offs;    /* [nrows + 1] start of each body in rows; row i ends at offs[i+1] */
+	int nrows, caprows;
 } NodeRun;
 
 struct Exec {
@@ -156,8 +159,11 @@ exec_record_error(Exec *e, const SgError *err)
 static void
 exec_free_runs(Exec *e)
 {
-	for (int i = 0; i < e->nruns; i++)
+	for (int i = 0; i < e->nruns; i++) {
 		free(e->runs[i].tasks);
+		buf_free(&e->runs[i].rows);
+		free(e->runs[i].row_offs);
+	}
 	free(e->runs);
 	e->runs = NULL;
 	e->nruns = 0;
@@ -182,10 +188,66 @@ exec_build_tag(Exec *e, char *tag, size_t cap)
 		snprintf(tag, cap, "%s %" PRIu64, pl->command_tag, e->count);
 }
 
+/* run_keep_row: a DataRow body kept for exec_emit_ordered */
+static void
+run_keep_row(NodeRun *r, const char *body, size_t len)
+{
+	if (r->nrows + 2 > r->caprows) {
+		int cap = r->caprows ? r->caprows * 2 : 16;
+		size_t *bigger = realloc(r->row_offs, sizeof(size_t) * (size_t)cap);
+		if (bigger == NULL)
+			abort();
+		r->row_offs = bigger;
+		r->caprows = cap;
+	}
+	r->row_offs[r->nrows++] = r->rows.len;
+	buf_append(&r->rows, body, len);
+	r->row_offs[r->nrows] = r->rows.len;
+}
+
+/*
+ * exec_emit_ordered: the kept rows in the plan's order (VALUES order); when a
+ * node returned another number of rows than planned (a trigger skipped one),
+ * node by node as they came
+ */
+static void
+exec_emit_ordered(Exec *e)
+{
+	const DistPlan *pl = e->plan;
+	int planned = 0, kept = 0;
+	for (int j = 0; j < e->nruns; j++)
+		kept += e->runs[j].nrows;
+	NodeRun **by_row = calloc((size_t)pl->nrow_order + 1, sizeof(NodeRun *));
+	if (by_row == NULL)
+		abort();
+	for (int i = 0; i < pl->nrow_order; i++)
+		for (int j = 0; j < e->nruns; j++)
+			if (e->runs[j].node_id == pl->row_node[i] && pl->row_pos[i] < e->runs[j].nrows) {
+				by_row[i] = &e->runs[j];
+				planned++;
+			}
+	bool in_order = planned == pl->nrow_order && kept == pl->nrow_order;
+	for (int i = 0; in_order && i < pl->nrow_order; i++) {
+		const NodeRun *r = by_row[i];
+		size_t off = r->row_offs[pl->row_pos[i]];
+		e->sink.message(e->sink.arg, PQ_MSG_DATA_ROW, r->rows.data + off,
+		                r->row_offs[pl->row_pos[i] + 1] - off);
+	}
+	for (int j = 0; !in_order && j < e->nruns; j++)
+		for (int k = 0; k < e->runs[j].nrows; k++) {
+			const NodeRun *r = &e->runs[j];
+			e->sink.message(e->sink.arg, PQ_MSG_DATA_ROW, r->rows.data + r->row_offs[k],
+			                r->row_offs[k + 1] - r->row_offs[k]);
+		}
+	free(by_row);
+}
+
 /* exec_complete: every run is finished; report and free */
 static void
 exec_complete(Exec *e)
 {
+	if (!e->has_err && e->plan->row_node != NULL)
+		exec_emit_ordered(e);
 	if (!e->has_err && e->plan->combine == COMBINE_CONCAT) {
 		char tag[128];
 		exec_build_tag(e, tag, sizeof(tag));
@@ -270,6 +332,10 @@ run_on_message(NodeConn *c, char type, const char *body, size_t len, void *arg)
 			return;
 		if (pl->combine == COMBINE_CONCAT && (!pl->returns_rows || !is_reporter))
 			return;
+		if (pl->row_node != NULL && !r->is_source) {
+			run_keep_row(r, body, len);
+			return;
+		}
 		e->sink.message(e->sink.arg, type, body, len);
 		if (e->sink.is_full(e->sink.arg))
 			node_pause(c, true);

@@ -152,6 +152,12 @@ typedef struct DistPlan {
 	bool catalog_changed;    /* the shardgate catalog changes: reload after success */
 	int32_t rows_from_node;  /* != 0: only this node's rows and count reach the client (a
 	                            reference-table write runs on every node: report one copy) */
+	/* COMBINE_CONCAT of a multi-row INSERT ... RETURNING over several nodes: output row i is
+	 * the row_pos[i]-th DataRow node row_node[i] returns (PostgreSQL returns VALUES order);
+	 * NULL: rows in the order they arrive */
+	int32_t nrow_order;
+	const int32_t *row_node;
+	const int32_t *row_pos;
 
 	/* PLAN_COPY_IN */
 	CopyPlan copy;

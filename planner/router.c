@@ -133,6 +133,38 @@ cmp_int32(const void *x, const void *y)
 	return (a > b) - (a < b);
 }
 
+/*
+ * insert_row_order: where each VALUES row's RETURNING row comes from. A node
+ * runs its shards' INSERTs in ascending shard order, each returning its rows
+ * in VALUES order (without ON CONFLICT, one row per VALUES row).
+ */
+static void
+insert_row_order(const Analysis *an, Arena *a, DistPlan *plan, const int32_t *row_shard,
+                 const int32_t *nodes, int32_t nnodes, const CatGroup *g)
+{
+	const ParseInfo *pi = &an->pi;
+	if (pi->nscopes > 0 && (pi->scopes[0].features & PARSE_F_ON_CONFLICT))
+		return; /* rows skipped by DO NOTHING would shift every position */
+	int32_t n = pi->insert_nrows;
+	int32_t *row_node = ARENA_NEW_ARRAY(a, int32_t, n);
+	int32_t *row_pos = ARENA_NEW_ARRAY(a, int32_t, n);
+	for (int32_t k = 0; k < nnodes; k++) {
+		int32_t pos = 0;
+		for (int32_t s = 0; s < g->shard_count; s++) {
+			if (g->placement[s] != nodes[k])
+				continue;
+			for (int32_t r = 0; r < n; r++)
+				if (row_shard[r] == s) {
+					row_node[r] = nodes[k];
+					row_pos[r] = pos++;
+				}
+		}
+	}
+	plan->nrow_order = n;
+	plan->row_node = row_node;
+	plan->row_pos = row_pos;
+}
+
 bool
 router_insert(const Analysis *an, Arena *a, DistPlan *plan, SgError *err)
 {
@@ -225,5 +257,7 @@ router_insert(const Analysis *an, Arena *a, DistPlan *plan, SgError *err)
 	}
 	tasks_store(&tl, plan);
 	set_query_plan(an, plan, nshards == 1 ? COMBINE_RELAY : COMBINE_CONCAT);
+	if (nnodes > 1 && plan->returns_rows)
+		insert_row_order(an, a, plan, row_shard, nodes, nnodes, g);
 	return true;
 }

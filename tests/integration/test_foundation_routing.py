@@ -208,5 +208,29 @@ def in_lists_or_and_moving_keys(c):
         c.drop("mk")
 
 
+@test
+def multi_row_insert_returning_in_values_order(c):
+    """PostgreSQL returns an INSERT's RETURNING rows in VALUES order; rows that
+    go to several nodes come back in that order too (simple and extended
+    protocol, serial column filled on the nodes)."""
+    g = c.gw()
+    cur = g.cursor()
+    cur.execute("CREATE TABLE ret_o (id serial, k int PRIMARY KEY, v text)")
+    cur.execute("SELECT create_distributed_table('ret_o', 'k')")
+    keys = [37, 2, 91, 14, 5, 66, 23, 8, 71, 40, 1, 55]
+    cur.execute("INSERT INTO ret_o (k, v) VALUES %s RETURNING k, v" %
+                ",".join("(%d, 'v%d')" % (k, k) for k in keys))
+    eq(cur.fetchall(), [(k, "v%d" % k) for k in keys], "simple protocol")
+    import psycopg  # extended protocol, parameters
+    with psycopg.connect(host="127.0.0.1", port=c.port, user="postgres", dbname="postgres",
+                         autocommit=True) as conn:
+        more = [k + 100 for k in keys]
+        rows = conn.execute("INSERT INTO ret_o (k) VALUES %s RETURNING k, id" %
+                            ",".join(["(%s)"] * len(more)), more).fetchall()
+        eq([r[0] for r in rows], more, "extended protocol")
+        eq(len(set(r[1] for r in rows)), len(more), "serial ids distinct")
+    cur.execute("DROP TABLE ret_o")
+
+
 if __name__ == "__main__":
     harness.main(nodes=3)
