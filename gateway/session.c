@@ -1546,6 +1546,7 @@ session_run_tasks(Session *s)
 		session_listen(s);
 		return;
 	}
+	s->plan->client_text = s->stmts.texts[s->cur];
 	ExecSink sink = {sink_message, sink_done, sink_is_full, s};
 	Exec *x = exec_start(p, s->snap, &s->txn, &sink, s->ext ? &s->bind : NULL);
 	if (x != NULL)

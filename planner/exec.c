@@ -35,6 +35,7 @@
 #include "common/hash.h"
 #include "common/log.h"
 #include "common/proto.h"
+#include "planner/errpos.h"
 
 typedef enum MergePhase {
 	M_NONE,
@@ -357,6 +358,9 @@ run_on_message(NodeConn *c, char type, const char *body, size_t len, void *arg)
 	case PQ_MSG_ERROR:
 		if (!proto_read_error_fields(body, len, &err))
 			sg_error_set(&err, SQLSTATE_INTERNAL_ERROR, "malformed error from node");
+		if (err.position > 0 && r->next > 0)
+			err.position =
+			    errpos_map(r->tasklist[r->tasks[r->next - 1]].sql, pl->client_text, err.position);
 		exec_record_error(e, &err);
 		if (r->prep_key != 0) { /* its Parse failed: the node does not have it */
 			node_prepared_forget(c, r->prep_key);

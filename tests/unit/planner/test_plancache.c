@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "planner/errpos.h"
 #include "planner/plancache.h"
 #include "planner/planner.h"
 #include "planner/prepared_route.h"
@@ -300,6 +301,30 @@ test_prepared_route(void)
 	}
 }
 
+static void
+test_error_positions(void)
+{
+	/* the node's position points into the fan-out SQL; the client's is 8 */
+	const char *orig = "SELECT NoSuch FROM items";
+	const char *sent = "SELECT nosuch FROM sg_g1_0.items items UNION ALL SELECT nosuch FROM "
+	                   "sg_g1_1.items items";
+	CU_ASSERT_EQUAL(errpos_map(sent, orig, 8), 8);
+	/* the same token later in the statement: the same occurrence */
+	const char *o2 = "SELECT a FROM t WHERE a = 1 AND zz > 2";
+	const char *s2 = "SELECT a FROM sg_g1_3.t WHERE a = 1 AND zz > 2";
+	CU_ASSERT_EQUAL(errpos_map(s2, o2, (int)(strstr(s2, "zz") - s2) + 1),
+	                (int)(strstr(o2, "zz") - o2) + 1);
+	CU_ASSERT_EQUAL(errpos_map(s2, o2, (int)(strstr(s2, "= 1") - s2) + 1),
+	                (int)(strstr(o2, "= 1") - o2) + 1);
+	/* identical texts keep the position; a token not in the client's text drops it */
+	CU_ASSERT_EQUAL(errpos_map(o2, o2, 5), 5);
+	CU_ASSERT_EQUAL(errpos_map(s2, o2, (int)(strstr(s2, "sg_g1_3") - s2) + 1), 0);
+	/* characters, not bytes */
+	CU_ASSERT_EQUAL(errpos_map("SELECT 'é', bad FROM sg_g1_0.t", "SELECT 'é', bad FROM t", 13), 13);
+	/* identifiers match whole words only */
+	CU_ASSERT_EQUAL(errpos_map("SELECT ab, a FROM x.t", "SELECT ab, a FROM t", 12), 12);
+}
+
 void
 sg_register_tests(void)
 {
@@ -309,4 +334,5 @@ sg_register_tests(void)
 	CU_add_test(s, "cache_refuses", test_cache_refuses);
 	CU_add_test(s, "cache_invalidation", test_cache_invalidation);
 	CU_add_test(s, "prepared_route", test_prepared_route);
+	CU_add_test(s, "error_positions", test_error_positions);
 }
