@@ -109,6 +109,7 @@ struct Session {
 	bool ext_error;            /* an error was sent since the last Sync */
 	ExecBind bind;
 	PlanParams params;
+	bool sql_exec;        /* the running tasks are a SQL-level EXECUTE: s->bind holds its values */
 	Portal *buffering;    /* Execute with a row limit: rows go into this portal */
 	uint32_t max_rows;    /* that Execute's limit */
 	TxnSettings settings; /* startup parameters and SETs every backend must carry */
@@ -734,6 +735,7 @@ sink_done(void *arg, const SgError *err)
 {
 	Session *s = arg;
 	s->exec = NULL;
+	s->sql_exec = false;
 	if (s->buffering != NULL) {
 		Portal *p = s->buffering;
 		s->buffering = NULL;
@@ -1371,10 +1373,111 @@ session_plan_cache_stats(Session *s)
 	session_stmt_ok(s);
 }
 
+static void session_run_tasks(Session *s);
+
+/*
+ * sql_exec_bind: EXECUTE's statement and values into s->bind / s->params (text
+ * values; result formats: the client's Bind of the EXECUTE in the extended
+ * protocol, text otherwise); false with err for an unknown statement or a
+ * wrong number of arguments
+ */
+static bool
+sql_exec_bind(Session *s, const DistPlan *fp, PreparedStmt **out, SgError *err)
+{
+	PreparedStmt *ps = portal_find_stmt(&s->portals, fp->prep_name);
+	if (ps == NULL)
+		return sg_error_set(err, "26000", "prepared statement \"%s\" does not exist",
+		                    fp->prep_name);
+	if (ps->stmts.nstmts == 0 || (ps->ntypes > 0 && fp->exec_nargs != ps->ntypes)) {
+		sg_error_set(err, SQLSTATE_SYNTAX_ERROR,
+		             "wrong number of parameters for prepared statement \"%s\"", fp->prep_name);
+		sg_error_detail(err, "Expected %d parameters but got %d.", (int)ps->ntypes,
+		                (int)fp->exec_nargs);
+		return false;
+	}
+	ExecBind *b = &s->bind;
+	int16_t nresult = s->ext ? b->nresult : 0;
+	const int16_t *result_formats = s->ext ? b->result_formats : NULL;
+	memset(b, 0, sizeof(*b));
+	int32_t *lengths = ARENA_NEW_ARRAY(s->arena, int32_t, fp->exec_nargs + 1);
+	int16_t *formats = ARENA_NEW_ARRAY(s->arena, int16_t, fp->exec_nargs + 1);
+	uint32_t *types = ARENA_NEW_ARRAY(s->arena, uint32_t, fp->exec_nargs + 1);
+	for (int32_t i = 0; i < fp->exec_nargs; i++) {
+		lengths[i] = fp->exec_args[i] != NULL ? (int32_t)strlen(fp->exec_args[i]) : -1;
+		types[i] = i < ps->ntypes ? ps->types[i] : 0;
+	}
+	b->ntypes = ps->ntypes;
+	b->types = ps->types;
+	b->nparams = (int16_t)fp->exec_nargs;
+	b->values = fp->exec_args;
+	b->lengths = lengths;
+	b->nresult = nresult;
+	b->result_formats = result_formats;
+	b->send_row_description = !s->ext; /* the extended protocol's Describe sent it */
+	b->schema_epoch = s->srv->schema_epoch;
+	s->params = (PlanParams){fp->exec_nargs, fp->exec_args, lengths, formats, types};
+	*out = ps;
+	return true;
+}
+
+/* session_sql_prepared: PREPARE / EXECUTE / DEALLOCATE kept by the session, as protocol ones */
+static void
+session_sql_prepared(Session *s)
+{
+	const DistPlan *fp = s->plan;
+	SgError err;
+	if (fp->func == GWF_SQL_PREPARE) {
+		ParseMsg m = {fp->prep_name, fp->prep_sql, (int16_t)fp->prep_ntypes,
+		              (uint32_t *)fp->prep_types};
+		if (!portal_parse(&s->portals, &m, &err)) {
+			session_stmt_failed(s, &err);
+			return;
+		}
+	} else if (fp->func == GWF_SQL_DEALLOCATE) {
+		if (fp->prep_name == NULL) {
+			while (s->portals.stmts != NULL)
+				portal_close_stmt(&s->portals, s->portals.stmts->name);
+		} else if (portal_find_stmt(&s->portals, fp->prep_name) == NULL) {
+			sg_error_set(&err, "26000", "prepared statement \"%s\" does not exist", fp->prep_name);
+			session_stmt_failed(s, &err);
+			return;
+		} else {
+			portal_close_stmt(&s->portals, fp->prep_name);
+		}
+	} else {
+		PreparedStmt *ps;
+		DistPlan *plan = NULL;
+		if (!sql_exec_bind(s, fp, &ps, &err) ||
+		    !planner_plan_stmt_sp(s->snap, ps->stmts.stmts[0], ps->stmts.texts[0],
+		                          session_setting(s, "search_path", NULL), &s->params, s->arena,
+		                          &plan, &err)) {
+			session_stmt_failed(s, &err);
+			return;
+		}
+		if (plan->kind != PLAN_TASKS) {
+			sg_error_set(&err, SQLSTATE_FEATURE_NOT_SUPPORTED,
+			             "EXECUTE of this statement is not supported through shardgate");
+			session_stmt_failed(s, &err);
+			return;
+		}
+		s->plan = plan;
+		s->sql_exec = true;
+		session_run_tasks(s);
+		return;
+	}
+	session_complete(s, fp->command_tag);
+	session_stmt_ok(s);
+}
+
 static void
 session_gateway_func(Session *s)
 {
 	SgError err;
+	if (s->plan->func == GWF_SQL_PREPARE || s->plan->func == GWF_SQL_EXECUTE ||
+	    s->plan->func == GWF_SQL_DEALLOCATE) {
+		session_sql_prepared(s);
+		return;
+	}
 	if (s->plan->func == GWF_LIST_ACTIVE) {
 		session_list_transactions(s);
 		return;
@@ -1548,7 +1651,7 @@ session_run_tasks(Session *s)
 	}
 	s->plan->client_text = s->stmts.texts[s->cur];
 	ExecSink sink = {sink_message, sink_done, sink_is_full, s};
-	Exec *x = exec_start(p, s->snap, &s->txn, &sink, s->ext ? &s->bind : NULL);
+	Exec *x = exec_start(p, s->snap, &s->txn, &sink, (s->ext || s->sql_exec) ? &s->bind : NULL);
 	if (x != NULL)
 		s->exec = x; /* NULL: already done (and maybe the next statement started) */
 }
@@ -1646,6 +1749,8 @@ plan_may_change_schema(const DistPlan *p)
 		return false;
 	if (p->kind == PLAN_TXN_CONTROL)
 		return p->txn_cmd == TXN_ROLLBACK || p->txn_cmd == TXN_ROLLBACK_TO;
+	if (p->kind == PLAN_GATEWAY_FUNC)
+		return p->func == GWF_CREATE_DISTRIBUTED_TABLE || p->func == GWF_CREATE_REFERENCE_TABLE;
 	if (p->kind != PLAN_TASKS || p->is_ddl || p->set_kind != SET_NONE || p->catalog_changed)
 		return true;
 	const char *t = p->command_tag != NULL ? p->command_tag : "";
@@ -1892,7 +1997,26 @@ session_ext_describe(Session *s, const char *body, size_t len)
 	if (planner_plan_stmt_sp(s->snap, ps->stmts.stmts[0], ps->stmts.texts[0],
 	                         session_setting(s, "search_path", NULL), &s->params, s->arena, &fp,
 	                         &ferr) &&
-	    fp->kind == PLAN_GATEWAY_FUNC) {
+	    fp->kind == PLAN_GATEWAY_FUNC && fp->func == GWF_SQL_EXECUTE) {
+		/* EXECUTE: the node describes the prepared statement's portal, with these values
+		 * (as a statement, EXECUTE itself has no parameters) */
+		PreparedStmt *inner;
+		if (!sql_exec_bind(s, fp, &inner, &err)) {
+			session_send_error(s, &err);
+			s->skip_to_sync = true;
+			s->ext_error = true;
+			if (s->txn.block == TXN_BLOCK_EXPLICIT)
+				txn_set_failed(&s->txn);
+			session_ext_done(s);
+			return;
+		}
+		if (kind == 'S')
+			proto_write_message(&s->out, PQ_MSG_PARAMETER_DESCRIPTION, "\0\0", 2);
+		s->bind.describe = 'P';
+		s->bind.send_row_description = true;
+		dc = NULL; /* the answer depends on another statement: not cached */
+		ps = inner;
+	} else if (fp != NULL && fp->kind == PLAN_GATEWAY_FUNC) {
 		/* answered by the gateway, not a node: describe its one void column here */
 		if (kind == 'S') {
 			Buf *o = &s->out;
@@ -1910,6 +2034,10 @@ session_ext_describe(Session *s, const char *body, size_t len)
 			proto_write_row_description(&s->out, 5, names, types);
 		} else if (fp->func == GWF_PLAN_CACHE) {
 			proto_write_row_description(&s->out, 5, plan_cache_cols, plan_cache_types);
+		} else if (fp->func == GWF_SQL_PREPARE || fp->func == GWF_SQL_EXECUTE ||
+		           fp->func == GWF_SQL_DEALLOCATE) {
+			proto_write_message(&s->out, PQ_MSG_NO_DATA, NULL, 0); /* statement 'S' of EXECUTE:
+			                                                          columns unknown here */
 		} else if (fp->func == GWF_LIST_PREPARED) {
 			const char *names[] = {"node_id", "gid", "prepared"};
 			const uint32_t types[] = {23, 25, 25};

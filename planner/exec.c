@@ -517,6 +517,8 @@ run_send_next(NodeRun *r)
 		else
 			proto_write_bind(&b, "", name, 0, NULL, 0, none, none_len, bind->nresult,
 			                 bind->result_formats);
+		if (bind->send_row_description)
+			proto_write_describe(&b, 'P', ""); /* SQL-level EXECUTE: the client gets columns */
 		proto_write_execute(&b, "", 0);
 		proto_write_sync(&b);
 	} else if (task->nparams == 0) {

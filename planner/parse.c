@@ -1087,6 +1087,49 @@ defelem_is_true(const PgQuery__DefElem *d)
 	return sv == NULL || (strcmp(sv, "false") != 0 && strcmp(sv, "off") != 0);
 }
 
+/* builtin_type_oid: the oid of a built-in type named as in a TypeName (last name), 0 if unknown */
+static uint32_t
+builtin_type_oid(const PgQuery__TypeName *t)
+{
+	static const struct {
+		const char *name;
+		uint32_t oid;
+	} types[] = {{"bool", 16},       {"bytea", 17},    {"char", 18},        {"name", 19},
+	             {"int8", 20},       {"int2", 21},     {"int4", 23},        {"text", 25},
+	             {"oid", 26},        {"json", 114},    {"xml", 142},        {"float4", 700},
+	             {"float8", 701},    {"money", 790},   {"bpchar", 1042},    {"varchar", 1043},
+	             {"date", 1082},     {"time", 1083},   {"timestamp", 1114}, {"timestamptz", 1184},
+	             {"interval", 1186}, {"timetz", 1266}, {"bit", 1560},       {"varbit", 1562},
+	             {"numeric", 1700},  {"uuid", 2950},   {"jsonb", 3802}};
+	if (t == NULL || t->n_array_bounds > 0 || t->setof || t->pct_type)
+		return 0;
+	const char *name = last_name(t->n_names, t->names);
+	if (name == NULL)
+		return 0;
+	if (t->n_names > 2 || (t->n_names == 2 && strcmp(node_string(t->names[0]), "pg_catalog") != 0))
+		return 0;
+	for (size_t i = 0; i < sizeof(types) / sizeof(types[0]); i++)
+		if (strcmp(types[i].name, name) == 0)
+			return types[i].oid;
+	return 0;
+}
+
+static void
+inspect_prepare(ParseInfo *pi, Arena *a, const PgQuery__PrepareStmt *p)
+{
+	pi->tag = "PREPARE";
+	pi->sqlprep = 'P';
+	pi->prep_name = p->name;
+	pi->prep_query = p->query;
+	pi->prep_ntypes = (int32_t)p->n_argtypes;
+	pi->prep_types = ARENA_NEW_ARRAY(a, uint32_t, p->n_argtypes + 1);
+	for (size_t i = 0; i < p->n_argtypes; i++) {
+		const PgQuery__Node *n = p->argtypes[i];
+		pi->prep_types[i] =
+		    n->node_case == PG_QUERY__NODE__NODE_TYPE_NAME ? builtin_type_oid(n->type_name) : 0;
+	}
+}
+
 static void
 inspect_explain(ParseInfo *pi, const PgQuery__ExplainStmt *e)
 {
@@ -1401,7 +1444,21 @@ classify(ParseInfo *pi, Arena *a, const PgQuery__Node *n)
 		restricted(pi, "DECLARE CURSOR");
 		break;
 	case PG_QUERY__NODE__NODE_PREPARE_STMT:
-		restricted(pi, "PREPARE");
+		inspect_prepare(pi, a, n->prepare_stmt);
+		break;
+	case PG_QUERY__NODE__NODE_EXECUTE_STMT:
+		pi->tag = "EXECUTE";
+		pi->sqlprep = 'E';
+		pi->prep_name = n->execute_stmt->name;
+		pi->exec_nargs = (int32_t)n->execute_stmt->n_params;
+		pi->exec_args = ARENA_NEW_ARRAY(a, ParseValue, n->execute_stmt->n_params + 1);
+		for (size_t i = 0; i < n->execute_stmt->n_params; i++)
+			pi->exec_args[i] = value_of(a, n->execute_stmt->params[i]);
+		break;
+	case PG_QUERY__NODE__NODE_DEALLOCATE_STMT:
+		pi->sqlprep = 'D';
+		pi->prep_name = str_or_null(n->deallocate_stmt->name);
+		pi->tag = pi->prep_name != NULL ? "DEALLOCATE" : "DEALLOCATE ALL";
 		break;
 	case PG_QUERY__NODE__NODE_LOCK_STMT:
 		restricted(pi, "LOCK TABLE");

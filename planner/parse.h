@@ -196,6 +196,17 @@ typedef struct ParseInfo {
 	bool explain_analyze;
 	const char *explain_format; /* NULL = text */
 
+	/* SQL-level PREPARE / EXECUTE / DEALLOCATE, run by the gateway itself */
+	char sqlprep;          /* 0, 'P' PREPARE name [(types)] AS query, 'E' EXECUTE name [(args)],
+	                          'D' DEALLOCATE [PREPARE] name | ALL */
+	const char *prep_name; /* NULL: DEALLOCATE ALL */
+	void *prep_query;      /* 'P': the statement node (parse_sub_stmt) */
+	int32_t prep_ntypes;   /* 'P': declared parameter types, as pg_type oids (0: not a
+	                          built-in type the gateway knows: the node infers it) */
+	uint32_t *prep_types;
+	int32_t exec_nargs; /* 'E': the arguments, reduced (PV_CONST / PV_NULL / other) */
+	ParseValue *exec_args;
+
 	/* SET / RESET / DISCARD ALL (not SET LOCAL): see SetKind in plan.h */
 	SetKind set_kind;
 	const char *set_name;    /* SET_VALUE / SET_RESET: the GUC name, lower case */

@@ -105,6 +105,9 @@ typedef enum GatewayFunc {
 	GWF_LIST_PREPARED,            /* shardgate_prepared_transactions(): in-doubt sg_* on nodes */
 	GWF_LIST_ACTIVE,              /* shardgate_transactions(): this gateway's transactions */
 	GWF_PLAN_CACHE,               /* shardgate_plan_cache(): the plan cache's counters */
+	GWF_SQL_PREPARE,              /* PREPARE name [(types)] AS query: kept by the session */
+	GWF_SQL_EXECUTE,              /* EXECUTE name [(args)]: run like a Bind + Execute */
+	GWF_SQL_DEALLOCATE,           /* DEALLOCATE name | ALL */
 } GatewayFunc;
 
 typedef struct Task {
@@ -186,6 +189,14 @@ typedef struct DistPlan {
 	int32_t func_shard_count;       /* 0 = default (32) */
 	const char *func_colocate_with; /* NULL or table name */
 	const char *func_result_column; /* result column name, e.g. "create_distributed_table" */
+	/* GWF_SQL_*: SQL-level prepared statements live in the session, as protocol ones, so they
+	 * work with transaction pooling and on distributed tables */
+	const char *prep_name; /* NULL: DEALLOCATE ALL */
+	const char *prep_sql;  /* GWF_SQL_PREPARE: the statement's text */
+	int32_t prep_ntypes;   /* GWF_SQL_PREPARE: declared types (0 = inferred) */
+	const uint32_t *prep_types;
+	int32_t exec_nargs; /* GWF_SQL_EXECUTE: arguments as text, NULL for NULL */
+	const char **exec_args;
 } DistPlan;
 
 #endif /* SG_PLANNER_PLAN_H */

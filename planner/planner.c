@@ -285,6 +285,46 @@ plan_explain(const Analysis *an, const PlanParams *params, Arena *a, DistPlan *p
 	return true;
 }
 
+/* plan_sql_prepared: PREPARE / EXECUTE / DEALLOCATE, answered by the session */
+static bool
+plan_sql_prepared(const Analysis *an, Arena *a, DistPlan *plan, SgError *err)
+{
+	const ParseInfo *pi = &an->pi;
+	plan->kind = PLAN_GATEWAY_FUNC;
+	plan->prep_name = pi->prep_name;
+	plan->command_tag = pi->tag;
+	if (pi->sqlprep == 'D') {
+		plan->func = GWF_SQL_DEALLOCATE;
+		return true;
+	}
+	if (pi->sqlprep == 'P') {
+		plan->func = GWF_SQL_PREPARE;
+		ParsedStmt *inner = parse_sub_stmt(a, an->stmt, pi->prep_query);
+		ParseInfo ipi;
+		parse_inspect(a, inner, &ipi);
+		char *text;
+		if (!deparse_stmt(a, inner, &ipi, NULL, 0, &text, err))
+			return false;
+		plan->prep_sql = text;
+		plan->prep_ntypes = pi->prep_ntypes;
+		plan->prep_types = pi->prep_types;
+		return true;
+	}
+	plan->func = GWF_SQL_EXECUTE;
+	plan->exec_nargs = pi->exec_nargs;
+	plan->exec_args = ARENA_NEW_ARRAY(a, const char *, pi->exec_nargs + 1);
+	for (int32_t i = 0; i < pi->exec_nargs; i++) {
+		const ParseValue *v = &pi->exec_args[i];
+		if (v->kind != PV_CONST && v->kind != PV_NULL)
+			return sg_error_set(err, SQLSTATE_FEATURE_NOT_SUPPORTED,
+			                    "EXECUTE through shardgate takes constant arguments only "
+			                    "(argument %d is an expression)",
+			                    (int)i + 1);
+		plan->exec_args[i] = v->kind == PV_NULL ? NULL : v->text;
+	}
+	return true;
+}
+
 /* plan_stmt: planner_plan_stmt and planner_plan_stmt_params (params NULL for the former) */
 static bool
 plan_stmt(const CatalogSnapshot *snap, const ParsedStmt *stmt, const char *stmt_text,
@@ -299,6 +339,12 @@ plan_stmt(const CatalogSnapshot *snap, const ParsedStmt *stmt, const char *stmt_
 		plan->kind = PLAN_TXN_CONTROL;
 		plan->txn_cmd = pi->txn_cmd;
 		plan->txn_sql = stmt_text;
+		*out = plan;
+		return true;
+	}
+	if (pi->sqlprep != 0) {
+		if (!plan_sql_prepared(&an, a, plan, err))
+			return false;
 		*out = plan;
 		return true;
 	}

@@ -171,5 +171,48 @@ def prepared_routing_same_answers(c):
     cur.execute("DROP TABLE pc_pdist, pc_plocal")
 
 
+@test
+def sql_level_prepare_execute(c):
+    """PREPARE / EXECUTE / DEALLOCATE are kept by the gateway's session: they work on
+    distributed tables and with transaction pooling (each EXECUTE may use another
+    backend connection), with PostgreSQL's errors."""
+    g = c.gw()
+    cur = g.cursor()
+    load(cur, "pc_sdist", True)
+    cur.execute("CREATE TEMP TABLE IF NOT EXISTS pc_dummy (x int)")  # any backend
+    cur.execute("PREPARE pc_get (int) AS SELECT filler FROM pc_sdist WHERE aid = $1")
+    cur.execute("PREPARE pc_upd AS UPDATE pc_sdist SET abalance = $2 WHERE aid = $1")
+    cur.execute("PREPARE pc_local (int) AS SELECT $1 * 2")
+    for k in (1, 77, 250, 499):
+        cur.execute("EXECUTE pc_get (%d)" % k)
+        eq(cur.fetchall(), [("f%d" % k,)], "EXECUTE pc_get(%d)" % k)
+        cur.execute("EXECUTE pc_upd (%d, -%d)" % (k, k))
+        eq(cur.statusmessage, "UPDATE 1", "EXECUTE pc_upd")
+        cur.execute("EXECUTE pc_local (%d)" % k)
+        eq(cur.fetchall(), [(2 * k,)], "local prepared statement")
+    cur.execute("SELECT sum(abalance) FROM pc_sdist WHERE aid IN (1, 77, 250, 499)")
+    eq(cur.fetchone()[0], -(1 + 77 + 250 + 499), "updates")
+    for sql, state in (("EXECUTE pc_get (1, 2)", "42601"), ("PREPARE pc_get AS SELECT 1", "42P05"),
+                       ("EXECUTE nosuch (1)", "26000"), ("DEALLOCATE nosuch", "26000")):
+        try:
+            cur.execute(sql)
+            raise AssertionError("%s accepted" % sql)
+        except psycopg2_errors() as e:
+            eq(e.pgcode, state, sql)
+    cur.execute("DEALLOCATE pc_get")
+    cur.execute("DEALLOCATE ALL")
+    try:
+        cur.execute("EXECUTE pc_upd (1, 1)")
+        raise AssertionError("EXECUTE after DEALLOCATE ALL accepted")
+    except psycopg2_errors() as e:
+        eq(e.pgcode, "26000", "after DEALLOCATE ALL")
+    cur.execute("DROP TABLE pc_sdist")
+
+
+def psycopg2_errors():
+    import psycopg2
+    return psycopg2.Error
+
+
 if __name__ == "__main__":
     harness.main(nodes=3)

@@ -429,7 +429,7 @@ static const PlanCase unsupported_cases[] = {
     {"EXPLAIN (FORMAT JSON) SELECT * FROM t", "0A000", 0, NULL, 0, {{0}}},
     {"COPY t FROM STDIN", "0A000", 0, NULL, 0, {{0}}},
     {"DECLARE c CURSOR FOR SELECT * FROM t", "0A000", 0, NULL, 0, {{0}}},
-    {"PREPARE p AS SELECT * FROM t WHERE id = $1", "0A000", 0, NULL, 0, {{0}}},
+    {"EXECUTE p (1 + 1)", "0A000", 0, NULL, 0, {{0}}},
     {"SELECT 1 FROM create_distributed_table('t', 'id')", "0A000", 0, NULL, 0, {{0}}},
     {"SELECT create_distributed_table(x, 'id') FROM loc", "0A000", 0, NULL, 0, {{0}}},
     {"ALTER TABLE t RENAME TO t2", "0A000", 0, NULL, 0, {{0}}},
@@ -1443,10 +1443,43 @@ test_params(void)
 	CU_ASSERT_STRING_EQUAL(err.sqlstate, "0A000");
 }
 
+/* SQL-level PREPARE / EXECUTE / DEALLOCATE are kept by the session: plans say what to do */
+static void
+test_sql_prepared(void)
+{
+	StmtList sl;
+	SgError err;
+	DistPlan *p = NULL;
+	CU_ASSERT_TRUE_FATAL(planner_split(
+	    arena, "PREPARE q (bigint, text, mytype) AS SELECT * FROM t WHERE id = $1", &sl, &err));
+	CU_ASSERT_TRUE_FATAL(planner_plan_stmt(snap, sl.stmts[0], sl.texts[0], arena, &p, &err));
+	CU_ASSERT_EQUAL(p->kind, PLAN_GATEWAY_FUNC);
+	CU_ASSERT_EQUAL(p->func, GWF_SQL_PREPARE);
+	CU_ASSERT_STRING_EQUAL(p->prep_name, "q");
+	CU_ASSERT_STRING_EQUAL(p->prep_sql, "SELECT * FROM t WHERE id = $1");
+	CU_ASSERT_EQUAL_FATAL(p->prep_ntypes, 3);
+	CU_ASSERT_EQUAL(p->prep_types[0], 20u);
+	CU_ASSERT_EQUAL(p->prep_types[1], 25u);
+	CU_ASSERT_EQUAL(p->prep_types[2], 0u); /* not built in: the node infers it */
+	CU_ASSERT_TRUE_FATAL(planner_split(arena, "EXECUTE q (5, 'it''s', NULL)", &sl, &err));
+	CU_ASSERT_TRUE_FATAL(planner_plan_stmt(snap, sl.stmts[0], sl.texts[0], arena, &p, &err));
+	CU_ASSERT_EQUAL(p->func, GWF_SQL_EXECUTE);
+	CU_ASSERT_EQUAL_FATAL(p->exec_nargs, 3);
+	CU_ASSERT_STRING_EQUAL(p->exec_args[0], "5");
+	CU_ASSERT_STRING_EQUAL(p->exec_args[1], "it's");
+	CU_ASSERT_PTR_NULL(p->exec_args[2]);
+	CU_ASSERT_TRUE_FATAL(planner_split(arena, "DEALLOCATE ALL", &sl, &err));
+	CU_ASSERT_TRUE_FATAL(planner_plan_stmt(snap, sl.stmts[0], sl.texts[0], arena, &p, &err));
+	CU_ASSERT_EQUAL(p->func, GWF_SQL_DEALLOCATE);
+	CU_ASSERT_PTR_NULL(p->prep_name);
+	CU_ASSERT_STRING_EQUAL(p->command_tag, "DEALLOCATE ALL");
+}
+
 void
 sg_register_tests(void)
 {
 	CU_pSuite s = CU_add_suite("planner", setup, teardown);
+	CU_add_test(s, "sql_prepared", test_sql_prepared);
 	CU_add_test(s, "split", test_split);
 	CU_add_test(s, "syntax_error", test_syntax_error);
 	CU_add_test(s, "local", test_local);
