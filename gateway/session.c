@@ -1440,6 +1440,12 @@ session_run_tasks(Session *s)
 		session_stmt_failed(s, &err);
 		return;
 	}
+	if (p->needs_block && s->txn.block == TXN_BLOCK_NONE) {
+		sg_error_set(&err, SQLSTATE_NO_ACTIVE_SQL_TRANSACTION,
+		             "%s can only be used in transaction blocks", p->command_tag);
+		session_stmt_failed(s, &err);
+		return;
+	}
 	if (s->txn.block == TXN_BLOCK_NONE && !p->in_txn_forbidden &&
 	    ((p->is_write && plan_distinct_nodes(p) > 1) || p->nstages > 0)) {
 		/* atomic over several nodes (2PC), and temporary tables of a multi-stage plan
