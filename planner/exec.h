@@ -49,9 +49,11 @@ typedef struct ExecBind {
 	const int32_t *lengths;
 	int16_t nresult;
 	const int16_t *result_formats;
-	bool send_row_description; /* false for Execute: Describe already sent it */
-	char describe;             /* 0: execute; 'S'/'P': Parse(+Bind)+Describe only, relaying the
-	                              ParameterDescription / RowDescription / NoData the node computes */
+	bool send_row_description;   /* false for Execute: Describe already sent it */
+	char describe;               /* 0: execute; 'S'/'P': Parse(+Bind)+Describe only, relaying the
+	                                ParameterDescription / RowDescription / NoData the node computes */
+	const char *describe_portal; /* != NULL: only Describe of this portal of the node (a cursor
+	                                of DECLARE), no Parse/Bind */
 } ExecBind;
 
 /*
