@@ -20,6 +20,7 @@
 
 #include <stdint.h>
 #include <string.h>
+#include <strings.h>
 
 #include <pg_query.h>
 
@@ -92,10 +93,41 @@ deparse_node(Arena *a, int32_t version, PgQuery__Node *node, char **out, SgError
 	return true;
 }
 
+/*
+ * copy_drop_text_format: libpg_query's deparser writes COPY's `FORMAT text`
+ * as `FORMAT ` (which PostgreSQL refuses); text is COPY's default format, so
+ * the option is left out of cs (the caller restores options / n_options)
+ */
+static void
+copy_drop_text_format(Arena *a, PgQuery__CopyStmt *cs)
+{
+	PgQuery__Node **opts = ARENA_NEW_ARRAY(a, PgQuery__Node *, cs->n_options + 1);
+	size_t n = 0;
+	for (size_t i = 0; i < cs->n_options; i++) {
+		PgQuery__Node *o = cs->options[i];
+		if (o->node_case == PG_QUERY__NODE__NODE_DEF_ELEM &&
+		    strcmp(o->def_elem->defname, "format") == 0 && o->def_elem->arg != NULL &&
+		    o->def_elem->arg->node_case == PG_QUERY__NODE__NODE_STRING &&
+		    strcasecmp(o->def_elem->arg->string->sval, "text") == 0)
+			continue;
+		opts[n++] = o;
+	}
+	cs->options = opts;
+	cs->n_options = n;
+}
+
 bool
 deparse_tree(Arena *a, const ParsedStmt *stmt, char **out, SgError *err)
 {
-	return deparse_node(a, stmt->version, stmt->raw->stmt, out, err);
+	PgQuery__Node *top = stmt->raw->stmt;
+	if (top == NULL || top->node_case != PG_QUERY__NODE__NODE_COPY_STMT)
+		return deparse_node(a, stmt->version, top, out, err);
+	PgQuery__CopyStmt *cs = top->copy_stmt;
+	PgQuery__CopyStmt saved = *cs;
+	copy_drop_text_format(a, cs);
+	bool ok = deparse_node(a, stmt->version, top, out, err);
+	*cs = saved;
+	return ok;
 }
 
 #define DEPARSE_CACHE_MAX 128 /* per statement: a router plan has one per shard */
@@ -1346,6 +1378,7 @@ deparse_wrap_query(Arena *a, const ParsedStmt *stmt, const char *query_sql, char
 		cs->relation = NULL;
 		cs->n_attlist = 0;
 		cs->attlist = NULL;
+		copy_drop_text_format(a, cs);
 		ok = deparse_node(a, stmt->version, top, out, err);
 		*cs = saved;
 	}

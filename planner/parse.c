@@ -1128,6 +1128,12 @@ inspect_copy(ParseInfo *pi, Arena *a, const PgQuery__CopyStmt *cs)
 	pi->copy_to_stdout = !cs->is_program && (cs->filename == NULL || cs->filename[0] == '\0');
 	pi->copy_has_query = cs->query != NULL;
 	pi->wrapped_query = cs->query;
+	for (size_t i = 0; i < cs->n_options; i++)
+		if (cs->options[i]->node_case == PG_QUERY__NODE__NODE_DEF_ELEM &&
+		    strcmp(cs->options[i]->def_elem->defname, "format") == 0) {
+			const char *f = node_string(cs->options[i]->def_elem->arg);
+			pi->copy_format = f != NULL ? f : "";
+		}
 	if (cs->n_attlist == 0)
 		return;
 	pi->copy_cols = ARENA_NEW_ARRAY(a, const char *, cs->n_attlist);

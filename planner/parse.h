@@ -194,10 +194,11 @@ typedef struct ParseInfo {
 	const char *explain_format; /* NULL = text */
 
 	/* COPY ... TO and DECLARE CURSOR: statements that wrap a query (planner/wrap.c) */
-	bool is_copy_to;     /* COPY <relation or (query)> TO ... */
-	bool copy_to_stdout; /* ... TO STDOUT (no file, no program) */
-	bool copy_has_query; /* COPY (query) TO: the query is wrapped_query */
-	int32_t copy_ncols;  /* COPY relation (cols) TO: the column list, 0 = none */
+	bool is_copy_to;         /* COPY <relation or (query)> TO ... */
+	bool copy_to_stdout;     /* ... TO STDOUT (no file, no program) */
+	bool copy_has_query;     /* COPY (query) TO: the query is wrapped_query */
+	const char *copy_format; /* FORMAT's argument as written, NULL when not given */
+	int32_t copy_ncols;      /* COPY relation (cols) TO: the column list, 0 = none */
 	const char **copy_cols;
 	bool is_declare;         /* DECLARE CURSOR: the query is wrapped_query */
 	const char *cursor_name; /* DECLARE: the cursor's name */

@@ -21,6 +21,7 @@
 
 #include <inttypes.h>
 #include <string.h>
+#include <strings.h>
 
 #include "common/hash.h"
 #include "planner/deparse.h"
@@ -64,6 +65,11 @@ wrap_inner(const Analysis *an, Arena *a, ParsedStmt **inner, const char **text, 
 		shape->one_node = first->id;
 		const char *name = pi->cursor_name != NULL ? pi->cursor_name : "";
 		shape->temp_tag = arena_printf(a, "%016" PRIx64, sg_fnv1a(SG_FNV_INIT, name, strlen(name)));
+	} else if (pi->copy_format != NULL && strcasecmp(pi->copy_format, "text") != 0 &&
+	           strcasecmp(pi->copy_format, "csv") != 0 &&
+	           strcasecmp(pi->copy_format, "binary") != 0) {
+		return sg_error_set(err, SQLSTATE_INVALID_PARAMETER_VALUE,
+		                    "COPY format \"%s\" not recognized", pi->copy_format);
 	} else if (!pi->copy_to_stdout) {
 		return sg_error_set(
 		    err, SQLSTATE_FEATURE_NOT_SUPPORTED,
