@@ -11,8 +11,8 @@
  * options (FORMAT, HEADER, DELIMITER, FORCE_QUOTE, BINARY, SCROLL, WITH
  * HOLD...) reach PostgreSQL as written.
  *
- * A cursor's temporary tables are named after the cursor (sg_tmp_<hash>_k)
- * and not dropped after the DECLARE: the cursor reads them until it is
+ * A cursor's temporary tables have names of their own (sg_tmp_c<n>_k)
+ * and are not dropped after the DECLARE: the cursor reads them until it is
  * closed; ON COMMIT DROP removes them with the transaction, after
  * PostgreSQL has materialised a WITH HOLD cursor (PreCommit_Portals runs
  * before the on-commit actions).
@@ -20,12 +20,15 @@
 #include "planner/wrap.h"
 
 #include <inttypes.h>
+#include <stdatomic.h>
 #include <string.h>
 #include <strings.h>
 
-#include "common/hash.h"
 #include "planner/deparse.h"
 #include "planner/parse.h"
+
+/* numbers the temporary tables of cursors (sg_tmp_c<n>_<k>), for the whole process */
+static atomic_uint_fast64_t wrap_cursor_seq;
 
 /* copy_columns_ok: PostgreSQL's checks of `COPY t (cols) TO` against the table's columns */
 static bool
@@ -63,8 +66,10 @@ wrap_inner(const Analysis *an, Arena *a, ParsedStmt **inner, const char **text, 
 		if (first == NULL)
 			return sg_error_set(err, SQLSTATE_CONNECTION_FAILURE, "no active storage node");
 		shape->one_node = first->id;
-		const char *name = pi->cursor_name != NULL ? pi->cursor_name : "";
-		shape->temp_tag = arena_printf(a, "%016" PRIx64, sg_fnv1a(SG_FNV_INIT, name, strlen(name)));
+		/* unique per DECLARE: a second DECLARE of an open cursor's name must reach
+		 * PostgreSQL's 42P03, not trip over the first one's temporary tables */
+		shape->temp_tag =
+		    arena_printf(a, "c%" PRIu64, (uint64_t)atomic_fetch_add(&wrap_cursor_seq, 1) + 1);
 	} else if (pi->copy_format != NULL && strcasecmp(pi->copy_format, "text") != 0 &&
 	           strcasecmp(pi->copy_format, "csv") != 0 &&
 	           strcasecmp(pi->copy_format, "binary") != 0) {
