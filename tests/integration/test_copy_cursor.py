@@ -568,6 +568,41 @@ def client_cursors(c):
 
 
 @test
+def client_cursors_psycopg3(c):
+    """psycopg 3 server-side cursors: DECLARE with $n parameters (extended
+    protocol), Describe of the cursor's portal, binary FETCH, scroll"""
+    try:
+        import psycopg
+    except ImportError:
+        raise harness.Skip("psycopg 3 is not installed")
+    f = Failures()
+
+    def run(port, dbname, binary, scrollable):
+        conn = psycopg.connect(host="127.0.0.1", port=port, user="postgres", dbname=dbname,
+                               autocommit=False)
+        try:
+            with conn.cursor(name="cc_pg3", binary=binary, scrollable=scrollable) as cur:
+                cur.itersize = 13
+                cur.execute("SELECT id, name, v, d, b, flag FROM cc_t WHERE id > %s AND id < %s "
+                            "ORDER BY id", (10, 200))
+                desc = [(d.name, d.type_code) for d in cur.description]
+                first = cur.fetchmany(4)
+                if scrollable:
+                    cur.scroll(-2)
+                rest = cur.fetchall()
+            conn.rollback()
+            return desc, first, rest
+        finally:
+            conn.close()
+
+    for binary, scrollable in [(False, False), (True, True)]:
+        f.check("binary=%s scrollable=%s" % (binary, scrollable), lambda: eq(
+            run(c.port, "postgres", binary, scrollable),
+            run(c.node_port(1), REFDB, binary, scrollable), "description and rows"))
+    f.done()
+
+
+@test
 def cleanup(c):
     g = c.gw()
     try:
