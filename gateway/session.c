@@ -1440,6 +1440,8 @@ session_run_tasks(Session *s)
 		session_stmt_failed(s, &err);
 		return;
 	}
+	if (p->pin_node != 0)
+		txn_pin(&s->txn, p->pin_node); /* a WITH HOLD cursor: keep that connection */
 	if (p->needs_block && s->txn.block == TXN_BLOCK_NONE) {
 		sg_error_set(&err, SQLSTATE_NO_ACTIVE_SQL_TRANSACTION,
 		             "%s can only be used in transaction blocks", p->command_tag);

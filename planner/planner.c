@@ -363,6 +363,8 @@ plan_stmt(const CatalogSnapshot *snap, const ParsedStmt *stmt, const char *stmt_
 			                    pi->rels[i].name);
 		}
 		plan_one_node(&an, a, plan, first->id);
+		if (pi->is_declare && pi->cursor_hold)
+			plan->pin_node = first->id;
 		break;
 	case PARSE_UTILITY:
 		if (pi->set_refused != NULL)

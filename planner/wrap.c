@@ -126,5 +126,6 @@ wrap_finish(const Analysis *an, const DistPlan *ip, Arena *a, DistPlan *plan, Sg
 	plan->has_count = pi->is_copy_to;
 	plan->returns_rows = false;
 	plan->needs_block = pi->is_declare && !pi->cursor_hold;
+	plan->pin_node = pi->is_declare && pi->cursor_hold ? t->node_id : 0;
 	return true;
 }

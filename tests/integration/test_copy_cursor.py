@@ -539,6 +539,40 @@ def cursor_with_hold(c):
 
 
 @test
+def with_hold_stays_with_its_session(c):
+    """A WITH HOLD cursor outlives its transaction on the session's own backend:
+    another session (which may get any pooled connection) cannot see it, and
+    the owner finds it again whatever ran in between, as on one PostgreSQL"""
+    f = Failures()
+    a, b = c.gw(), c.gw()
+    try:
+        ca, cb = a.cursor(), b.cursor()
+        ca.execute("DECLARE hp CURSOR WITH HOLD FOR SELECT id FROM cc_t ORDER BY id")
+        cl = None
+        for k in range(5):
+            f.check("other session #%d" % k, lambda: eq(
+                sqlstate_of(lambda: cb.execute("FETCH 1 FROM hp")), "34000", "SQLSTATE"))
+            cb.execute("SELECT count(*) FROM cc_t t JOIN cc_u u ON u.t_id = t.id")
+            ca.execute("SELECT count(*) FROM cc_t t JOIN cc_u u ON u.t_id = t.id")
+            ca.execute("BEGIN")
+            ca.execute("FETCH 1 FROM hp")
+            cl = ca.fetchall()
+            ca.execute("COMMIT")
+            f.eq(cl, [(k + 1,)], "owner's FETCH #%d" % k)
+        ca.execute("CLOSE hp")
+        ca.execute("DECLARE hq CURSOR WITH HOLD FOR SELECT id FROM cc_t")
+        a.close()
+        # the owner's backend is closed with its session, not handed to another
+        for k in range(3):
+            f.check("after the owner left #%d" % k, lambda: eq(
+                sqlstate_of(lambda: cb.execute("FETCH 1 FROM hq")), "34000", "SQLSTATE"))
+    finally:
+        a.close()
+        b.close()
+    f.done()
+
+
+@test
 def client_cursors(c):
     """psycopg2 named cursors: plain, scrollable, WITH HOLD"""
     f = Failures()
