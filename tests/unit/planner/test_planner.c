@@ -1600,6 +1600,15 @@ test_copy_cursor(void)
 	CU_ASSERT_PTR_NOT_NULL_FATAL(q);
 	CU_ASSERT_STRING_NOT_EQUAL(q->stages[0].copy_sql, p->stages[0].copy_sql);
 
+	/* COPY FROM STDIN (FORMAT text): the option is left out of the shard statements */
+	StmtList sl;
+	CU_ASSERT_TRUE_FATAL(planner_split(arena, "COPY t FROM STDIN (FORMAT text)", &sl, &err));
+	bool is_copy = false;
+	CU_ASSERT_TRUE_FATAL(
+	    planner_plan_copy(snap, sl.stmts[0], sl.texts[0], NULL, arena, &p, &is_copy, &err));
+	CU_ASSERT_TRUE(is_copy);
+	CU_ASSERT_STRING_EQUAL(p->copy.dests[0].sql, "COPY sg_g1_0.t FROM STDIN");
+
 	/* a fan-out would not be one stream: multi-stage */
 	p = plan_sql("DECLARE c CURSOR FOR SELECT * FROM t t JOIN u ON u.id = t.id", &err);
 	CU_ASSERT_PTR_NOT_NULL_FATAL(p);
