@@ -22,8 +22,9 @@
  * relation replaced by `pg_temp.sg_tmp_k AS <its alias or name>`, run on the
  * merge node (the first node: local tables live there, reference tables
  * everywhere); cleanup_sql drops the temporary tables, except for the query
- * of a cursor (tagged names, dropped at the end of the transaction). PostgreSQL evaluates
- * the whole statement, so every SELECT shape gets PostgreSQL's answer.
+ * of a cursor (tagged names, dropped at the end of the transaction).
+ * PostgreSQL evaluates the whole statement, so every SELECT shape gets
+ * PostgreSQL's answer.
  *
  * Pruning: a relation's fragment fetches only the columns whose names
  * appear in some column reference of the statement; every column when `*`
