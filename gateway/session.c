@@ -1638,6 +1638,14 @@ session_run_tasks(Session *s)
 		session_stmt_failed(s, &err);
 		return;
 	}
+	if (p->pin_node != 0)
+		txn_pin(&s->txn, p->pin_node); /* a WITH HOLD cursor: keep that connection */
+	if (p->needs_block && s->txn.block == TXN_BLOCK_NONE) {
+		sg_error_set(&err, SQLSTATE_NO_ACTIVE_SQL_TRANSACTION,
+		             "%s can only be used in transaction blocks", p->command_tag);
+		session_stmt_failed(s, &err);
+		return;
+	}
 	if (s->txn.block == TXN_BLOCK_NONE && !p->in_txn_forbidden &&
 	    ((p->is_write && plan_distinct_nodes(p) > 1) || p->nstages > 0)) {
 		/* atomic over several nodes (2PC), and temporary tables of a multi-stage plan
@@ -1946,6 +1954,35 @@ session_ext_begin(Session *s)
 	session_set_state(s, SESS_QUERY);
 }
 
+/*
+ * session_describe_cursor: Describe of a portal the gateway does not know: a
+ * cursor of DECLARE (psycopg 3 describes its server-side cursors), which
+ * lives on the first node; the node answers (RowDescription, or 34000)
+ */
+static void
+session_describe_cursor(Session *s, const char *name)
+{
+	session_ext_begin(s);
+	memset(&s->bind, 0, sizeof(s->bind));
+	memset(&s->params, 0, sizeof(s->params));
+	s->bind.describe = 'P';
+	s->bind.send_row_description = true;
+	s->bind.describe_portal = arena_strdup(s->arena, name);
+	DistPlan *plan = ARENA_NEW(s->arena, DistPlan);
+	plan->kind = PLAN_TASKS;
+	plan->ntasks = 1;
+	plan->tasks = ARENA_NEW(s->arena, Task);
+	plan->tasks[0].node_id = catalog_first_node(s->snap)->id;
+	plan->tasks[0].sql = "";
+	plan->combine = COMBINE_RELAY;
+	s->plan = plan;
+	s->describing = true;
+	ExecSink sink = {sink_message, sink_done, sink_is_full, s};
+	Exec *x = exec_start(plan, s->snap, &s->txn, &sink, &s->bind);
+	if (x != NULL)
+		s->exec = x;
+}
+
 /* Describe: the node that holds the first node's shells computes the descriptions */
 static void
 session_ext_describe(Session *s, const char *body, size_t len)
@@ -1967,6 +2004,10 @@ session_ext_describe(Session *s, const char *body, size_t len)
 		}
 	} else {
 		portal = portal_find(&s->portals, name);
+		if (portal == NULL && name[0] != '\0' && catalog_first_node(s->srv->catalog) != NULL) {
+			session_describe_cursor(s, name);
+			return;
+		}
 		if (portal == NULL) {
 			sg_error_set(&err, "34000", "portal \"%s\" does not exist", name);
 			goto fail;

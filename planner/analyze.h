@@ -30,6 +30,18 @@ typedef struct RelInfo {
 	int32_t shard;         /* pinned shard index, -1 when not pinned */
 } RelInfo;
 
+/*
+ * PlanShape: what the plan of the query inside a COPY ... TO or DECLARE
+ * CURSOR must look like (planner/wrap.c): the wrapper statement replaces
+ * its one final statement.
+ */
+typedef struct PlanShape {
+	bool one_task;        /* one relayed task: no fan-out (rows of several nodes) */
+	int32_t one_node;     /* != 0: that task runs on this node (a cursor lives on the first) */
+	const char *temp_tag; /* != NULL: multi-stage temporary tables are sg_tmp_<tag>_<k> and
+	                         stay until the transaction ends (an open cursor reads them) */
+} PlanShape;
+
 typedef struct Analysis {
 	const CatalogSnapshot *snap;
 	const ParsedStmt *stmt;
@@ -42,6 +54,7 @@ typedef struct Analysis {
 	int32_t ndist, nref, nlocal;
 	int32_t first_dist;  /* index of the first distributed relation, -1 if none */
 	int32_t first_local; /* index of the first local relation, -1 if none */
+	PlanShape shape;     /* set by the planner after analyze_stmt; zero = any plan */
 } Analysis;
 
 /*

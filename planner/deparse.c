@@ -20,6 +20,7 @@
 
 #include <stdint.h>
 #include <string.h>
+#include <strings.h>
 
 #include <pg_query.h>
 
@@ -92,10 +93,41 @@ deparse_node(Arena *a, int32_t version, PgQuery__Node *node, char **out, SgError
 	return true;
 }
 
+/*
+ * copy_drop_text_format: libpg_query's deparser writes COPY's `FORMAT text`
+ * as `FORMAT ` (which PostgreSQL refuses); text is COPY's default format, so
+ * the option is left out of cs (the caller restores options / n_options)
+ */
+static void
+copy_drop_text_format(Arena *a, PgQuery__CopyStmt *cs)
+{
+	PgQuery__Node **opts = ARENA_NEW_ARRAY(a, PgQuery__Node *, cs->n_options + 1);
+	size_t n = 0;
+	for (size_t i = 0; i < cs->n_options; i++) {
+		PgQuery__Node *o = cs->options[i];
+		if (o->node_case == PG_QUERY__NODE__NODE_DEF_ELEM &&
+		    strcmp(o->def_elem->defname, "format") == 0 && o->def_elem->arg != NULL &&
+		    o->def_elem->arg->node_case == PG_QUERY__NODE__NODE_STRING &&
+		    strcasecmp(o->def_elem->arg->string->sval, "text") == 0)
+			continue;
+		opts[n++] = o;
+	}
+	cs->options = opts;
+	cs->n_options = n;
+}
+
 bool
 deparse_tree(Arena *a, const ParsedStmt *stmt, char **out, SgError *err)
 {
-	return deparse_node(a, stmt->version, stmt->raw->stmt, out, err);
+	PgQuery__Node *top = stmt->raw->stmt;
+	if (top == NULL || top->node_case != PG_QUERY__NODE__NODE_COPY_STMT)
+		return deparse_node(a, stmt->version, top, out, err);
+	PgQuery__CopyStmt *cs = top->copy_stmt;
+	PgQuery__CopyStmt saved = *cs;
+	copy_drop_text_format(a, cs);
+	bool ok = deparse_node(a, stmt->version, top, out, err);
+	*cs = saved;
+	return ok;
 }
 
 #define DEPARSE_CACHE_MAX 128 /* per statement: a router plan has one per shard */
@@ -1286,4 +1318,69 @@ deparse_text_rows(Arena *a, const ParsedStmt *stmt, const char *const *values, i
 	vs->values_lists = rows;
 	vs->n_values_lists = (size_t)n;
 	return deparse_node(a, stmt->version, top, out, err);
+}
+
+bool
+deparse_copy_select(Arena *a, const ParsedStmt *stmt, char **out, SgError *err)
+{
+	const PgQuery__Node *top = stmt->raw->stmt;
+	SG_ASSERT(top != NULL && top->node_case == PG_QUERY__NODE__NODE_COPY_STMT);
+	const PgQuery__CopyStmt *cs = top->copy_stmt;
+	SG_ASSERT(cs->relation != NULL);
+	PgQuery__Node *n = template_stmt(a, "SELECT * FROM x");
+	PgQuery__SelectStmt *s = n->select_stmt;
+	s->from_clause[0]->range_var = cs->relation;
+	if (cs->n_attlist > 0) {
+		s->target_list = ARENA_NEW_ARRAY(a, PgQuery__Node *, cs->n_attlist);
+		s->n_target_list = 0;
+		for (size_t i = 0; i < cs->n_attlist; i++) {
+			const char *col = node_string_of(cs->attlist[i]);
+			s->target_list[s->n_target_list++] =
+			    res_target_node(a, column_node(a, NULL, col != NULL ? col : ""), NULL);
+		}
+	}
+	return deparse_node(a, stmt->version, n, out, err);
+}
+
+bool
+deparse_wrap_query(Arena *a, const ParsedStmt *stmt, const char *query_sql, char **out,
+                   SgError *err)
+{
+	PgQueryProtobufParseResult res = pg_query_parse_protobuf(query_sql);
+	if (res.error != NULL) {
+		sg_error_set(err, SQLSTATE_INTERNAL_ERROR, "could not parse a final statement: %s",
+		             res.error->message);
+		pg_query_free_protobuf_parse_result(res);
+		return false;
+	}
+	ProtobufCAllocator pa;
+	parse_pb_allocator(a, &pa);
+	PgQuery__ParseResult *tree = pg_query__parse_result__unpack(
+	    &pa, res.parse_tree.len, (const uint8_t *)res.parse_tree.data);
+	pg_query_free_protobuf_parse_result(res);
+	if (tree == NULL || tree->n_stmts != 1)
+		return sg_error_set(err, SQLSTATE_INTERNAL_ERROR,
+		                    "a final statement is not exactly one statement");
+	PgQuery__Node *query = tree->stmts[0]->stmt;
+	PgQuery__Node *top = stmt->raw->stmt;
+	bool ok;
+	if (top->node_case == PG_QUERY__NODE__NODE_DECLARE_CURSOR_STMT) {
+		PgQuery__DeclareCursorStmt *d = top->declare_cursor_stmt;
+		PgQuery__Node *saved = d->query;
+		d->query = query;
+		ok = deparse_node(a, stmt->version, top, out, err);
+		d->query = saved;
+	} else {
+		SG_ASSERT(top->node_case == PG_QUERY__NODE__NODE_COPY_STMT);
+		PgQuery__CopyStmt *cs = top->copy_stmt;
+		PgQuery__CopyStmt saved = *cs;
+		cs->query = query;
+		cs->relation = NULL;
+		cs->n_attlist = 0;
+		cs->attlist = NULL;
+		copy_drop_text_format(a, cs);
+		ok = deparse_node(a, stmt->version, top, out, err);
+		*cs = saved;
+	}
+	return ok;
 }

@@ -153,4 +153,19 @@ SG_MUSTCHECK bool deparse_text_rows(Arena *a, const ParsedStmt *stmt, const char
  */
 SG_MUSTCHECK bool deparse_tree(Arena *a, const ParsedStmt *stmt, char **out, SgError *err);
 
+/*
+ * deparse_copy_select: for `COPY <relation> [(cols)] TO ...`, the query it
+ * copies: `SELECT <cols, or *> FROM <relation>` (in a)
+ */
+SG_MUSTCHECK bool deparse_copy_select(Arena *a, const ParsedStmt *stmt, char **out, SgError *err);
+
+/*
+ * deparse_wrap_query: stmt (COPY ... TO or DECLARE CURSOR) with its query
+ * replaced by query_sql (one statement, the planner's own text): a COPY of
+ * a relation becomes `COPY (query) TO ...`, options kept. The tree is
+ * restored; XX000 if query_sql does not parse.
+ */
+SG_MUSTCHECK bool deparse_wrap_query(Arena *a, const ParsedStmt *stmt, const char *query_sql,
+                                     char **out, SgError *err);
+
 #endif /* SG_PLANNER_DEPARSE_H */

@@ -490,6 +490,9 @@ run_send_next(NodeRun *r)
 			proto_write_bind(&b, "", "", 0, NULL, 0, none, none_len, 1, binary);
 		proto_write_execute(&b, "", 0);
 		proto_write_sync(&b);
+	} else if (bind != NULL && bind->describe_portal != NULL) {
+		proto_write_describe(&b, 'P', bind->describe_portal);
+		proto_write_sync(&b);
 	} else if (bind != NULL && bind->describe != 0) {
 		proto_write_parse(&b, "", task->sql, bind->ntypes, bind->types);
 		if (bind->describe == 'P')

@@ -49,12 +49,14 @@ typedef struct ExecBind {
 	const int32_t *lengths;
 	int16_t nresult;
 	const int16_t *result_formats;
-	bool send_row_description; /* false for Execute: Describe already sent it */
-	uint64_t schema_epoch;     /* part of the key of statements kept prepared on a backend
-	                              connection: after DDL they are parsed again (PostgreSQL would
-	                              say "cached plan must not change result type") */
-	char describe;             /* 0: execute; 'S'/'P': Parse(+Bind)+Describe only, relaying the
-	                              ParameterDescription / RowDescription / NoData the node computes */
+	bool send_row_description;   /* false for Execute: Describe already sent it */
+	uint64_t schema_epoch;       /* part of the key of statements kept prepared on a backend
+	                                connection: after DDL they are parsed again (PostgreSQL would
+	                                say "cached plan must not change result type") */
+	char describe;               /* 0: execute; 'S'/'P': Parse(+Bind)+Describe only, relaying the
+	                                ParameterDescription / RowDescription / NoData the node computes */
+	const char *describe_portal; /* != NULL: only Describe of this portal of the node (a cursor
+	                                of DECLARE), no Parse/Bind */
 } ExecBind;
 
 /*

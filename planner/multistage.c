@@ -21,8 +21,10 @@
  * The final query is the statement itself, deparsed with each distributed
  * relation replaced by `pg_temp.sg_tmp_k AS <its alias or name>`, run on the
  * merge node (the first node: local tables live there, reference tables
- * everywhere); cleanup_sql drops the temporary tables. PostgreSQL evaluates
- * the whole statement, so every SELECT shape gets PostgreSQL's answer.
+ * everywhere); cleanup_sql drops the temporary tables, except for the query
+ * of a cursor (tagged names, dropped at the end of the transaction).
+ * PostgreSQL evaluates the whole statement, so every SELECT shape gets
+ * PostgreSQL's answer.
  *
  * Pruning: a relation's fragment fetches only the columns whose names
  * appear in some column reference of the statement; every column when `*`
@@ -59,8 +61,10 @@
 #include "planner/tasks.h"
 
 const char *
-multistage_temp_name(Arena *a, int32_t k)
+multistage_temp_name(Arena *a, const char *tag, int32_t k)
 {
+	if (tag != NULL)
+		return arena_printf(a, "sg_tmp_%s_%d", tag, (int)k);
 	return arena_printf(a, "sg_tmp_%d", (int)k);
 }
 
@@ -267,7 +271,7 @@ multistage_plan(const Analysis *an, Arena *a, DistPlan *plan, SgError *err)
 	for (int32_t i = 0; i < pi->nrels; i++) {
 		if (an->rels[i].cls != REL_DISTRIBUTED)
 			continue;
-		temps[n] = multistage_temp_name(a, n + 1);
+		temps[n] = multistage_temp_name(a, an->shape.temp_tag, n + 1);
 		if (!build_stage(an, a, i, temps[n], merge, &stages[n], &pulls[n], err))
 			return false;
 		ren[n] =
@@ -281,7 +285,10 @@ multistage_plan(const Analysis *an, Arena *a, DistPlan *plan, SgError *err)
 	} else if (!deparse_stmt(a, an->stmt, pi, ren, n, &final_sql, err)) {
 		return false;
 	}
-	if (!deparse_drop_temps(a, an->stmt, temps, n, &cleanup, err))
+	/* a cursor reads the temporary tables until it is closed: ON COMMIT DROP removes them
+	 * (after PostgreSQL has materialised a WITH HOLD cursor) */
+	cleanup = NULL;
+	if (an->shape.temp_tag == NULL && !deparse_drop_temps(a, an->stmt, temps, n, &cleanup, err))
 		return false;
 
 	TaskList tl;

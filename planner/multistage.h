@@ -16,12 +16,16 @@
  * statement itself runs there over the temporary tables.
  */
 
-/* multistage_temp_name: the one generator of temporary table names, `sg_tmp_<k>` (in a) */
-const char *multistage_temp_name(Arena *a, int32_t k);
+/*
+ * multistage_temp_name: the one generator of temporary table names,
+ * `sg_tmp_<k>`, or `sg_tmp_<tag>_<k>` with a tag (in a)
+ */
+const char *multistage_temp_name(Arena *a, const char *tag, int32_t k);
 
 /*
  * multistage_plan fills plan (PLAN_TASKS with stages, merge_node = the
- * first node, one final task there, COMBINE_RELAY). 0A000 for FOR
+ * first node, one final task there, COMBINE_RELAY; an->shape.temp_tag:
+ * tagged temporary tables, no cleanup_sql). 0A000 for FOR
  * UPDATE/SHARE and data-modifying WITH; XX000 on a deparse failure.
  */
 SG_MUSTCHECK bool multistage_plan(const Analysis *an, Arena *a, DistPlan *plan, SgError *err);

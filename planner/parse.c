@@ -1163,6 +1163,34 @@ parse_sub_stmt(Arena *a, const ParsedStmt *stmt, void *node)
 	return ps;
 }
 
+/* PostgreSQL's CURSOR_OPT_HOLD (parsenodes.h): DECLARE ... WITH HOLD */
+#define PARSE_CURSOR_OPT_HOLD 0x0020
+
+/* inspect_copy: COPY ... TO: destination, column list, query */
+static void
+inspect_copy(ParseInfo *pi, Arena *a, const PgQuery__CopyStmt *cs)
+{
+	if (cs->is_from)
+		return;
+	pi->is_copy_to = true;
+	pi->copy_to_stdout = !cs->is_program && (cs->filename == NULL || cs->filename[0] == '\0');
+	pi->copy_has_query = cs->query != NULL;
+	pi->wrapped_query = cs->query;
+	for (size_t i = 0; i < cs->n_options; i++)
+		if (cs->options[i]->node_case == PG_QUERY__NODE__NODE_DEF_ELEM &&
+		    strcmp(cs->options[i]->def_elem->defname, "format") == 0) {
+			const char *f = node_string(cs->options[i]->def_elem->arg);
+			pi->copy_format = f != NULL ? f : "";
+		}
+	if (cs->n_attlist == 0)
+		return;
+	pi->copy_cols = ARENA_NEW_ARRAY(a, const char *, cs->n_attlist);
+	for (size_t i = 0; i < cs->n_attlist; i++) {
+		const char *c = node_string(cs->attlist[i]);
+		pi->copy_cols[pi->copy_ncols++] = c != NULL ? c : "";
+	}
+}
+
 static void
 restricted(ParseInfo *pi, const char *construct)
 {
@@ -1439,9 +1467,14 @@ classify(ParseInfo *pi, Arena *a, const PgQuery__Node *n)
 		break;
 	case PG_QUERY__NODE__NODE_COPY_STMT:
 		restricted(pi, "COPY");
+		inspect_copy(pi, a, n->copy_stmt);
 		break;
 	case PG_QUERY__NODE__NODE_DECLARE_CURSOR_STMT:
 		restricted(pi, "DECLARE CURSOR");
+		pi->is_declare = true;
+		pi->cursor_name = n->declare_cursor_stmt->portalname;
+		pi->cursor_hold = (n->declare_cursor_stmt->options & PARSE_CURSOR_OPT_HOLD) != 0;
+		pi->wrapped_query = n->declare_cursor_stmt->query;
 		break;
 	case PG_QUERY__NODE__NODE_PREPARE_STMT:
 		inspect_prepare(pi, a, n->prepare_stmt);

@@ -207,6 +207,18 @@ typedef struct ParseInfo {
 	int32_t exec_nargs; /* 'E': the arguments, reduced (PV_CONST / PV_NULL / other) */
 	ParseValue *exec_args;
 
+	/* COPY ... TO and DECLARE CURSOR: statements that wrap a query (planner/wrap.c) */
+	bool is_copy_to;         /* COPY <relation or (query)> TO ... */
+	bool copy_to_stdout;     /* ... TO STDOUT (no file, no program) */
+	bool copy_has_query;     /* COPY (query) TO: the query is wrapped_query */
+	const char *copy_format; /* FORMAT's argument as written, NULL when not given */
+	int32_t copy_ncols;      /* COPY relation (cols) TO: the column list, 0 = none */
+	const char **copy_cols;
+	bool is_declare;         /* DECLARE CURSOR: the query is wrapped_query */
+	const char *cursor_name; /* DECLARE: the cursor's name */
+	bool cursor_hold;        /* DECLARE ... WITH HOLD */
+	void *wrapped_query;     /* the query node of COPY (query) / DECLARE, for parse_sub_stmt */
+
 	/* SET / RESET / DISCARD ALL (not SET LOCAL): see SetKind in plan.h */
 	SetKind set_kind;
 	const char *set_name;    /* SET_VALUE / SET_RESET: the GUC name, lower case */

@@ -152,6 +152,10 @@ typedef struct DistPlan {
 	bool is_write;           /* modifies data or schema on the nodes */
 	bool is_ddl;             /* schema change sent to every node */
 	bool in_txn_forbidden;   /* VACUUM, CREATE DATABASE, CREATE INDEX CONCURRENTLY... */
+	bool needs_block;        /* DECLARE CURSOR without HOLD: 25P01 outside a transaction block
+	                            (the session wraps a multi-stage plan in its own block) */
+	int32_t pin_node;        /* != 0: DECLARE ... WITH HOLD: the cursor may outlive the
+	                            transaction on this node: the session keeps its connection */
 	bool catalog_changed;    /* the shardgate catalog changes: reload after success */
 	int32_t rows_from_node;  /* != 0: only this node's rows and count reach the client (a
 	                            reference-table write runs on every node: report one copy) */

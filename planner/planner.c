@@ -39,6 +39,7 @@
 #include "planner/parse.h"
 #include "planner/router.h"
 #include "planner/tasks.h"
+#include "planner/wrap.h"
 
 bool
 planner_split(Arena *a, const char *sql, StmtList *out, SgError *err)
@@ -214,10 +215,12 @@ plan_query(const Analysis *an, Arena *a, DistPlan *plan, int32_t first_node, SgE
 		if (an->nlocal == 0) {
 			if (!router_try(an, a, plan, &routed, err))
 				return false;
-			if (routed)
+			if (routed && (an->shape.one_node == 0 || plan->tasks[0].node_id == an->shape.one_node))
 				return true;
+			if (routed)
+				memset(plan, 0, sizeof(*plan)); /* a cursor's shard elsewhere: pull it */
 			SgError why;
-			if (fanout_applies(an, &why))
+			if (!an->shape.one_task && fanout_applies(an, &why))
 				return fanout_plan(an, a, plan, err);
 		}
 		return multistage_plan(an, a, plan, err);
@@ -248,8 +251,30 @@ plan_query(const Analysis *an, Arena *a, DistPlan *plan, int32_t first_node, SgE
 }
 
 static bool plan_stmt(const CatalogSnapshot *snap, const ParsedStmt *stmt, const char *stmt_text,
-                      const char *search_path, const PlanParams *params, Arena *a, DistPlan **out,
-                      SgError *err);
+                      const char *search_path, const PlanParams *params, const PlanShape *shape,
+                      Arena *a, DistPlan **out, SgError *err);
+
+/*
+ * plan_wrapped: COPY ... TO / DECLARE CURSOR on distributed or reference
+ * tables: the query is planned as one relayed task, then wrapped (wrap.c)
+ */
+static bool
+plan_wrapped(const Analysis *an, const PlanParams *params, Arena *a, DistPlan *plan, DistPlan **out,
+             SgError *err)
+{
+	ParsedStmt *inner;
+	const char *text;
+	PlanShape shape;
+	if (!wrap_inner(an, a, &inner, &text, &shape, err))
+		return false;
+	DistPlan *ip;
+	if (!plan_stmt(an->snap, inner, text, an->search_path, params, &shape, a, &ip, err))
+		return false;
+	if (!wrap_finish(an, ip, a, plan, err))
+		return false;
+	*out = plan;
+	return true;
+}
 
 /*
  * plan_explain: EXPLAIN of a statement on distributed or reference tables:
@@ -277,7 +302,7 @@ plan_explain(const Analysis *an, const PlanParams *params, Arena *a, DistPlan *p
 	if (!deparse_stmt(a, inner, &ipi, NULL, 0, &text, err))
 		return false;
 	DistPlan *ip;
-	if (!plan_stmt(an->snap, inner, text, an->search_path, params, a, &ip, err))
+	if (!plan_stmt(an->snap, inner, text, an->search_path, params, NULL, a, &ip, err))
 		return false;
 	if (!explain_plan(an->stmt, ip, node_id, a, plan, err))
 		return false;
@@ -328,12 +353,15 @@ plan_sql_prepared(const Analysis *an, Arena *a, DistPlan *plan, SgError *err)
 /* plan_stmt: planner_plan_stmt and planner_plan_stmt_params (params NULL for the former) */
 static bool
 plan_stmt(const CatalogSnapshot *snap, const ParsedStmt *stmt, const char *stmt_text,
-          const char *search_path, const PlanParams *params, Arena *a, DistPlan **out, SgError *err)
+          const char *search_path, const PlanParams *params, const PlanShape *shape, Arena *a,
+          DistPlan **out, SgError *err)
 {
 	DistPlan *plan = ARENA_NEW(a, DistPlan);
 	Analysis an;
 	if (!analyze_stmt(snap, stmt, stmt_text, search_path, params, a, &an, err))
 		return false;
+	if (shape != NULL)
+		an.shape = *shape;
 	const ParseInfo *pi = &an.pi;
 	if (pi->kind == PARSE_TXN) {
 		plan->kind = PLAN_TXN_CONTROL;
@@ -372,6 +400,8 @@ plan_stmt(const CatalogSnapshot *snap, const ParsedStmt *stmt, const char *stmt_
 	case PARSE_RESTRICTED:
 		if (an.ndist + an.nref > 0 && pi->explain_query != NULL)
 			return plan_explain(&an, params, a, plan, out, first->id, err);
+		if (an.ndist + an.nref > 0 && (pi->is_copy_to || pi->is_declare))
+			return plan_wrapped(&an, params, a, plan, out, err);
 		if (an.ndist + an.nref > 0) {
 			int32_t i = an.first_dist >= 0 ? an.first_dist : 0;
 			for (; i < pi->nrels && an.rels[i].table == NULL; i++)
@@ -382,6 +412,8 @@ plan_stmt(const CatalogSnapshot *snap, const ParsedStmt *stmt, const char *stmt_
 			                    pi->rels[i].name);
 		}
 		plan_one_node(&an, a, plan, first->id);
+		if (pi->is_declare && pi->cursor_hold)
+			plan->pin_node = first->id;
 		break;
 	case PARSE_UTILITY:
 		if (pi->set_refused != NULL)
@@ -409,7 +441,7 @@ bool
 planner_plan_stmt(const CatalogSnapshot *snap, const ParsedStmt *stmt, const char *stmt_text,
                   Arena *a, DistPlan **out, SgError *err)
 {
-	return plan_stmt(snap, stmt, stmt_text, NULL, NULL, a, out, err);
+	return plan_stmt(snap, stmt, stmt_text, NULL, NULL, NULL, a, out, err);
 }
 
 bool
@@ -417,7 +449,7 @@ planner_plan_stmt_params(const CatalogSnapshot *snap, const ParsedStmt *stmt, co
                          const PlanParams *params, Arena *a, DistPlan **out, SgError *err)
 {
 	static const PlanParams none = {0};
-	if (!plan_stmt(snap, stmt, stmt_text, NULL, params != NULL ? params : &none, a, out, err))
+	if (!plan_stmt(snap, stmt, stmt_text, NULL, params != NULL ? params : &none, NULL, a, out, err))
 		return false;
 	/* every task but the planner's own internal ones runs the client's statement */
 	DistPlan *plan = *out;
@@ -433,8 +465,8 @@ planner_plan_stmt_sp(const CatalogSnapshot *snap, const ParsedStmt *stmt, const 
                      SgError *err)
 {
 	if (params == NULL)
-		return plan_stmt(snap, stmt, stmt_text, search_path, NULL, a, out, err);
-	if (!plan_stmt(snap, stmt, stmt_text, search_path, params, a, out, err))
+		return plan_stmt(snap, stmt, stmt_text, search_path, NULL, NULL, a, out, err);
+	if (!plan_stmt(snap, stmt, stmt_text, search_path, params, NULL, a, out, err))
 		return false;
 	DistPlan *plan = *out;
 	for (int32_t i = 0; plan->kind == PLAN_TASKS && i < plan->ntasks; i++)

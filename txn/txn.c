@@ -175,16 +175,39 @@ txn_drop_participant(Txn *t, Participant *p, bool keep_conn)
 	free(p);
 }
 
+/* txn_keep_pinned: the pinned node's healthy connection, outside a transaction, stays */
+static void
+txn_keep_pinned(Txn *t, Participant *p)
+{
+	if (t->pin_node == 0 || p->node_id != t->pin_node || t->pinned != NULL || p->conn == NULL ||
+	    p->broken || node_state(p->conn) != NODE_IDLE || node_txn_status(p->conn) != 'I')
+		return;
+	node_set_handler(p->conn, NULL);
+	node_pause(p->conn, false);
+	t->pinned = p->conn;
+	p->conn = NULL;
+}
+
 /*
- * txn_release_all: give every connection back. A connection still inside a
- * transaction is closed by pool_release (the node rolls it back).
+ * txn_release_all: give every connection back (but the pinned one). A
+ * connection still inside a transaction is closed by pool_release (the node
+ * rolls it back).
  */
 static void
 txn_release_all(Txn *t)
 {
-	for (int i = 0; i < t->nparts; i++)
+	for (int i = 0; i < t->nparts; i++) {
+		txn_keep_pinned(t, t->parts[i]);
 		txn_drop_participant(t, t->parts[i], true);
+	}
 	t->nparts = 0;
+}
+
+void
+txn_pin(Txn *t, int32_t node_id)
+{
+	if (t->pin_node == 0)
+		t->pin_node = node_id;
 }
 
 void
@@ -201,6 +224,10 @@ txn_cleanup(Txn *t)
 	free(t->held);
 	t->held = NULL;
 	t->nheld = t->capheld = 0;
+	if (t->pinned != NULL) {
+		pool_discard(t->pinned); /* its cursors are this session's: never another's */
+		t->pinned = NULL;
+	}
 	free(t->parts);
 	t->parts = NULL;
 	t->capparts = 0;
@@ -336,6 +363,16 @@ txn_participant(Txn *t, int32_t node_id, const char *host, int32_t port, TxnConn
 	p->node_id = node_id;
 	p->pool = poolset_get(t->pools, node_id, host, port, t->user, t->database, NULL);
 	t->parts[t->nparts++] = p;
+	if (t->pinned != NULL && node_id == t->pin_node) {
+		p->conn = t->pinned;
+		t->pinned = NULL;
+		if (node_state(p->conn) != NODE_BROKEN) {
+			cb(p, NULL, arg);
+			return;
+		}
+		pool_discard(p->conn); /* the node closed it: its cursors are gone, as after a crash */
+		p->conn = NULL;
+	}
 	JoinCtx *jc = calloc(1, sizeof(JoinCtx));
 	if (jc == NULL)
 		abort();

@@ -84,6 +84,9 @@ typedef struct Txn {
 	int nheld;
 	int capheld;
 	NodeConn **held;
+	int32_t pin_node; /* != 0: the session keeps its connection to this node between
+	                     statements and transactions (WITH HOLD cursors live there) */
+	NodeConn *pinned; /* that connection while no participant holds it */
 } Txn;
 
 typedef enum TxnSavepointOp { TXN_SP_SET, TXN_SP_RELEASE, TXN_SP_ROLLBACK_TO } TxnSavepointOp;
@@ -97,8 +100,15 @@ void txn_init(Txn *t, Loop *loop, PoolSet *pools, const char *user, const char *
  * off (the default), it goes back when the transaction ends.
  */
 void txn_set_session_pooling(Txn *t, bool on);
-/* txn_cleanup releases every connection (closing those inside a transaction) */
+/* txn_cleanup releases every connection (closing those inside a transaction, and the pinned one) */
 void txn_cleanup(Txn *t);
+/*
+ * txn_pin: from now on the session keeps its connection to node_id instead of
+ * giving it back to the pool after each statement or transaction (a WITH HOLD
+ * cursor outlives its transaction on that backend and must be neither lost
+ * nor visible to other sessions). Closed, not pooled, when the session ends.
+ */
+void txn_pin(Txn *t, int32_t node_id);
 
 /* ReadyForQuery status byte for the client: 'I', 'T' or 'E' */
 char txn_status_byte(const Txn *t);

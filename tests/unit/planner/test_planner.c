@@ -428,7 +428,11 @@ static const PlanCase unsupported_cases[] = {
     {"EXPLAIN ANALYZE SELECT * FROM t", "0A000", 0, NULL, 0, {{0}}},
     {"EXPLAIN (FORMAT JSON) SELECT * FROM t", "0A000", 0, NULL, 0, {{0}}},
     {"COPY t FROM STDIN", "0A000", 0, NULL, 0, {{0}}},
-    {"DECLARE c CURSOR FOR SELECT * FROM t", "0A000", 0, NULL, 0, {{0}}},
+    {"COPY t TO '/tmp/x'", "0A000", 0, NULL, 0, {{0}}},
+    {"COPY (DELETE FROM t RETURNING *) TO STDOUT", "0A000", 0, NULL, 0, {{0}}},
+    {"COPY t TO STDOUT (FORMAT xml)", "22023", 0, NULL, 0, {{0}}},
+    {"COPY t (nope) TO STDOUT", "42703", 0, NULL, 0, {{0}}},
+    {"COPY t (id, v, id) TO STDOUT", "42701", 0, NULL, 0, {{0}}},
     {"EXECUTE p (1 + 1)", "0A000", 0, NULL, 0, {{0}}},
     {"SELECT 1 FROM create_distributed_table('t', 'id')", "0A000", 0, NULL, 0, {{0}}},
     {"SELECT create_distributed_table(x, 'id') FROM loc", "0A000", 0, NULL, 0, {{0}}},
@@ -1475,6 +1479,110 @@ test_sql_prepared(void)
 	CU_ASSERT_STRING_EQUAL(p->command_tag, "DEALLOCATE ALL");
 }
 
+/* ------------------------------------------------------ COPY TO, DECLARE */
+
+/* a value of t's distribution column whose shard is on node */
+static int
+value_on_node(int32_t node)
+{
+	for (int v = 1; v < 1000; v++)
+		if (node_of_int(arena_printf(arena, "%d", v)) == node)
+			return v;
+	abort();
+}
+
+static void
+test_copy_cursor(void)
+{
+	SgError err;
+	/* a table: multi-stage, the final statement is the COPY of the query over the temp table */
+	DistPlan *p = plan_sql("COPY t TO STDOUT (FORMAT csv, HEADER)", &err);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(p);
+	CU_ASSERT_EQUAL(p->nstages, 1);
+	CU_ASSERT_EQUAL(p->ntasks, 1);
+	CU_ASSERT_EQUAL(p->combine, COMBINE_RELAY);
+	CU_ASSERT_EQUAL(p->tasks[0].node_id, 1);
+	CU_ASSERT_STRING_EQUAL(p->tasks[0].sql,
+	                       "COPY (SELECT * FROM pg_temp.sg_tmp_1 t) TO STDOUT WITH (FORMAT CSV, "
+	                       "HEADER)");
+	CU_ASSERT_STRING_EQUAL(p->command_tag, "COPY");
+	CU_ASSERT_PTR_NOT_NULL(p->cleanup_sql);
+	CU_ASSERT_FALSE(p->needs_block);
+
+	/* a column list; FORMAT text is left out (the deparser would write `FORMAT `) */
+	p = plan_sql("COPY t (v, id) TO STDOUT (FORMAT text, NULL 'x')", &err);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(p);
+	CU_ASSERT_STRING_EQUAL(p->tasks[0].sql,
+	                       "COPY (SELECT v, id FROM pg_temp.sg_tmp_1 t) TO STDOUT WITH (NULL 'x')");
+
+	/* one shard: the shard's query, on its node, no stage */
+	p = plan_sql("COPY (SELECT v FROM t WHERE id = 5) TO STDOUT", &err);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(p);
+	CU_ASSERT_EQUAL(p->nstages, 0);
+	CU_ASSERT_EQUAL(p->tasks[0].node_id, node_of_int("5"));
+	CU_ASSERT_STRING_EQUAL(p->tasks[0].sql,
+	                       expand("COPY (SELECT v FROM sg_g1_$S(5).t t WHERE id = 5) TO STDOUT"));
+
+	/* a write with RETURNING on one shard is the node's own COPY (query) */
+	p = plan_sql("COPY (UPDATE t SET v = 'x' WHERE id = 5 RETURNING id) TO STDOUT", &err);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(p);
+	CU_ASSERT_TRUE(p->is_write);
+	CU_ASSERT_EQUAL(p->tasks[0].node_id, node_of_int("5"));
+
+	/* a reference table: the first node */
+	p = plan_sql("COPY r TO STDOUT", &err);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(p);
+	CU_ASSERT_EQUAL(p->nstages, 0);
+	CU_ASSERT_EQUAL(p->tasks[0].node_id, 1);
+	CU_ASSERT_STRING_EQUAL(p->tasks[0].sql, "COPY (SELECT * FROM r) TO STDOUT");
+
+	/* a cursor whose shard is on the first node: routed there */
+	int v1 = value_on_node(1), v2 = value_on_node(2);
+	p = plan_sql(arena_printf(arena, "DECLARE c CURSOR FOR SELECT * FROM t WHERE id = %d", v1),
+	             &err);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(p);
+	CU_ASSERT_EQUAL(p->nstages, 0);
+	CU_ASSERT_EQUAL(p->tasks[0].node_id, 1);
+	CU_ASSERT_EQUAL(strncmp(p->tasks[0].sql, "DECLARE c CURSOR FOR SELECT * FROM sg_g1_", 41), 0);
+	CU_ASSERT_TRUE(p->needs_block);
+	CU_ASSERT_STRING_EQUAL(p->command_tag, "DECLARE CURSOR");
+
+	/* elsewhere: pulled to the first node into temporary tables of its own, kept */
+	p = plan_sql(arena_printf(arena,
+	                          "DECLARE c SCROLL CURSOR WITH HOLD FOR SELECT * FROM t WHERE id = %d",
+	                          v2),
+	             &err);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(p);
+	CU_ASSERT_EQUAL(p->nstages, 1);
+	CU_ASSERT_EQUAL(p->tasks[0].node_id, 1);
+	CU_ASSERT_PTR_NULL(p->cleanup_sql);
+	CU_ASSERT_FALSE(p->needs_block);
+	CU_ASSERT_PTR_NOT_NULL(strstr(p->stages[0].create_sql, "CREATE TEMPORARY TABLE sg_tmp_c"));
+	CU_ASSERT_EQUAL(strncmp(p->tasks[0].sql,
+	                        "DECLARE c SCROLL CURSOR WITH HOLD FOR SELECT * FROM pg_temp.sg_tmp_c",
+	                        68),
+	                0);
+	/* two DECLAREs never share temporary tables */
+	DistPlan *q = plan_sql("DECLARE c CURSOR FOR SELECT * FROM t", &err);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(q);
+	CU_ASSERT_STRING_NOT_EQUAL(q->stages[0].copy_sql, p->stages[0].copy_sql);
+
+	/* COPY FROM STDIN (FORMAT text): the option is left out of the shard statements */
+	StmtList sl;
+	CU_ASSERT_TRUE_FATAL(planner_split(arena, "COPY t FROM STDIN (FORMAT text)", &sl, &err));
+	bool is_copy = false;
+	CU_ASSERT_TRUE_FATAL(
+	    planner_plan_copy(snap, sl.stmts[0], sl.texts[0], NULL, arena, &p, &is_copy, &err));
+	CU_ASSERT_TRUE(is_copy);
+	CU_ASSERT_STRING_EQUAL(p->copy.dests[0].sql, "COPY sg_g1_0.t FROM STDIN");
+
+	/* a fan-out would not be one stream: multi-stage */
+	p = plan_sql("DECLARE c CURSOR FOR SELECT * FROM t t JOIN u ON u.id = t.id", &err);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(p);
+	CU_ASSERT_EQUAL(p->nstages, 2);
+	CU_ASSERT_EQUAL(p->ntasks, 1);
+}
+
 void
 sg_register_tests(void)
 {
@@ -1499,5 +1607,6 @@ sg_register_tests(void)
 	CU_add_test(s, "gateway_funcs", test_gateway_funcs);
 	CU_add_test(s, "plan_flags", test_plan_flags);
 	CU_add_test(s, "params", test_params);
+	CU_add_test(s, "copy_cursor", test_copy_cursor);
 	CU_add_test(s, "shards_match_postgres", test_shards_match_postgres);
 }
