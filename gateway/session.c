@@ -105,6 +105,8 @@ struct Session {
 	uint64_t desc_epoch;       /* ... valid for this schema epoch */
 	Buf desc_buf;              /* its answer so far */
 	PreparedStmt *ext_ps;      /* Execute: the portal's statement */
+	const char **fill_values;  /* PLAN_FILL: the distribution values drawn so far */
+	int32_t nfill;
 	const Portal *desc_portal; /* the portal being described ('P') */
 	bool ext_error;            /* an error was sent since the last Sync */
 	ExecBind bind;
@@ -1766,6 +1768,79 @@ plan_may_change_schema(const DistPlan *p)
 	       strcmp(t, "DELETE") != 0;
 }
 
+/* ---- serial distribution columns: values first (PLAN_FILL) ----------------- */
+
+static void session_run_plan(Session *s, DistPlan *plan);
+
+static void
+fill_message(void *arg, char type, const char *body, size_t len)
+{
+	Session *s = arg;
+	BufReader rd;
+	uint16_t ncols;
+	int32_t n;
+	const char *v;
+	buf_reader_init(&rd, body, len);
+	if (type == PQ_MSG_DATA_ROW && s->nfill < s->plan->fill_count && buf_get_u16(&rd, &ncols) &&
+	    ncols >= 1 && buf_get_i32(&rd, &n) && n >= 0 && buf_get_bytes(&rd, (size_t)n, &v))
+		s->fill_values[s->nfill++] = arena_strndup(s->arena, v, (size_t)n);
+}
+
+static bool
+fill_is_full(void *arg)
+{
+	(void)arg;
+	return false;
+}
+
+/* fill_done: the values are there: plan the INSERT again with them and run it */
+static void
+fill_done(void *arg, const SgError *err)
+{
+	Session *s = arg;
+	s->exec = NULL;
+	if (err != NULL) {
+		session_stmt_failed(s, err);
+		return;
+	}
+	SgError perr;
+	DistPlan *plan = NULL;
+	const PreparedStmt *eps = s->ext ? s->ext_ps : NULL;
+	const ParsedStmt *stmt = eps != NULL ? eps->stmts.stmts[0] : s->stmts.stmts[s->cur];
+	const char *text = eps != NULL ? eps->stmts.texts[0] : s->stmts.texts[s->cur];
+	if (!planner_plan_stmt_fill(s->snap, stmt, text, session_setting(s, "search_path", NULL),
+	                            s->ext ? &s->params : NULL, s->fill_values, s->nfill, s->arena,
+	                            &plan, &perr)) {
+		session_stmt_failed(s, &perr);
+		return;
+	}
+	session_run_plan(s, plan);
+}
+
+/* session_fill_start: draw the values of a serial distribution column (nextval on a node) */
+static void
+session_fill_start(Session *s)
+{
+	const DistPlan *fp = s->plan;
+	s->fill_values = ARENA_NEW_ARRAY(s->arena, const char *, fp->fill_count + 1);
+	s->nfill = 0;
+	DistPlan *q = ARENA_NEW(s->arena, DistPlan);
+	q->kind = PLAN_TASKS;
+	q->ntasks = 1;
+	q->tasks = ARENA_NEW(s->arena, Task);
+	q->tasks[0].node_id = fp->fill_node;
+	q->tasks[0].sql = fp->fill_sql;
+	q->combine = COMBINE_RELAY;
+	q->returns_rows = true;
+	q->command_tag = "SELECT";
+	q->fill_count = fp->fill_count;
+	s->plan = q;
+	ExecSink sink = {fill_message, fill_done, fill_is_full, s};
+	Exec *x = exec_start(q, s->snap, &s->txn, &sink, NULL);
+	if (x != NULL)
+		s->exec = x;
+}
+
 static void
 session_run_next(Session *s)
 {
@@ -1816,6 +1891,14 @@ session_run_next(Session *s)
 		session_stmt_failed(s, &err);
 		return;
 	}
+	session_run_plan(s, plan);
+}
+
+/* session_run_plan: run the current statement's plan */
+static void
+session_run_plan(Session *s, DistPlan *plan)
+{
+	SgError err;
 	s->plan = plan;
 	if (s->txn.block == TXN_BLOCK_FAILED &&
 	    !(plan->kind == PLAN_TXN_CONTROL &&
@@ -1843,6 +1926,9 @@ session_run_next(Session *s)
 		return;
 	case PLAN_COPY_IN:
 		session_copy_start(s);
+		return;
+	case PLAN_FILL:
+		session_fill_start(s);
 		return;
 	}
 }

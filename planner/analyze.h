@@ -48,7 +48,9 @@ typedef struct Analysis {
 	const char *text;         /* the statement's original text */
 	const PlanParams *params; /* extended protocol: $n values, else NULL */
 	const char *search_path;  /* the session's search_path setting, NULL = public */
-	Arena *arena;             /* the plan's arena */
+	const char *const *fill;  /* after PLAN_FILL: the drawn distribution values, else NULL */
+	int32_t nfill;
+	Arena *arena; /* the plan's arena */
 	ParseInfo pi;
 	RelInfo *rels; /* [pi.nrels] */
 	int32_t ndist, nref, nlocal;

@@ -29,10 +29,27 @@ SG_MUSTCHECK bool deparse_stmt(Arena *a, const ParsedStmt *stmt, const ParseInfo
                                const DeparseRename *renames, int32_t nrenames, char **out,
                                SgError *err);
 
-/* deparse_insert_rows: an INSERT ... VALUES keeping only rows[nrows] (0-based), renamed */
+/*
+ * DeparseFill: values the gateway drew for the distribution column of an
+ * INSERT that left it out (serial / identity): values[r] (text, NULL: row r
+ * keeps its own) replaces item pos of row r, or is appended when pos is the
+ * row's length; add_column appends `column` to the INSERT's column list.
+ */
+typedef struct DeparseFill {
+	const char *column;
+	int32_t pos;
+	bool add_column;
+	const char *const *values; /* [rows of the statement] */
+} DeparseFill;
+
+/*
+ * deparse_insert_rows: an INSERT ... VALUES keeping only rows[nrows] (0-based),
+ * renamed, with fill's values (NULL: none)
+ */
 SG_MUSTCHECK bool deparse_insert_rows(Arena *a, const ParsedStmt *stmt, const ParseInfo *info,
                                       const DeparseRename *renames, int32_t nrenames,
-                                      const int32_t *rows, int32_t nrows, char **out, SgError *err);
+                                      const int32_t *rows, int32_t nrows, const DeparseFill *fill,
+                                      char **out, SgError *err);
 
 /*
  * deparse_union_all: a SELECT that is the UNION ALL of the statement (a

@@ -31,7 +31,10 @@ typedef enum PlanKind {
 	PLAN_TASKS,        /* run tasks on nodes, combine their results */
 	PLAN_TXN_CONTROL,  /* BEGIN/COMMIT/ROLLBACK/SAVEPOINT...: see TxnCommand */
 	PLAN_GATEWAY_FUNC, /* SELECT create_distributed_table(...) etc.: see GatewayFunc */
-	PLAN_COPY_IN       /* COPY ... FROM STDIN: see CopyPlan */
+	PLAN_COPY_IN,      /* COPY ... FROM STDIN: see CopyPlan */
+	PLAN_FILL          /* an INSERT leaving a serial distribution column out: run fill_sql on
+	                      fill_node (fill_count values of the column's sequence), then plan
+	                      again with them (planner_plan_stmt_fill) */
 } PlanKind;
 
 typedef enum CopyPlanFormat { COPYPLAN_TEXT, COPYPLAN_CSV, COPYPLAN_BINARY } CopyPlanFormat;
@@ -180,6 +183,11 @@ typedef struct DistPlan {
 	PullStage *stages;
 	int32_t merge_node;
 	const char *cleanup_sql; /* run on merge_node after the final query (DROP temp tables) */
+
+	/* PLAN_FILL */
+	const char *fill_sql;
+	int32_t fill_node;
+	int32_t fill_count;
 
 	/* PLAN_TXN_CONTROL */
 	TxnCommand txn_cmd;

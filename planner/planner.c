@@ -350,11 +350,15 @@ plan_sql_prepared(const Analysis *an, Arena *a, DistPlan *plan, SgError *err)
 	return true;
 }
 
-/* plan_stmt: planner_plan_stmt and planner_plan_stmt_params (params NULL for the former) */
+/*
+ * plan_stmt_fill: planner_plan_stmt and planner_plan_stmt_params (params NULL
+ * for the former), shaped (NULL: any plan), with the values drawn after a
+ * PLAN_FILL (fill NULL: none yet)
+ */
 static bool
-plan_stmt(const CatalogSnapshot *snap, const ParsedStmt *stmt, const char *stmt_text,
-          const char *search_path, const PlanParams *params, const PlanShape *shape, Arena *a,
-          DistPlan **out, SgError *err)
+plan_stmt_fill(const CatalogSnapshot *snap, const ParsedStmt *stmt, const char *stmt_text,
+               const char *search_path, const PlanParams *params, const PlanShape *shape,
+               const char *const *fill, int32_t nfill, Arena *a, DistPlan **out, SgError *err)
 {
 	DistPlan *plan = ARENA_NEW(a, DistPlan);
 	Analysis an;
@@ -362,6 +366,8 @@ plan_stmt(const CatalogSnapshot *snap, const ParsedStmt *stmt, const char *stmt_
 		return false;
 	if (shape != NULL)
 		an.shape = *shape;
+	an.fill = fill;
+	an.nfill = nfill;
 	const ParseInfo *pi = &an.pi;
 	if (pi->kind == PARSE_TXN) {
 		plan->kind = PLAN_TXN_CONTROL;
@@ -437,6 +443,14 @@ plan_stmt(const CatalogSnapshot *snap, const ParsedStmt *stmt, const char *stmt_
 	return true;
 }
 
+static bool
+plan_stmt(const CatalogSnapshot *snap, const ParsedStmt *stmt, const char *stmt_text,
+          const char *search_path, const PlanParams *params, const PlanShape *shape, Arena *a,
+          DistPlan **out, SgError *err)
+{
+	return plan_stmt_fill(snap, stmt, stmt_text, search_path, params, shape, NULL, 0, a, out, err);
+}
+
 bool
 planner_plan_stmt(const CatalogSnapshot *snap, const ParsedStmt *stmt, const char *stmt_text,
                   Arena *a, DistPlan **out, SgError *err)
@@ -470,6 +484,21 @@ planner_plan_stmt_sp(const CatalogSnapshot *snap, const ParsedStmt *stmt, const 
 		return false;
 	DistPlan *plan = *out;
 	for (int32_t i = 0; plan->kind == PLAN_TASKS && i < plan->ntasks; i++)
+		if (plan->tasks[i].nparams == 0)
+			plan->tasks[i].uses_params = true;
+	return true;
+}
+
+bool
+planner_plan_stmt_fill(const CatalogSnapshot *snap, const ParsedStmt *stmt, const char *stmt_text,
+                       const char *search_path, const PlanParams *params, const char *const *values,
+                       int32_t nvalues, Arena *a, DistPlan **out, SgError *err)
+{
+	if (!plan_stmt_fill(snap, stmt, stmt_text, search_path, params, NULL, values, nvalues, a, out,
+	                    err))
+		return false;
+	DistPlan *plan = *out;
+	for (int32_t i = 0; params != NULL && plan->kind == PLAN_TASKS && i < plan->ntasks; i++)
 		if (plan->tasks[i].nparams == 0)
 			plan->tasks[i].uses_params = true;
 	return true;

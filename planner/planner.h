@@ -76,6 +76,16 @@ SG_MUSTCHECK bool planner_plan_stmt_sp(const CatalogSnapshot *snap, const Parsed
                                        SgError *err);
 
 /*
+ * planner_plan_stmt_fill: after a PLAN_FILL, plan the statement again with
+ * the values fill_sql returned (text, nvalues == fill_count, in order): they
+ * go into the distribution column of the rows that left it out.
+ */
+SG_MUSTCHECK bool planner_plan_stmt_fill(const CatalogSnapshot *snap, const ParsedStmt *stmt,
+                                         const char *stmt_text, const char *search_path,
+                                         const PlanParams *params, const char *const *values,
+                                         int32_t nvalues, Arena *a, DistPlan **out, SgError *err);
+
+/*
  * planner_plan_copy: plans `COPY ... FROM STDIN`. *is_copy false (and true
  * returned) for any other statement, which then goes to planner_plan_stmt.
  */

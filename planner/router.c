@@ -17,6 +17,7 @@
 
 #include <string.h>
 
+#include "common/buf.h"
 #include "planner/deparse.h"
 #include "planner/fanout.h"
 #include "planner/tasks.h"
@@ -165,6 +166,74 @@ insert_row_order(const Analysis *an, Arena *a, DistPlan *plan, const int32_t *ro
 	plan->row_pos = row_pos;
 }
 
+/* row_needs_value: VALUES row r leaves the distribution column (position pos, -1: not in the
+ * column list) to its default */
+static bool
+row_needs_value(const ParseInfo *pi, int32_t r, int32_t pos)
+{
+	if (pos < 0)
+		return true;
+	if (pos < pi->insert_row_len[r])
+		return pi->insert_rows[r][pos].kind == PV_DEFAULT;
+	return pi->insert_ncols == 0 && pos == pi->insert_row_len[r]; /* the next column: appended */
+}
+
+/*
+ * insert_fill: an INSERT leaving a serial / identity distribution column to
+ * its default. Without values yet (an->fill NULL): *done, the plan is
+ * PLAN_FILL (draw them with nextval() on the first node). With them: fill
+ * says where they go (pos becomes the column's position in each row).
+ */
+static bool
+insert_fill(const Analysis *an, Arena *a, const CatTable *t, int32_t *pos, DistPlan *plan,
+            DeparseFill *fill, bool *done, SgError *err)
+{
+	const ParseInfo *pi = &an->pi;
+	*done = false;
+	memset(fill, 0, sizeof(*fill));
+	int32_t need = 0;
+	for (int32_t r = 0; r < pi->insert_nrows; r++)
+		need += row_needs_value(pi, r, *pos);
+	if (need == 0)
+		return true;
+	if (an->fill == NULL) {
+		const CatNode *first = catalog_first_node(an->snap);
+		if (first == NULL)
+			return sg_error_set(err, SQLSTATE_CONNECTION_FAILURE, "no active storage node");
+		Buf q;
+		buf_init(&q);
+		buf_printf(&q, "SELECT pg_catalog.nextval('");
+		for (const char *c = t->dist_sequence; *c != '\0'; c++) {
+			if (*c == '\'')
+				buf_append(&q, "''", 2);
+			else
+				buf_append(&q, c, 1);
+		}
+		buf_printf(&q, "') FROM pg_catalog.generate_series(1, %d)", (int)need);
+		plan->kind = PLAN_FILL;
+		plan->fill_sql = arena_strndup(a, buf_head(&q), buf_avail(&q));
+		plan->fill_node = first->id;
+		plan->fill_count = need;
+		buf_free(&q);
+		*done = true;
+		return true;
+	}
+	if (an->nfill != need)
+		return sg_error_set(err, SQLSTATE_INTERNAL_ERROR, "%d values drawn for %d rows",
+		                    (int)an->nfill, (int)need);
+	const char **values = ARENA_NEW_ARRAY(a, const char *, pi->insert_nrows + 1);
+	int32_t k = 0;
+	for (int32_t r = 0; r < pi->insert_nrows; r++)
+		if (row_needs_value(pi, r, *pos))
+			values[r] = an->fill[k++];
+	fill->column = t->dist_column;
+	fill->add_column = *pos < 0;
+	fill->pos = *pos >= 0 ? *pos : pi->insert_ncols;
+	fill->values = values;
+	*pos = fill->pos;
+	return true;
+}
+
 bool
 router_insert(const Analysis *an, Arena *a, DistPlan *plan, SgError *err)
 {
@@ -191,6 +260,17 @@ router_insert(const Analysis *an, Arena *a, DistPlan *plan, SgError *err)
 			return sg_error_set(err, SQLSTATE_FEATURE_NOT_SUPPORTED,
 			                    "modifying the distribution column is not supported");
 	int32_t pos = dist_column_position(pi, t);
+	DeparseFill fill_spec;
+	const DeparseFill *fill = NULL;
+	if (!pi->insert_default_values && t->dist_sequence != NULL) {
+		bool done;
+		if (!insert_fill(an, a, t, &pos, plan, &fill_spec, &done, err))
+			return false;
+		if (done)
+			return true; /* PLAN_FILL: values first */
+		if (fill_spec.values != NULL)
+			fill = &fill_spec;
+	}
 	if (pi->insert_default_values || pos < 0) {
 		missing_value(t, err);
 		if (pi->insert_ncols == 0 && !pi->insert_default_values && t->ncolumns == 0)
@@ -204,9 +284,14 @@ router_insert(const Analysis *an, Arena *a, DistPlan *plan, SgError *err)
 	int32_t *row_shard = ARENA_NEW_ARRAY(a, int32_t, pi->insert_nrows + 1);
 	int32_t *rows_in_shard = ARENA_NEW_ARRAY(a, int32_t, g->shard_count);
 	for (int32_t r = 0; r < pi->insert_nrows; r++) {
-		if (pos >= pi->insert_row_len[r])
+		if (pos >= pi->insert_row_len[r] && (fill == NULL || fill->values[r] == NULL))
 			return missing_value(t, err);
 		const ParseValue *v = &pi->insert_rows[r][pos];
+		ParseValue filled = {.kind = PV_CONST, .location = -1};
+		if (fill != NULL && fill->values[r] != NULL) {
+			filled.text = fill->values[r];
+			v = &filled;
+		}
 		if (v->kind != PV_CONST && v->kind != PV_NULL && v->kind != PV_PARAM)
 			return missing_value(t, err);
 		if (!analyze_shard_index(an, t, g, v, &row_shard[r], err))
@@ -248,7 +333,7 @@ router_insert(const Analysis *an, Arena *a, DistPlan *plan, SgError *err)
 			DeparseRename ren = {
 			    .rel = target, .schema = catalog_shard_schema(a, g->id, s), .keep_alias = true};
 			char *sql;
-			if (!deparse_insert_rows(a, an->stmt, pi, &ren, 1, rows, n, &sql, err))
+			if (!deparse_insert_rows(a, an->stmt, pi, &ren, 1, rows, n, fill, &sql, err))
 				return false;
 			sqllist_add(&sl, sql);
 		}
@@ -257,7 +342,7 @@ router_insert(const Analysis *an, Arena *a, DistPlan *plan, SgError *err)
 	}
 	tasks_store(&tl, plan);
 	set_query_plan(an, plan, nshards == 1 ? COMBINE_RELAY : COMBINE_CONCAT);
-	if (nnodes > 1 && plan->returns_rows)
+	if (nshards > 1 && plan->returns_rows)
 		insert_row_order(an, a, plan, row_shard, nodes, nnodes, g);
 	return true;
 }

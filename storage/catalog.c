@@ -223,7 +223,9 @@ catalog_read_columns(PGconn *conn, CatalogSnapshot *snap, SgError *err)
 	PGresult *res = catalog_query(
 	    conn,
 	    "SELECT t.schema_name, t.table_name, a.attname, a.atttypid, "
-	    "       count(*) OVER (PARTITION BY t.schema_name, t.table_name) "
+	    "       count(*) OVER (PARTITION BY t.schema_name, t.table_name), "
+	    "       CASE WHEN a.attidentity <> 'a' THEN pg_catalog.pg_get_serial_sequence("
+	    "           pg_catalog.format('%I.%I', n.nspname, c.relname), a.attname) END "
 	    "FROM shardgate.tables t "
 	    "JOIN pg_catalog.pg_namespace n ON n.nspname = t.schema_name "
 	    "JOIN pg_catalog.pg_class c ON c.relnamespace = n.oid AND c.relname = t.table_name "
@@ -250,6 +252,8 @@ catalog_read_columns(PGconn *conn, CatalogSnapshot *snap, SgError *err)
 		if (cur->dist_column != NULL && strcmp(cur->dist_column, attname) == 0) {
 			cur->dist_colpos = cur->ncolumns;
 			cur->dist_type = (uint32_t)strtoul(PQgetvalue(res, i, 3), NULL, 10);
+			if (!PQgetisnull(res, i, 5))
+				cur->dist_sequence = arena_strdup(snap->arena, PQgetvalue(res, i, 5));
 		}
 		cur->columns[cur->ncolumns++] = arena_strdup(snap->arena, attname);
 	}
