@@ -2184,6 +2184,7 @@ session_ext_describe(Session *s, const char *body, size_t len)
 	plan->tasks[0].node_id = first->id;
 	plan->tasks[0].sql = ps->stmts.texts[0];
 	plan->combine = COMBINE_RELAY;
+	plan->client_text = ps->stmts.texts[0];
 	s->plan = plan;
 	s->describing = true;
 	s->desc_learn = dc;

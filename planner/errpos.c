@@ -92,10 +92,10 @@ at(const char *s, size_t i, const char *tok, size_t n, bool fold)
 int
 errpos_map(const char *sent, const char *orig, int pos)
 {
-	if (sent == NULL || orig == NULL || pos <= 0)
+	if (sent == NULL || pos <= 0)
 		return 0;
-	if (strcmp(sent, orig) == 0)
-		return pos;
+	if (orig == NULL || strcmp(sent, orig) == 0)
+		return pos; /* nothing to map to: the statement as sent is the client's */
 	long off = char_to_byte(sent, pos);
 	if (off < 0 || sent[off] == ' ' || sent[off] == '\0')
 		return 0;

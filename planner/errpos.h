@@ -11,7 +11,8 @@
 
 /*
  * errpos_map: the 1-based position in orig of the token at 1-based position
- * pos of sent; 0 when it cannot be found (the position is then left out)
+ * pos of sent; 0 when it cannot be found (the position is then left out);
+ * pos itself when orig is NULL (unknown) or equal to sent
  */
 int errpos_map(const char *sent, const char *orig, int pos);
 
