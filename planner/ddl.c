@@ -23,6 +23,7 @@
 
 #include <string.h>
 
+#include "common/buf.h"
 #include "planner/deparse.h"
 #include "planner/tasks.h"
 
@@ -75,17 +76,89 @@ check_ddl(const Analysis *an, SgError *err)
 				                        : "dropping",
 				                    dc, r->name);
 	}
-	if (pi->drop_is_schema) {
-		const CatalogSnapshot *snap = an->snap;
-		for (int32_t k = 0; k < pi->ndrop; k++)
-			for (int32_t t = 0; t < snap->ntables; t++)
-				if (pi->drop[k].name != NULL &&
-				    strcmp(snap->tables[t].schema, pi->drop[k].name) == 0)
-					return sg_error_set(err, SQLSTATE_FEATURE_NOT_SUPPORTED,
-					                    "DROP SCHEMA \"%s\" holding the distributed or reference "
-					                    "table \"%s\" is not supported yet; drop the table first",
-					                    pi->drop[k].name, snap->tables[t].name);
+	return true;
+}
+
+/* in_dropped_schema: t lives in one of the schemas a DROP SCHEMA names */
+static bool
+in_dropped_schema(const ParseInfo *pi, const CatTable *t)
+{
+	for (int32_t k = 0; k < pi->ndrop; k++)
+		if (pi->drop[k].name != NULL && strcmp(t->schema, pi->drop[k].name) == 0)
+			return true;
+	return false;
+}
+
+/* append_ident: name as a quoted identifier */
+static void
+append_ident(Buf *b, const char *name)
+{
+	buf_append(b, "\"", 1);
+	for (const char *c = name; *c != '\0'; c++) {
+		if (*c == '"')
+			buf_append(b, "\"\"", 2);
+		else
+			buf_append(b, c, 1);
 	}
+	buf_append(b, "\"", 1);
+}
+
+/*
+ * plan_drop_schemas: DROP SCHEMA ... CASCADE holding catalogued tables: each
+ * node first drops the shard tables of those tables it holds, then runs the
+ * statement (which drops the shells); the catalog forgets the tables. Without
+ * CASCADE the statement runs as written and PostgreSQL refuses it (2BP01).
+ */
+static bool
+plan_drop_schemas(const Analysis *an, Arena *a, DistPlan *plan, int32_t first_node)
+{
+	const ParseInfo *pi = &an->pi;
+	const CatalogSnapshot *snap = an->snap;
+	TaskList tl;
+	tasks_init(&tl, a);
+	for (int32_t n = 0; n < snap->nnodes; n++) {
+		const CatNode *node = &snap->nodes[n];
+		if (!node->is_active)
+			continue;
+		Buf b;
+		buf_init(&b);
+		for (int32_t t = 0; t < snap->ntables; t++) {
+			const CatTable *tab = &snap->tables[t];
+			const CatGroup *g = tab->kind == TABLE_DISTRIBUTED && in_dropped_schema(pi, tab)
+			                        ? catalog_find_group(snap, tab->group_id)
+			                        : NULL;
+			for (int32_t s = 0; g != NULL && s < g->shard_count; s++) {
+				if (g->placement[s] != node->id)
+					continue;
+				buf_printf(&b, "%s", buf_avail(&b) == 0 ? "DROP TABLE IF EXISTS " : ", ");
+				append_ident(&b, catalog_shard_schema(a, g->id, s));
+				buf_append(&b, ".", 1);
+				append_ident(&b, tab->name);
+			}
+		}
+		SqlList sl;
+		sqllist_init(&sl, a);
+		if (buf_avail(&b) > 0) {
+			buf_printf(&b, " CASCADE");
+			sqllist_add(&sl, arena_strndup(a, buf_head(&b), buf_avail(&b)));
+		}
+		buf_free(&b);
+		sqllist_add(&sl, an->text);
+		sqllist_to_tasks(&sl, &tl, node->id, an->params != NULL);
+		if (node->id != first_node)
+			continue;
+		for (int32_t t = 0; t < snap->ntables; t++) {
+			if (!in_dropped_schema(pi, &snap->tables[t]))
+				continue;
+			Task *task = tasks_add(&tl, node->id, "SELECT shardgate.forget_table($1, $2)");
+			task->nparams = 2;
+			task->params = ARENA_NEW_ARRAY(a, const char *, 2);
+			task->params[0] = snap->tables[t].schema;
+			task->params[1] = snap->tables[t].name;
+			plan->catalog_changed = true;
+		}
+	}
+	tasks_store(&tl, plan);
 	return true;
 }
 
@@ -181,6 +254,8 @@ ddl_plan(const Analysis *an, Arena *a, DistPlan *plan, SgError *err)
 	}
 	if (pi->is_drop && pi->drop_is_table)
 		return plan_drop_tables(an, a, plan, first->id, err);
+	if (pi->is_drop && pi->drop_is_schema && pi->drop_cascade)
+		return plan_drop_schemas(an, a, plan, first->id);
 
 	bool catalogued_target = false;
 	for (int32_t n = 0; n < snap->nnodes; n++) {

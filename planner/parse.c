@@ -947,6 +947,7 @@ inspect_drop(ParseInfo *pi, Arena *a, const PgQuery__DropStmt *d)
 	pi->is_drop = true;
 	pi->drop_is_table = d->remove_type == PG_QUERY__OBJECT_TYPE__OBJECT_TABLE;
 	pi->drop_is_schema = d->remove_type == PG_QUERY__OBJECT_TYPE__OBJECT_SCHEMA;
+	pi->drop_cascade = d->behavior == PG_QUERY__DROP_BEHAVIOR__DROP_CASCADE;
 	pi->ndrop = (int32_t)d->n_objects;
 	pi->drop = ARENA_NEW_ARRAY(a, ParseName, d->n_objects + 1);
 	for (size_t i = 0; i < d->n_objects; i++)

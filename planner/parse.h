@@ -179,6 +179,7 @@ typedef struct ParseInfo {
 	bool is_drop;
 	bool drop_is_table; /* DROP TABLE */
 	bool drop_is_schema;
+	bool drop_cascade; /* DROP ... CASCADE */
 	int32_t ndrop;
 	ParseName *drop;
 
