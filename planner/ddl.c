@@ -147,16 +147,9 @@ plan_drop_schemas(const Analysis *an, Arena *a, DistPlan *plan, int32_t first_no
 		sqllist_to_tasks(&sl, &tl, node->id, an->params != NULL);
 		if (node->id != first_node)
 			continue;
-		for (int32_t t = 0; t < snap->ntables; t++) {
-			if (!in_dropped_schema(pi, &snap->tables[t]))
-				continue;
-			Task *task = tasks_add(&tl, node->id, "SELECT shardgate.forget_table($1, $2)");
-			task->nparams = 2;
-			task->params = ARENA_NEW_ARRAY(a, const char *, 2);
-			task->params[0] = snap->tables[t].schema;
-			task->params[1] = snap->tables[t].name;
-			plan->catalog_changed = true;
-		}
+		for (int32_t t = 0; t < snap->ntables; t++)
+			if (in_dropped_schema(pi, &snap->tables[t]))
+				tasks_add_forget_table(&tl, node->id, &snap->tables[t], plan);
 	}
 	tasks_store(&tl, plan);
 	return true;
@@ -217,16 +210,9 @@ plan_drop_tables(const Analysis *an, Arena *a, DistPlan *plan, int32_t first_nod
 		tasks_add(&tl, node->id, sql);
 		if (node->id != first_node)
 			continue;
-		for (int32_t k = 0; k < pi->ndrop; k++) {
-			if (tabs[k] == NULL)
-				continue;
-			Task *t = tasks_add(&tl, node->id, "SELECT shardgate.forget_table($1, $2)");
-			t->nparams = 2;
-			t->params = ARENA_NEW_ARRAY(a, const char *, 2);
-			t->params[0] = tabs[k]->schema;
-			t->params[1] = tabs[k]->name;
-			plan->catalog_changed = true;
-		}
+		for (int32_t k = 0; k < pi->ndrop; k++)
+			if (tabs[k] != NULL)
+				tasks_add_forget_table(&tl, node->id, tabs[k], plan);
 	}
 	tasks_store(&tl, plan);
 	return true;

@@ -188,94 +188,6 @@ deparse_stmt(Arena *a, const ParsedStmt *stmt, const ParseInfo *info, const Depa
 	return deparse_stmt_cached(a, stmt, info, renames, nrenames, true, out, err);
 }
 
-/* string_const: a new A_Const string node holding v (in a) */
-static PgQuery__Node *
-string_const(Arena *a, const char *v)
-{
-	PgQuery__String *str = ARENA_NEW(a, PgQuery__String);
-	pg_query__string__init(str);
-	str->sval = (char *)v;
-	PgQuery__AConst *c = ARENA_NEW(a, PgQuery__AConst);
-	pg_query__a__const__init(c);
-	c->val_case = PG_QUERY__A__CONST__VAL_SVAL;
-	c->sval = str;
-	c->location = -1;
-	PgQuery__Node *n = ARENA_NEW(a, PgQuery__Node);
-	pg_query__node__init(n);
-	n->node_case = PG_QUERY__NODE__NODE_A_CONST;
-	n->a_const = c;
-	return n;
-}
-
-/* filled_row: a copy of VALUES row node `row` with v at pos (replacing or appending), in a */
-static PgQuery__Node *
-filled_row(Arena *a, const PgQuery__Node *row, int32_t pos, const char *v)
-{
-	SG_ASSERT(row->node_case == PG_QUERY__NODE__NODE_LIST);
-	const PgQuery__List *l = row->list;
-	size_t n = l->n_items > (size_t)pos ? l->n_items : (size_t)pos + 1;
-	PgQuery__Node **items = ARENA_NEW_ARRAY(a, PgQuery__Node *, n + 1);
-	memcpy(items, l->items, sizeof(PgQuery__Node *) * l->n_items);
-	items[pos] = string_const(a, v);
-	PgQuery__List *nl = ARENA_NEW(a, PgQuery__List);
-	pg_query__list__init(nl);
-	nl->n_items = n;
-	nl->items = items;
-	PgQuery__Node *out = ARENA_NEW(a, PgQuery__Node);
-	pg_query__node__init(out);
-	out->node_case = PG_QUERY__NODE__NODE_LIST;
-	out->list = nl;
-	return out;
-}
-
-bool
-deparse_insert_rows(Arena *a, const ParsedStmt *stmt, const ParseInfo *info,
-                    const DeparseRename *renames, int32_t nrenames, const int32_t *rows,
-                    int32_t nrows, const DeparseFill *fill, char **out, SgError *err)
-{
-	PgQuery__Node *top = stmt->raw->stmt;
-	SG_ASSERT(top->node_case == PG_QUERY__NODE__NODE_INSERT_STMT);
-	PgQuery__InsertStmt *ins = top->insert_stmt;
-	PgQuery__Node *sel = ins->select_stmt;
-	SG_ASSERT(sel != NULL && sel->node_case == PG_QUERY__NODE__NODE_SELECT_STMT);
-	PgQuery__SelectStmt *s = sel->select_stmt;
-	size_t old_n = s->n_values_lists, old_ncols = ins->n_cols;
-	PgQuery__Node **old = s->values_lists, **old_cols = ins->cols;
-	PgQuery__Node **subset = ARENA_NEW_ARRAY(a, PgQuery__Node *, nrows + 1);
-	/* the cache is keyed by the renames: only the whole statement, as written, may use it */
-	bool whole = fill == NULL && (size_t)nrows == old_n;
-	for (int32_t i = 0; i < nrows; i++) {
-		SG_ASSERT(rows[i] >= 0 && (size_t)rows[i] < old_n);
-		whole = whole && rows[i] == i;
-		subset[i] = old[rows[i]];
-		if (fill != NULL && fill->values[rows[i]] != NULL)
-			subset[i] = filled_row(a, old[rows[i]], fill->pos, fill->values[rows[i]]);
-	}
-	if (fill != NULL && fill->add_column) {
-		PgQuery__ResTarget *rt = ARENA_NEW(a, PgQuery__ResTarget);
-		pg_query__res_target__init(rt);
-		rt->name = (char *)fill->column;
-		rt->location = -1;
-		PgQuery__Node *col = ARENA_NEW(a, PgQuery__Node);
-		pg_query__node__init(col);
-		col->node_case = PG_QUERY__NODE__NODE_RES_TARGET;
-		col->res_target = rt;
-		PgQuery__Node **cols = ARENA_NEW_ARRAY(a, PgQuery__Node *, old_ncols + 2);
-		memcpy(cols, old_cols, sizeof(PgQuery__Node *) * old_ncols);
-		cols[old_ncols] = col;
-		ins->cols = cols;
-		ins->n_cols = old_ncols + 1;
-	}
-	s->values_lists = subset;
-	s->n_values_lists = (size_t)nrows;
-	bool ok = deparse_stmt_cached(a, stmt, info, renames, nrenames, whole, out, err);
-	s->values_lists = old;
-	s->n_values_lists = old_n;
-	ins->cols = old_cols;
-	ins->n_cols = old_ncols;
-	return ok;
-}
-
 /* copy_select: a deep copy of s in a (pack + unpack) */
 static PgQuery__SelectStmt *
 copy_select(Arena *a, const PgQuery__SelectStmt *s)
@@ -740,6 +652,87 @@ int_const_node(Arena *a, int64_t v)
 	n->node_case = PG_QUERY__NODE__NODE_A_CONST;
 	n->a_const = c;
 	return n;
+}
+
+/* string_const: a new A_Const string node holding v (in a) */
+static PgQuery__Node *
+string_const(Arena *a, const char *v)
+{
+	PgQuery__String *str = ARENA_NEW(a, PgQuery__String);
+	pg_query__string__init(str);
+	str->sval = (char *)v;
+	PgQuery__AConst *c = ARENA_NEW(a, PgQuery__AConst);
+	pg_query__a__const__init(c);
+	c->val_case = PG_QUERY__A__CONST__VAL_SVAL;
+	c->sval = str;
+	c->location = -1;
+	PgQuery__Node *n = ARENA_NEW(a, PgQuery__Node);
+	pg_query__node__init(n);
+	n->node_case = PG_QUERY__NODE__NODE_A_CONST;
+	n->a_const = c;
+	return n;
+}
+
+/* filled_row: a copy of VALUES row node `row` with v at pos (replacing or appending), in a */
+static PgQuery__Node *
+filled_row(Arena *a, const PgQuery__Node *row, int32_t pos, const char *v)
+{
+	SG_ASSERT(row->node_case == PG_QUERY__NODE__NODE_LIST);
+	const PgQuery__List *l = row->list;
+	size_t n = l->n_items > (size_t)pos ? l->n_items : (size_t)pos + 1;
+	PgQuery__Node **items = ARENA_NEW_ARRAY(a, PgQuery__Node *, n + 1);
+	memcpy(items, l->items, sizeof(PgQuery__Node *) * l->n_items);
+	items[pos] = string_const(a, v);
+	PgQuery__List *nl = ARENA_NEW(a, PgQuery__List);
+	pg_query__list__init(nl);
+	nl->n_items = n;
+	nl->items = items;
+	PgQuery__Node *out = ARENA_NEW(a, PgQuery__Node);
+	pg_query__node__init(out);
+	out->node_case = PG_QUERY__NODE__NODE_LIST;
+	out->list = nl;
+	return out;
+}
+
+bool
+deparse_insert_rows(Arena *a, const ParsedStmt *stmt, const ParseInfo *info,
+                    const DeparseRename *renames, int32_t nrenames, const int32_t *rows,
+                    int32_t nrows, const DeparseFill *fill, char **out, SgError *err)
+{
+	PgQuery__Node *top = stmt->raw->stmt;
+	SG_ASSERT(top->node_case == PG_QUERY__NODE__NODE_INSERT_STMT);
+	PgQuery__InsertStmt *ins = top->insert_stmt;
+	PgQuery__Node *sel = ins->select_stmt;
+	SG_ASSERT(sel != NULL && sel->node_case == PG_QUERY__NODE__NODE_SELECT_STMT);
+	PgQuery__SelectStmt *s = sel->select_stmt;
+	size_t old_n = s->n_values_lists, old_ncols = ins->n_cols;
+	PgQuery__Node **old = s->values_lists, **old_cols = ins->cols;
+	PgQuery__Node **subset = ARENA_NEW_ARRAY(a, PgQuery__Node *, nrows + 1);
+	/* the cache is keyed by the renames: only the whole statement, as written, may use it */
+	bool whole = fill == NULL && (size_t)nrows == old_n;
+	for (int32_t i = 0; i < nrows; i++) {
+		SG_ASSERT(rows[i] >= 0 && (size_t)rows[i] < old_n);
+		whole = whole && rows[i] == i;
+		subset[i] = old[rows[i]];
+		if (fill != NULL && fill->values[rows[i]] != NULL)
+			subset[i] = filled_row(a, old[rows[i]], fill->pos, fill->values[rows[i]]);
+	}
+	if (fill != NULL && fill->add_column) {
+		PgQuery__Node *col = res_target_node(a, NULL, fill->column);
+		PgQuery__Node **cols = ARENA_NEW_ARRAY(a, PgQuery__Node *, old_ncols + 2);
+		memcpy(cols, old_cols, sizeof(PgQuery__Node *) * old_ncols);
+		cols[old_ncols] = col;
+		ins->cols = cols;
+		ins->n_cols = old_ncols + 1;
+	}
+	s->values_lists = subset;
+	s->n_values_lists = (size_t)nrows;
+	bool ok = deparse_stmt_cached(a, stmt, info, renames, nrenames, whole, out, err);
+	s->values_lists = old;
+	s->n_values_lists = old_n;
+	ins->cols = old_cols;
+	ins->n_cols = old_ncols;
+	return ok;
 }
 
 /* const_int: the value of an integer constant node (`5`, not `5.0` or `$1`) */

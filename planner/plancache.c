@@ -16,6 +16,7 @@
 #include "common/hash.h"
 #include "planner/analyze.h"
 #include "planner/sqllex.h"
+#include "planner/tasks.h"
 #include "storage/pghash.h"
 #include "storage/shardmap.h"
 
@@ -267,14 +268,11 @@ learn_route(const Analysis *an, const char *sql, const SqlShape *sh, const DistP
 	return true;
 }
 
-/* plain_single_task: one relayed task and nothing else the cache could not redo */
+/* plain_single_task: one relayed task of the client's text, nothing the cache could not redo */
 static bool
 plain_single_task(const DistPlan *p)
 {
-	return p->kind == PLAN_TASKS && p->ntasks == 1 && p->combine == COMBINE_RELAY &&
-	       p->nstages == 0 && p->cleanup_sql == NULL && p->set_kind == SET_NONE &&
-	       !p->in_txn_forbidden && !p->catalog_changed && !p->is_ddl && p->rows_from_node == 0 &&
-	       p->tasks[0].nparams == 0 && !p->tasks[0].uses_params;
+	return tasks_lone_relay(p) && !p->tasks[0].uses_params;
 }
 
 static void

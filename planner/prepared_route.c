@@ -14,6 +14,7 @@
 #include <string.h>
 
 #include "planner/analyze.h"
+#include "planner/tasks.h"
 #include "storage/shardmap.h"
 
 typedef enum RouteState { ROUTE_UNKNOWN, ROUTE_NONE, ROUTE_BY_PARAM } RouteState;
@@ -119,10 +120,7 @@ prepared_route_plan(PreparedRoute *r, CatalogSnapshot *snap, const char *search_
 static bool
 routable_plan(const DistPlan *p)
 {
-	return p->kind == PLAN_TASKS && p->ntasks == 1 && p->combine == COMBINE_RELAY &&
-	       p->nstages == 0 && p->cleanup_sql == NULL && p->set_kind == SET_NONE &&
-	       !p->in_txn_forbidden && !p->catalog_changed && !p->is_ddl && p->rows_from_node == 0 &&
-	       p->tasks[0].nparams == 0 && p->tasks[0].uses_params;
+	return tasks_lone_relay(p) && p->tasks[0].uses_params;
 }
 
 /* learn_routing: from UNKNOWN to ROUTE_BY_PARAM or ROUTE_NONE */

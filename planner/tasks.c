@@ -94,3 +94,23 @@ sqllist_to_tasks(const SqlList *sl, TaskList *tl, int32_t node_id, bool separate
 	for (int32_t i = 0; i < sl->n; i++)
 		tasks_add(tl, node_id, sl->sql[i]);
 }
+
+bool
+tasks_lone_relay(const DistPlan *p)
+{
+	return p->kind == PLAN_TASKS && p->ntasks == 1 && p->combine == COMBINE_RELAY &&
+	       p->nstages == 0 && p->cleanup_sql == NULL && p->set_kind == SET_NONE &&
+	       !p->in_txn_forbidden && !p->catalog_changed && !p->is_ddl && p->rows_from_node == 0 &&
+	       p->tasks[0].nparams == 0;
+}
+
+void
+tasks_add_forget_table(TaskList *tl, int32_t node_id, const CatTable *t, DistPlan *plan)
+{
+	Task *task = tasks_add(tl, node_id, "SELECT shardgate.forget_table($1, $2)");
+	task->nparams = 2;
+	task->params = ARENA_NEW_ARRAY(tl->a, const char *, 2);
+	task->params[0] = t->schema;
+	task->params[1] = t->name;
+	plan->catalog_changed = true;
+}

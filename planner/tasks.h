@@ -32,6 +32,16 @@ Task *tasks_add(TaskList *tl, int32_t node_id, const char *sql);
 /* tasks_store moves the list into plan (ntasks, tasks) */
 void tasks_store(TaskList *tl, DistPlan *plan);
 
+/*
+ * tasks_lone_relay: the plan is one relayed task running one statement with
+ * nothing around it (no stages, cleanup, settings, catalog or schema change)
+ * and no internal parameters: what the plan caches can rebuild
+ */
+bool tasks_lone_relay(const DistPlan *p);
+
+/* tasks_add_forget_table: on the metadata node, drop the catalog's row of a dropped table */
+void tasks_add_forget_table(TaskList *tl, int32_t node_id, const CatTable *t, DistPlan *plan);
+
 void sqllist_init(SqlList *sl, Arena *a);
 void sqllist_add(SqlList *sl, const char *sql);
 /* sqllist_join: all statements joined with "; " (in the list's arena); "" when empty */

@@ -80,4 +80,23 @@ build_snapshot(void)
 	return s;
 }
 
+static CatalogSnapshot *snap;
+static Arena *arena;
+
+static int
+setup(void)
+{
+	snap = build_snapshot();
+	arena = arena_create(1 << 16);
+	return 0;
+}
+
+static int
+teardown(void)
+{
+	arena_destroy(arena);
+	catalog_unref(snap);
+	return 0;
+}
+
 #endif /* SG_TESTS_UNIT_PLANNER_FIXTURE_H */

@@ -19,25 +19,6 @@
 
 void sg_register_tests(void);
 
-static CatalogSnapshot *snap;
-static Arena *arena;
-
-static int
-setup(void)
-{
-	snap = build_snapshot();
-	arena = arena_create(1 << 16);
-	return 0;
-}
-
-static int
-teardown(void)
-{
-	arena_destroy(arena);
-	catalog_unref(snap);
-	return 0;
-}
-
 static const char *
 key_of(const char *sql)
 {

@@ -25,25 +25,6 @@
 
 void sg_register_tests(void);
 
-static CatalogSnapshot *snap;
-static Arena *arena;
-
-static int
-setup(void)
-{
-	snap = build_snapshot();
-	arena = arena_create(1 << 16);
-	return 0;
-}
-
-static int
-teardown(void)
-{
-	arena_destroy(arena);
-	catalog_unref(snap);
-	return 0;
-}
-
 /* shard index of an int4 value in group 1 (4 shards) */
 static int32_t
 shard_of_int(const char *v)
