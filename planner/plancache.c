@@ -39,8 +39,7 @@ typedef struct Entry {
 	const CatGroup *group;
 	/* ENTRY_ROUTE / ENTRY_LOCAL */
 	int32_t node_id; /* ENTRY_LOCAL */
-	char *command_tag;
-	bool has_count, returns_rows, is_write;
+	RelayShape shape;
 	/* ENTRY_TXN */
 	TxnCommand txn_cmd;
 	char *txn_sql;
@@ -77,7 +76,7 @@ static void
 entry_free(Entry *e)
 {
 	free(e->key);
-	free(e->command_tag);
+	free(e->shape.command_tag);
 	free(e->txn_sql);
 	free(e);
 }
@@ -192,8 +191,9 @@ plancache_lookup(PlanCache *pc, CatalogSnapshot *snap, const char *sql, const ch
 		pc->stats.uncacheable++;
 		return PC_UNCACHEABLE;
 	}
-	DistPlan *plan = ARENA_NEW(a, DistPlan);
+	DistPlan *plan;
 	if (e->kind == ENTRY_TXN) {
+		plan = ARENA_NEW(a, DistPlan);
 		plan->kind = PLAN_TXN_CONTROL;
 		plan->txn_cmd = e->txn_cmd;
 		plan->txn_sql = e->txn_sql;
@@ -209,16 +209,7 @@ plancache_lookup(PlanCache *pc, CatalogSnapshot *snap, const char *sql, const ch
 			node = e->group->placement[shard];
 			task_sql = route_sql(a, sql, &sh.toks[e->rel_tok], e->group->id, shard);
 		}
-		plan->kind = PLAN_TASKS;
-		plan->ntasks = 1;
-		plan->tasks = ARENA_NEW(a, Task);
-		plan->tasks[0].node_id = node;
-		plan->tasks[0].sql = task_sql;
-		plan->combine = COMBINE_RELAY;
-		plan->command_tag = e->command_tag;
-		plan->has_count = e->has_count;
-		plan->returns_rows = e->returns_rows;
-		plan->is_write = e->is_write;
+		plan = tasks_relay_plan(a, node, task_sql, false, &e->shape);
 	}
 	pc->stats.hits++;
 	*out = plan;
@@ -311,10 +302,8 @@ learn(const CatalogSnapshot *snap, const char *sql, const char *search_path, con
 	} else if (!learn_route(&an, sql, sh, plan, a, e)) {
 		return;
 	}
-	e->command_tag = strdup(plan->command_tag != NULL ? plan->command_tag : "");
-	e->has_count = plan->has_count;
-	e->returns_rows = plan->returns_rows;
-	e->is_write = plan->is_write;
+	if (!relay_shape_of(plan, &e->shape))
+		e->kind = ENTRY_NONE;
 }
 
 void
@@ -343,8 +332,7 @@ plancache_learn(PlanCache *pc, CatalogSnapshot *snap, const char *sql, const cha
 	e->hash = hash;
 	e->keylen = klen;
 	e->key = malloc(klen + 1);
-	if (e->key == NULL || (e->kind == ENTRY_TXN && e->txn_sql == NULL) ||
-	    ((e->kind == ENTRY_ROUTE || e->kind == ENTRY_LOCAL) && e->command_tag == NULL)) {
+	if (e->key == NULL || (e->kind == ENTRY_TXN && e->txn_sql == NULL)) {
 		entry_free(e);
 		return;
 	}

@@ -27,8 +27,7 @@ struct PreparedRoute {
 	const CatTable *table; /* in snap */
 	const CatGroup *group;
 	char **shard_sql; /* [group->shard_count] */
-	char *command_tag;
-	bool has_count, returns_rows, is_write;
+	RelayShape shape;
 };
 
 PreparedRoute *
@@ -45,7 +44,7 @@ route_reset(PreparedRoute *r)
 			free(r->shard_sql[i]);
 	free(r->shard_sql);
 	free(r->search_path);
-	free(r->command_tag);
+	free(r->shape.command_tag);
 	if (r->snap != NULL)
 		catalog_unref(r->snap);
 	memset(r, 0, sizeof(*r));
@@ -100,19 +99,7 @@ prepared_route_plan(PreparedRoute *r, CatalogSnapshot *snap, const char *search_
 	int32_t shard;
 	if (!param_shard(r, params, a, &shard) || r->shard_sql[shard] == NULL)
 		return false;
-	DistPlan *plan = ARENA_NEW(a, DistPlan);
-	plan->kind = PLAN_TASKS;
-	plan->ntasks = 1;
-	plan->tasks = ARENA_NEW(a, Task);
-	plan->tasks[0].node_id = r->group->placement[shard];
-	plan->tasks[0].sql = r->shard_sql[shard];
-	plan->tasks[0].uses_params = true;
-	plan->combine = COMBINE_RELAY;
-	plan->command_tag = r->command_tag;
-	plan->has_count = r->has_count;
-	plan->returns_rows = r->returns_rows;
-	plan->is_write = r->is_write;
-	*out = plan;
+	*out = tasks_relay_plan(a, r->group->placement[shard], r->shard_sql[shard], true, &r->shape);
 	return true;
 }
 
@@ -145,10 +132,9 @@ learn_routing(PreparedRoute *r, CatalogSnapshot *snap, const char *search_path,
 		return;
 	const CatGroup *g = an.rels[rel].group;
 	char **sqls = calloc((size_t)g->shard_count, sizeof(char *));
-	char *tag = strdup(plan->command_tag != NULL ? plan->command_tag : "");
-	if (sqls == NULL || tag == NULL) {
+	RelayShape shape;
+	if (sqls == NULL || !relay_shape_of(plan, &shape)) {
 		free(sqls);
-		free(tag);
 		return;
 	}
 	r->state = ROUTE_BY_PARAM;
@@ -156,10 +142,7 @@ learn_routing(PreparedRoute *r, CatalogSnapshot *snap, const char *search_path,
 	r->table = an.rels[rel].table;
 	r->group = g;
 	r->shard_sql = sqls;
-	r->command_tag = tag;
-	r->has_count = plan->has_count;
-	r->returns_rows = plan->returns_rows;
-	r->is_write = plan->is_write;
+	r->shape = shape;
 }
 
 void

@@ -5,6 +5,7 @@
  */
 #include "planner/tasks.h"
 
+#include <stdlib.h>
 #include <string.h>
 
 void
@@ -113,4 +114,33 @@ tasks_add_forget_table(TaskList *tl, int32_t node_id, const CatTable *t, DistPla
 	task->params[0] = t->schema;
 	task->params[1] = t->name;
 	plan->catalog_changed = true;
+}
+
+bool
+relay_shape_of(const DistPlan *p, RelayShape *out)
+{
+	out->command_tag = strdup(p->command_tag != NULL ? p->command_tag : "");
+	out->has_count = p->has_count;
+	out->returns_rows = p->returns_rows;
+	out->is_write = p->is_write;
+	return out->command_tag != NULL;
+}
+
+DistPlan *
+tasks_relay_plan(Arena *a, int32_t node_id, const char *sql, bool uses_params,
+                 const RelayShape *shape)
+{
+	DistPlan *plan = ARENA_NEW(a, DistPlan);
+	plan->kind = PLAN_TASKS;
+	plan->ntasks = 1;
+	plan->tasks = ARENA_NEW(a, Task);
+	plan->tasks[0].node_id = node_id;
+	plan->tasks[0].sql = sql;
+	plan->tasks[0].uses_params = uses_params;
+	plan->combine = COMBINE_RELAY;
+	plan->command_tag = shape->command_tag;
+	plan->has_count = shape->has_count;
+	plan->returns_rows = shape->returns_rows;
+	plan->is_write = shape->is_write;
+	return plan;
 }

@@ -39,6 +39,18 @@ void tasks_store(TaskList *tl, DistPlan *plan);
  */
 bool tasks_lone_relay(const DistPlan *p);
 
+/* RelayShape: what a lone relayed task's plan says besides its node and SQL */
+typedef struct RelayShape {
+	char *command_tag; /* malloc'd by the cache holding it */
+	bool has_count, returns_rows, is_write;
+} RelayShape;
+
+/* relay_shape_of: p's shape (command tag copied with strdup; false if out of memory) */
+bool relay_shape_of(const DistPlan *p, RelayShape *out);
+/* tasks_relay_plan: a plan of one relayed task (in a), shaped like shape */
+DistPlan *tasks_relay_plan(Arena *a, int32_t node_id, const char *sql, bool uses_params,
+                           const RelayShape *shape);
+
 /* tasks_add_forget_table: on the metadata node, drop the catalog's row of a dropped table */
 void tasks_add_forget_table(TaskList *tl, int32_t node_id, const CatTable *t, DistPlan *plan);
 
