@@ -22,6 +22,11 @@
  *   M_LOCAL    local_sql (the merge node's own shards) running;
  *   M_FINAL    the final query runs on the merge node as an ordinary run;
  *   M_CLEANUP  cleanup_sql (DROP of the temporary tables) running.
+ *
+ * EXPLAIN ANALYZE plans (plan->explained != NULL) run the same way; the
+ * answering tasks are the nodes' EXPLAIN ANALYZE, whose lines are collected
+ * instead of relayed, stage fragments and local inserts are counted and
+ * timed, and exec_complete answers with explain_analyze_lines().
  */
 #include "planner/exec.h"
 
@@ -30,11 +35,13 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <time.h>
 
 #include "common/buf.h"
 #include "common/hash.h"
 #include "common/log.h"
 #include "common/proto.h"
+#include "planner/explain.h"
 
 typedef enum MergePhase {
 	M_NONE,
@@ -57,10 +64,13 @@ typedef struct NodeRun {
 	Participant *p;
 	bool waiting_conn;
 	bool finished;
-	int skip_ready;      /* ReadyForQuery replies still owed to our BEGIN */
-	bool in_copy_out;    /* a refused COPY TO: swallow its data */
-	uint64_t prep_key;   /* a Parse of a named statement awaits its ParseComplete */
-	bool relay_copy_out; /* COPY TO STDOUT relayed to the client */
+	int skip_ready;         /* ReadyForQuery replies still owed to our BEGIN */
+	bool in_copy_out;       /* a refused COPY TO: swallow its data */
+	uint64_t prep_key;      /* a Parse of a named statement awaits its ParseComplete */
+	bool relay_copy_out;    /* COPY TO STDOUT relayed to the client */
+	ExplainTaskStat *stats; /* EXPLAIN ANALYZE: the phase's per-task figures (by task index) */
+	int cur;                /* the task in flight */
+	uint64_t sent_at;
 } NodeRun;
 
 struct Exec {
@@ -86,7 +96,18 @@ struct Exec {
 	MergePhase mphase;
 	int stage;
 	Participant *merge;
+	/* EXPLAIN ANALYZE */
+	ExplainStats *xs;
+	uint64_t started_at, stage_at, local_at;
 };
+
+static uint64_t
+exec_now_us(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000u + (uint64_t)ts.tv_nsec / 1000u;
+}
 
 static void exec_phase_done(Exec *e);
 static void merge_step(Exec *e);
@@ -167,7 +188,37 @@ static void
 exec_free(Exec *e)
 {
 	exec_free_runs(e);
+	explain_stats_free(e->plan, e->xs);
 	free(e);
+}
+
+/* exec_send_explain: the EXPLAIN ANALYZE answer, built from what was measured */
+static void
+exec_send_explain(Exec *e)
+{
+	e->xs->total_usec = exec_now_us() - e->started_at;
+	Arena *a = arena_create(8192);
+	int32_t n;
+	const char **lines;
+	explain_analyze_lines(e->plan, e->xs, a, &n, &lines);
+	Buf b;
+	buf_init(&b);
+	if (e->bind == NULL || e->bind->send_row_description) {
+		static const char *const names[1] = {"QUERY PLAN"};
+		static const uint32_t types[1] = {25};
+		proto_write_row_description(&b, 1, names, types);
+		e->sink.message(e->sink.arg, PQ_MSG_ROW_DESCRIPTION, buf_head(&b) + 5, buf_avail(&b) - 5);
+	}
+	for (int32_t i = 0; i < n; i++) {
+		buf_clear(&b);
+		int len = (int)strlen(lines[i]);
+		proto_write_data_row(&b, 1, &lines[i], &len);
+		e->sink.message(e->sink.arg, PQ_MSG_DATA_ROW, buf_head(&b) + 5, buf_avail(&b) - 5);
+	}
+	buf_free(&b);
+	arena_destroy(a);
+	const char tag[] = "EXPLAIN";
+	e->sink.message(e->sink.arg, PQ_MSG_COMMAND_COMPLETE, tag, sizeof(tag));
 }
 
 static void
@@ -186,7 +237,9 @@ exec_build_tag(Exec *e, char *tag, size_t cap)
 static void
 exec_complete(Exec *e)
 {
-	if (!e->has_err && e->plan->combine == COMBINE_CONCAT) {
+	if (!e->has_err && e->xs != NULL) {
+		exec_send_explain(e);
+	} else if (!e->has_err && e->plan->combine == COMBINE_CONCAT) {
 		char tag[128];
 		exec_build_tag(e, tag, sizeof(tag));
 		e->sink.message(e->sink.arg, PQ_MSG_COMMAND_COMPLETE, tag, strlen(tag) + 1);
@@ -242,7 +295,27 @@ run_on_message(NodeConn *c, char type, const char *body, size_t len, void *arg)
 		}
 		return;
 	}
+	if (r->stats != NULL && type == PQ_MSG_READY) {
+		r->stats[r->cur].usec = exec_now_us() - r->sent_at;
+		r->stats[r->cur].ran = true;
+	}
+	if (r->stats != NULL && !r->is_source &&
+	    (type == PQ_MSG_DATA_ROW || type == PQ_MSG_ROW_DESCRIPTION ||
+	     type == PQ_MSG_COMMAND_COMPLETE)) {
+		/* EXPLAIN ANALYZE: the node's lines are kept for the answer */
+		if (type == PQ_MSG_DATA_ROW && len >= 6) {
+			uint32_t n = ((uint32_t)(uint8_t)body[2] << 24) | ((uint32_t)(uint8_t)body[3] << 16) |
+			             ((uint32_t)(uint8_t)body[4] << 8) | (uint32_t)(uint8_t)body[5];
+			if (n <= len - 6) {
+				buf_append(&r->stats[r->cur].out, body + 6, n);
+				buf_append_u8(&r->stats[r->cur].out, '\n');
+			}
+		}
+		return;
+	}
 	if (r->is_source && type != PQ_MSG_ERROR && type != PQ_MSG_READY) {
+		if (type == PQ_MSG_DATA_ROW && r->stats != NULL)
+			r->stats[r->cur].rows++;
 		if (type == PQ_MSG_DATA_ROW && e->merge != NULL && e->merge->conn != NULL && !e->has_err) {
 			Buf b;
 			buf_init(&b);
@@ -398,7 +471,9 @@ static void
 run_send_next(NodeRun *r)
 {
 	Exec *e = r->e;
-	const Task *task = &r->tasklist[r->tasks[r->next++]];
+	r->cur = r->tasks[r->next++];
+	r->sent_at = exec_now_us();
+	const Task *task = &r->tasklist[r->cur];
 	Buf b;
 	buf_init(&b);
 	int expect = txn_write_prelude(e->txn, r->p, &b);
@@ -485,7 +560,7 @@ run_on_participant(Participant *p, const SgError *err, void *arg)
 
 /* exec_build_runs: one NodeRun per node of tasks[0..ntasks) (replaces the previous phase's) */
 static void
-exec_build_runs(Exec *e, const Task *tasks, int ntasks, bool is_source)
+exec_build_runs(Exec *e, const Task *tasks, int ntasks, bool is_source, ExplainTaskStat *stats)
 {
 	exec_free_runs(e);
 	e->runs = calloc((size_t)ntasks + 1, sizeof(NodeRun));
@@ -503,6 +578,7 @@ exec_build_runs(Exec *e, const Task *tasks, int ntasks, bool is_source)
 			r->node_id = id;
 			r->tasklist = tasks;
 			r->is_source = is_source;
+			r->stats = stats;
 			r->tasks = calloc((size_t)ntasks, sizeof(int));
 			if (r->tasks == NULL)
 				abort();
@@ -554,6 +630,15 @@ merge_on_message(NodeConn *c, char type, const char *body, size_t len, void *arg
 			sg_error_set(&err, SQLSTATE_INTERNAL_ERROR, "malformed error from node");
 		exec_record_error(e, &err);
 		return;
+	case PQ_MSG_COMMAND_COMPLETE: {
+		/* EXPLAIN ANALYZE: the local shards' INSERT reports its rows */
+		const char *tag;
+		uint64_t n;
+		if (e->xs != NULL && e->mphase == M_LOCAL && proto_read_command_tag(body, len, &tag) &&
+		    strncmp(tag, "INSERT", 6) == 0 && proto_tag_count(tag, &n))
+			e->xs->stages[e->stage].local.rows += n;
+		return;
+	}
 	case PQ_MSG_COPY_IN: {
 		/* binary COPY header: signature, flags, header extension length */
 		static const char header[19] = "PGCOPY\n\377\r\n\0\0\0\0\0\0\0\0\0";
@@ -564,7 +649,8 @@ merge_on_message(NodeConn *c, char type, const char *body, size_t len, void *arg
 		buf_free(&b);
 		e->mphase = M_COPYING;
 		const PullStage *st = &e->plan->stages[e->stage];
-		exec_build_runs(e, st->tasks, st->ntasks, true);
+		exec_build_runs(e, st->tasks, st->ntasks, true,
+		                e->xs != NULL ? e->xs->stages[e->stage].frags : NULL);
 		if (!exec_start_runs(e))
 			exec_phase_done(e);
 		return;
@@ -604,6 +690,7 @@ stage_begin(Exec *e)
 	Buf b;
 	buf_init(&b);
 	int expect = txn_write_prelude(e->txn, e->merge, &b);
+	e->stage_at = exec_now_us();
 	proto_write_query(&b, st->create_sql);
 	proto_write_query(&b, st->copy_sql);
 	e->mphase = M_CREATE;
@@ -668,12 +755,23 @@ merge_step(Exec *e)
 		const PullStage *st = &e->plan->stages[e->stage];
 		if (e->mphase != M_LOCAL && st->local_sql != NULL) {
 			e->mphase = M_LOCAL;
+			e->local_at = exec_now_us();
 			Buf b;
 			buf_init(&b);
 			proto_write_query(&b, st->local_sql);
 			merge_send(e, &b, 1);
 			buf_free(&b);
 			return;
+		}
+		if (e->xs != NULL) {
+			ExplainStageStat *ss = &e->xs->stages[e->stage];
+			uint64_t now = exec_now_us();
+			if (e->mphase == M_LOCAL) {
+				ss->local.usec = now - e->local_at;
+				ss->local.ran = true;
+			}
+			ss->usec = now - e->stage_at;
+			ss->ran = true;
 		}
 		if (++e->stage < e->plan->nstages) {
 			stage_begin(e);
@@ -696,7 +794,7 @@ exec_start_final(Exec *e)
 {
 	e->mphase = M_FINAL;
 	node_set_handler(e->merge->conn, NULL);
-	exec_build_runs(e, e->plan->tasks, e->plan->ntasks, false);
+	exec_build_runs(e, e->plan->tasks, e->plan->ntasks, false, e->xs != NULL ? e->xs->tasks : NULL);
 	if (!exec_start_runs(e))
 		exec_phase_done(e);
 }
@@ -754,6 +852,10 @@ exec_start(const DistPlan *plan, const CatalogSnapshot *snap, Txn *txn, const Ex
 	e->txn = txn;
 	e->sink = *sink;
 	e->bind = bind;
+	if (plan->explained != NULL && (bind == NULL || bind->describe == 0)) {
+		e->xs = explain_stats_new(plan);
+		e->started_at = exec_now_us();
+	}
 	if (plan->nstages > 0) {
 		const CatNode *node = catalog_find_node(snap, plan->merge_node);
 		if (node == NULL) {
@@ -773,7 +875,7 @@ exec_start(const DistPlan *plan, const CatalogSnapshot *snap, Txn *txn, const Ex
 		}
 		return e;
 	}
-	exec_build_runs(e, plan->tasks, plan->ntasks, false);
+	exec_build_runs(e, plan->tasks, plan->ntasks, false, e->xs != NULL ? e->xs->tasks : NULL);
 	if (!exec_start_runs(e)) {
 		exec_complete(e);
 		return NULL;

@@ -192,6 +192,12 @@ typedef struct ParseInfo {
 	void *explain_query;
 	bool explain_analyze;
 	const char *explain_format; /* NULL = text */
+	/* ANALYZE only: the options for the nodes' EXPLAIN, "ANALYZE true, VERBOSE false, ..."
+	 * (known boolean options, as given); explain_bad_option: an unknown option's name */
+	const char *explain_options;
+	const char *explain_bad_option;
+	bool explain_timing;  /* TIMING (default on) */
+	bool explain_summary; /* SUMMARY (default on with ANALYZE) */
 
 	/* SET / RESET / DISCARD ALL (not SET LOCAL): see SetKind in plan.h */
 	SetKind set_kind;

@@ -165,6 +165,17 @@ typedef struct DistPlan {
 	int32_t merge_node;
 	const char *cleanup_sql; /* run on merge_node after the final query (DROP temp tables) */
 
+	/*
+	 * EXPLAIN ANALYZE (explained != NULL): the explained statement's plan with
+	 * each task (the final query's, for multi-stage) wrapped as `EXPLAIN
+	 * (<options>) <sql>`; stages run as usual. The executor collects the
+	 * nodes' EXPLAIN lines and the stages' rows and times, and answers with
+	 * the description of `explained` (explain.c), command tag EXPLAIN.
+	 */
+	const struct DistPlan *explained;
+	bool explain_timing;  /* per-fragment times shown */
+	bool explain_summary; /* total time shown */
+
 	/* PLAN_TXN_CONTROL */
 	TxnCommand txn_cmd;
 	const char *txn_sql; /* statement text to send to participants (BEGIN with its options,

@@ -490,8 +490,10 @@ static const PlanCase unsupported_cases[] = {
     {"INSERT INTO t VALUES ('abc', 'a')", "22P02", 0, NULL, 0, {{0}}},
     {"UPDATE t SET id = 3 WHERE id = 2", "0A000", 0, NULL, 0, {{0}}},
     {"MERGE INTO t USING r ON t.id = r.k WHEN MATCHED THEN DELETE", "0A000", 0, NULL, 0, {{0}}},
-    {"EXPLAIN ANALYZE SELECT * FROM t", "0A000", 0, NULL, 0, {{0}}},
+    {"EXPLAIN (ANALYZE, FORMAT JSON) SELECT * FROM t", "0A000", 0, NULL, 0, {{0}}},
     {"EXPLAIN (FORMAT JSON) SELECT * FROM t", "0A000", 0, NULL, 0, {{0}}},
+    {"EXPLAIN (ANALYZE, FOO) SELECT * FROM t", "42601", 0, NULL, 0, {{0}}},
+    {"EXPLAIN (TIMING off) SELECT * FROM t", "22023", 0, NULL, 0, {{0}}},
     {"COPY t FROM STDIN", "0A000", 0, NULL, 0, {{0}}},
     {"DECLARE c CURSOR FOR SELECT * FROM t", "0A000", 0, NULL, 0, {{0}}},
     {"PREPARE p AS SELECT * FROM t WHERE id = $1", "0A000", 0, NULL, 0, {{0}}},
@@ -1133,6 +1135,50 @@ test_explain(void)
 	CU_ASSERT_EQUAL(p->tasks[0].nparams, 0);
 }
 
+/* test_explain_analyze: the answering tasks wrapped in the nodes' EXPLAIN, stages as they are */
+static void
+test_explain_analyze(void)
+{
+	SgError err;
+	DistPlan *p = plan_sql("EXPLAIN (ANALYZE, COSTS off) SELECT * FROM t WHERE id = 5", &err);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(p);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(p->explained);
+	CU_ASSERT_EQUAL(p->ntasks, 1);
+	CU_ASSERT_STRING_EQUAL(p->command_tag, "EXPLAIN");
+	CU_ASSERT_FALSE(p->has_count);
+	CU_ASSERT_TRUE(p->returns_rows);
+	CU_ASSERT_TRUE(p->explain_timing);
+	CU_ASSERT_TRUE(p->explain_summary);
+	CU_ASSERT_STRING_EQUAL(p->tasks[0].sql,
+	                       expand("EXPLAIN (analyze true, costs false) SELECT * FROM sg_g1_$S(5).t "
+	                              "t WHERE id = 5"));
+	CU_ASSERT_STRING_EQUAL(p->explained->tasks[0].sql,
+	                       expand("SELECT * FROM sg_g1_$S(5).t t WHERE id = 5"));
+
+	/* a fan-out write: one statement per task, each wrapped; it writes */
+	p = plan_sql("EXPLAIN (ANALYZE, TIMING off) UPDATE t SET v = 'x'", &err);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(p);
+	CU_ASSERT_TRUE(p->is_write);
+	CU_ASSERT_FALSE(p->explain_timing);
+	CU_ASSERT_EQUAL(p->ntasks, p->explained->ntasks);
+	CU_ASSERT_TRUE(p->ntasks > 3);
+	for (int32_t i = 0; i < p->ntasks; i++) {
+		CU_ASSERT_EQUAL(
+		    strncmp(p->tasks[i].sql, "EXPLAIN (analyze true, timing false) UPDATE ", 44), 0);
+		CU_ASSERT_PTR_NULL(strchr(p->tasks[i].sql, ';'));
+	}
+
+	/* multi-stage: stages unchanged, the final query wrapped */
+	p = plan_sql("EXPLAIN ANALYZE SELECT count(*) FROM t", &err);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(p);
+	CU_ASSERT_EQUAL(p->nstages, 1);
+	CU_ASSERT_EQUAL(strncmp(p->stages[0].tasks[0].sql, "SELECT count(*) AS sg_p1", 24), 0);
+	CU_ASSERT_STRING_EQUAL(p->tasks[0].sql,
+	                       "EXPLAIN (analyze true) SELECT COALESCE(sum(t.sg_p1), 0)::bigint AS "
+	                       "count FROM pg_temp.sg_tmp_1 t");
+	CU_ASSERT_PTR_NOT_NULL(p->cleanup_sql);
+}
+
 static void
 test_insert(void)
 {
@@ -1521,6 +1567,7 @@ sg_register_tests(void)
 	CU_add_test(s, "insert", test_insert);
 	CU_add_test(s, "colocated", test_colocated);
 	CU_add_test(s, "explain", test_explain);
+	CU_add_test(s, "explain_analyze", test_explain_analyze);
 	CU_add_test(s, "multistage", test_multistage);
 	CU_add_test(s, "multistage_stages", test_multistage_stages);
 	CU_add_test(s, "insert_split", test_insert_split);
