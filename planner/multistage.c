@@ -163,6 +163,7 @@ build_stage(const Analysis *an, Arena *a, int32_t i, const char *temp, int32_t m
 	                 .shell_schema = t->schema,
 	                 .ntable_cols = t->ncolumns,
 	                 .table_cols = (const char *const *)t->columns,
+	                 .table_col_types = t->column_types,
 	                 .push_filters = true};
 	const char **cols;
 	needed_columns(an, a, i, &p.ncols, &cols);

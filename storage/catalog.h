@@ -46,7 +46,8 @@ typedef struct CatTable {
 	uint32_t dist_type; /* pg_type oid of dist_column, distributed only */
 	int32_t ncolumns;   /* user-visible columns in attnum order (dropped excluded) */
 	char **columns;
-	int32_t dist_colpos; /* index of dist_column in columns, -1 if not distributed */
+	uint32_t *column_types; /* [ncolumns]: pg_type oid of each column; NULL = unknown */
+	int32_t dist_colpos;    /* index of dist_column in columns, -1 if not distributed */
 } CatTable;
 
 typedef struct CatalogSnapshot {

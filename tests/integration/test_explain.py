@@ -190,5 +190,44 @@ def analyze_extended_protocol(c):
     eq(tags, ["EXPLAIN"], "command tag")
 
 
+@test
+def partial_sum_types(c):
+    """sum() split into per-shard partials: the answer and its column types are PostgreSQL's
+    (compared with the same rows in a local table, which the first node answers alone)."""
+    g = c.gw()
+    cur = g.cursor()
+    c.drop("ex_sum", "ex_sum_local")
+    cols = "id int, g int, a int2, b int4, c int8, d numeric(12,3), e float4, f float8, " \
+           "m money, i interval"
+    cur.execute("CREATE TABLE ex_sum (%s)" % cols)
+    cur.execute("SELECT create_distributed_table('ex_sum', 'id', shard_count => 5)")
+    cur.execute("CREATE TABLE ex_sum_local (%s)" % cols)
+    rows = ", ".join("(%d, %d, %d, %d, %d, %d.125, %d.5, %d.25, %d.75, '%d minutes')" % (
+        i, i % 3, i, 100000 * i, 4000000000000000000 // 400 * i, i, i, i, i, i)
+        for i in range(1, 401))
+    for t in ("ex_sum", "ex_sum_local"):
+        cur.execute("INSERT INTO %s VALUES %s" % (t, rows))
+        cur.execute("INSERT INTO %s (id, g) VALUES (0, 1), (1000, 7)" % t)  # NULLs
+    queries = [
+        "SELECT sum(a), sum(b), sum(c), sum(d), sum(e), sum(f), sum(m), sum(i) FROM %s",
+        "SELECT g, sum(a) AS sa, sum(b * 2 - 1), sum(c / 3), sum(d * 1.5), sum(f * b), "
+        "count(*), avg(b) FROM %s GROUP BY g ORDER BY g",
+        "SELECT sum(a) FROM %s WHERE id < 0",
+        "SELECT g, sum(b) FROM %s GROUP BY g HAVING sum(b) > 1000 ORDER BY sum(b) DESC",
+    ]
+    for q in queries:
+        cur.execute(q % "ex_sum_local")
+        want_types = [d[1] for d in cur.description]
+        want_names = [d[0] for d in cur.description]
+        want = cur.fetchall()
+        cur.execute(q % "ex_sum")
+        eq([d[1] for d in cur.description], want_types, "types of " + q)
+        eq([d[0] for d in cur.description], want_names, "names of " + q)
+        eq(cur.fetchall(), want, q)
+        lines = plan_lines(cur, "EXPLAIN " + q % "ex_sum")
+        has(lines, r"AS sg_p1", "partial aggregates for " + q)
+    c.drop("ex_sum", "ex_sum_local")
+
+
 if __name__ == "__main__":
     harness.main(nodes=3)

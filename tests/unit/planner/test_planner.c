@@ -36,6 +36,14 @@ str_array(Arena *a, int n, const char *const *v)
 	return out;
 }
 
+static uint32_t *
+type_array(Arena *a, int n, const uint32_t *v)
+{
+	uint32_t *out = ARENA_NEW_ARRAY(a, uint32_t, n);
+	memcpy(out, v, sizeof(uint32_t) * (size_t)n);
+	return out;
+}
+
 static CatalogSnapshot *
 build_snapshot(void)
 {
@@ -65,6 +73,7 @@ build_snapshot(void)
 	                          .dist_type = PG_OID_INT4,
 	                          .ncolumns = 2,
 	                          .columns = str_array(a, 2, (const char *[]){"id", "v"}),
+	                          .column_types = type_array(a, 2, (uint32_t[]){PG_OID_INT4, 25}),
 	                          .dist_colpos = 0};
 	s->tables[1] = (CatTable){.schema = arena_strdup(a, "public"),
 	                          .name = arena_strdup(a, "u"),
@@ -83,6 +92,7 @@ build_snapshot(void)
 	                          .dist_type = PG_OID_TEXT,
 	                          .ncolumns = 2,
 	                          .columns = str_array(a, 2, (const char *[]){"x", "name"}),
+	                          .column_types = type_array(a, 2, (uint32_t[]){PG_OID_INT8, 25}),
 	                          .dist_colpos = 1};
 	s->tables[3] = (CatTable){.schema = arena_strdup(a, "public"),
 	                          .name = arena_strdup(a, "r"),
@@ -1042,8 +1052,12 @@ test_multistage_stages(void)
 	/* not partial: sum (bigint partials would sum to numeric), DISTINCT aggregates, grouping on
 	 * an expression, other aggregates, a filter that cannot run on the shard */
 	static const char *const no_partial[] = {
-	    "SELECT sum(id) FROM t",
 	    "SELECT count(DISTINCT v) FROM t",
+	    "SELECT sum(id + 10000000000) FROM t", /* the constant is int8 or numeric: unknown */
+	    "SELECT sum(abs(id)) FROM t",
+	    "SELECT sum(id::float4 * 2) FROM t", /* float4 * int4: not resolved here */
+	    "SELECT sum(w) FROM u",              /* u's column types are unknown */
+	    "SELECT sum(DISTINCT id) FROM t",
 	    "SELECT lower(v), count(*) FROM t GROUP BY lower(v)",
 	    "SELECT string_agg(v, ',') FROM t",
 	    "SELECT count(*) FROM t WHERE v = $1",
@@ -1053,6 +1067,34 @@ test_multistage_stages(void)
 		p = plan_sql(no_partial[i], &err);
 		CU_ASSERT_PTR_NOT_NULL_FATAL(p);
 		CU_ASSERT_PTR_NULL(strstr(stage_of(p, 1)->tasks[0].sql, "sg_p1"));
+	}
+
+	/* sum: PostgreSQL's result type, the partials of sum(int4) cast back to bigint */
+	static const struct {
+		const char *sql, *partial, *final;
+	} sums[] = {
+	    {"SELECT sum(id) FROM t", "SELECT sum(id) AS sg_p1 FROM sg_g1_1.t t",
+	     "SELECT sum(t.sg_p1)::bigint AS sum FROM pg_temp.sg_tmp_1 t"},
+	    {"SELECT v, sum(t.id * 2 - 1) AS s FROM t GROUP BY v",
+	     "SELECT v, sum((t.id * 2) - 1) AS sg_p1 FROM sg_g1_1.t t GROUP BY v",
+	     "SELECT v, sum(t.sg_p1)::bigint AS s FROM pg_temp.sg_tmp_1 t GROUP BY v"},
+	    {"SELECT sum(x) FROM s", "SELECT sum(x) AS sg_p1 FROM sg_g2_0.s s",
+	     "SELECT sum(s.sg_p1) AS sum FROM pg_temp.sg_tmp_1 s"},
+	    {"SELECT sum(x * 1.5), sum(x::float8), sum(-x::numeric(10,2)) FROM s",
+	     "SELECT sum(x * 1.5) AS sg_p1, sum(x::float8) AS sg_p2, sum(- x::numeric(10, 2)) AS sg_p3 "
+	     "FROM sg_g2_0.s s",
+	     "SELECT sum(s.sg_p1) AS sum, sum(s.sg_p2) AS sum, sum(s.sg_p3) AS sum FROM "
+	     "pg_temp.sg_tmp_1 s"},
+	    {"SELECT sum(id::int2) + count(*) FROM t HAVING sum(id) > 3",
+	     "SELECT sum(id::int2) AS sg_p1, count(*) AS sg_p2, sum(id) AS sg_p3 FROM sg_g1_1.t t",
+	     "SELECT sum(t.sg_p1)::bigint + COALESCE(sum(t.sg_p2), 0)::bigint AS \"?column?\" FROM "
+	     "pg_temp.sg_tmp_1 t HAVING sum(t.sg_p3)::bigint > 3"},
+	};
+	for (size_t i = 0; i < SG_ARRAY_LEN(sums); i++) {
+		p = plan_sql(sums[i].sql, &err);
+		CU_ASSERT_PTR_NOT_NULL_FATAL(p);
+		CU_ASSERT_STRING_EQUAL(stage_of(p, 1)->tasks[0].sql, sums[i].partial);
+		CU_ASSERT_STRING_EQUAL(p->tasks[0].sql, sums[i].final);
 	}
 
 	/* the outer join's nullable side gets no filter */
