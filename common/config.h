@@ -28,15 +28,22 @@ typedef struct Config {
 	int pool_idle;             /* idle connections kept per pool */
 	int pool_wait_timeout_ms;
 	int max_client_conn;
-	int catalog_poll_ms;      /* how often to check the catalog version */
-	char admin_user[128];     /* superuser for catalog changes and 2PC recovery */
-	int recovery_interval_ms; /* how often in-doubt prepared transactions are resolved */
-	int recovery_min_age_sec; /* leave younger prepared transactions to their coordinator */
-	int deadlock_check_ms;    /* distributed deadlock detection interval */
+	int catalog_poll_ms;       /* how often to check the catalog version */
+	char admin_user[128];      /* superuser for catalog changes and 2PC recovery */
+	int recovery_interval_ms;  /* how often in-doubt prepared transactions are resolved */
+	int recovery_min_age_sec;  /* leave younger prepared transactions to their coordinator */
+	int deadlock_check_ms;     /* distributed deadlock detection interval */
+	size_t query_memory_limit; /* per statement: bytes of intermediate rows the gateway moves
+	                              to the merge node, plus EXPLAIN ANALYZE output it gathers;
+	                              over it, 53200 out of memory. 0 = no limit */
 } Config;
 
 void config_defaults(Config *c);
-/* config_set: one setting by name; false with err (22023) on an unknown key or bad value */
+/*
+ * config_set: one setting by name; false with err (22023) on an unknown key or
+ * bad value. Sizes are bytes, or a number with a unit: kB, MB, GB (1024-based,
+ * as PostgreSQL's memory settings).
+ */
 SG_MUSTCHECK bool config_set(Config *c, const char *key, const char *value, SgError *err);
 /* config_load_file: read a file of settings; false with err naming the file and line */
 SG_MUSTCHECK bool config_load_file(Config *c, const char *path, SgError *err);

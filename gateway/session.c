@@ -919,7 +919,7 @@ session_record_setting(Session *s)
 	q->combine = COMBINE_RELAY;
 	s->capturing = true;
 	s->has_captured = false;
-	ExecSink sink = {capture_message, capture_done, capture_is_full, s};
+	ExecSink sink = {capture_message, capture_done, capture_is_full, s, 0};
 	Exec *x = exec_start(q, s->snap, &s->txn, &sink, NULL);
 	if (x != NULL)
 		s->exec = x; /* NULL: already done (and maybe the next statement started) */
@@ -1451,7 +1451,7 @@ session_run_tasks(Session *s)
 		session_listen(s);
 		return;
 	}
-	ExecSink sink = {sink_message, sink_done, sink_is_full, s};
+	ExecSink sink = {sink_message, sink_done, sink_is_full, s, s->srv->config->query_memory_limit};
 	Exec *x = exec_start(p, s->snap, &s->txn, &sink, s->ext ? &s->bind : NULL);
 	if (x != NULL)
 		s->exec = x; /* NULL: already done (and maybe the next statement started) */
@@ -1772,7 +1772,7 @@ session_ext_describe(Session *s, const char *body, size_t len)
 	plan->combine = COMBINE_RELAY;
 	s->plan = plan;
 	s->describing = true;
-	ExecSink sink = {sink_message, sink_done, sink_is_full, s};
+	ExecSink sink = {sink_message, sink_done, sink_is_full, s, 0};
 	Exec *x = exec_start(plan, s->snap, &s->txn, &sink, &s->bind);
 	if (x != NULL)
 		s->exec = x; /* NULL: already done (and maybe the next statement started) */

@@ -99,6 +99,7 @@ struct Exec {
 	/* EXPLAIN ANALYZE */
 	ExplainStats *xs;
 	uint64_t started_at, stage_at, local_at;
+	size_t mem_used; /* counted against sink.memory_limit */
 };
 
 static uint64_t
@@ -264,6 +265,38 @@ run_finish(NodeRun *r)
 		exec_phase_done(e);
 }
 
+/*
+ * exec_charge: n more bytes held for the statement; false (the statement is
+ * cancelled with 53200) when that goes over the limit, or it already failed.
+ */
+static bool
+exec_charge(Exec *e, size_t n)
+{
+	if (e->has_err)
+		return false;
+	e->mem_used += n;
+	size_t limit = e->sink.memory_limit;
+	if (limit == 0 || e->mem_used <= limit)
+		return true;
+	SgError err;
+	sg_error_set(&err, SQLSTATE_OUT_OF_MEMORY, "out of memory");
+	if (limit % 1024 == 0)
+		sg_error_detail(&err,
+		                "The statement's intermediate results through the gateway exceed "
+		                "query_memory_limit (%zu kB).",
+		                limit / 1024);
+	else
+		sg_error_detail(&err,
+		                "The statement's intermediate results through the gateway exceed "
+		                "query_memory_limit (%zu bytes).",
+		                limit);
+	sg_error_hint(&err, "Add conditions the nodes can apply to their rows, or raise "
+	                    "query_memory_limit in the gateway's configuration.");
+	exec_record_error(e, &err);
+	exec_cancel(e);
+	return false;
+}
+
 /* exec_notice_is_new: remember a notice's hash; false if an identical one was passed on */
 static bool
 exec_notice_is_new(Exec *e, const char *body, size_t len)
@@ -303,7 +336,7 @@ run_on_message(NodeConn *c, char type, const char *body, size_t len, void *arg)
 	    (type == PQ_MSG_DATA_ROW || type == PQ_MSG_ROW_DESCRIPTION ||
 	     type == PQ_MSG_COMMAND_COMPLETE)) {
 		/* EXPLAIN ANALYZE: the node's lines are kept for the answer */
-		if (type == PQ_MSG_DATA_ROW && len >= 6) {
+		if (type == PQ_MSG_DATA_ROW && len >= 6 && exec_charge(e, len)) {
 			uint32_t n = ((uint32_t)(uint8_t)body[2] << 24) | ((uint32_t)(uint8_t)body[3] << 16) |
 			             ((uint32_t)(uint8_t)body[4] << 8) | (uint32_t)(uint8_t)body[5];
 			if (n <= len - 6) {
@@ -316,7 +349,8 @@ run_on_message(NodeConn *c, char type, const char *body, size_t len, void *arg)
 	if (r->is_source && type != PQ_MSG_ERROR && type != PQ_MSG_READY) {
 		if (type == PQ_MSG_DATA_ROW && r->stats != NULL)
 			r->stats[r->cur].rows++;
-		if (type == PQ_MSG_DATA_ROW && e->merge != NULL && e->merge->conn != NULL && !e->has_err) {
+		if (type == PQ_MSG_DATA_ROW && e->merge != NULL && e->merge->conn != NULL &&
+		    exec_charge(e, len + 5)) {
 			Buf b;
 			buf_init(&b);
 			proto_write_message(&b, PQ_MSG_COPY_DATA, body, len);
