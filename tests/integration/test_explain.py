@@ -11,12 +11,31 @@ usual transaction handling. Also: the per-query memory limit (53200).
 import os
 import re
 import sys
+import tempfile
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import harness  # noqa: E402
 from harness import eq, expect_sqlstate, test  # noqa: E402
 
 import psycopg2  # noqa: E402
+
+# The gateway runs with query_memory_limit = 256kB, through a wrapper that execs SG_BIN with
+# the flag (scripts/cluster rewrites gateway.conf at every start).
+MEMORY_LIMIT_KB = 256
+
+
+def _make_wrapper():
+    d = tempfile.mkdtemp(prefix="sg-explain-bin-", dir="/tmp")
+    os.chmod(d, 0o755)
+    path = os.path.join(d, "shardgate-memory-limit")
+    with open(path, "w") as f:
+        f.write("#!/bin/sh\nexec '%s' \"$@\" --set query_memory_limit=%dkB\n"
+                % (harness.SG_BIN.replace("'", "'\\''"), MEMORY_LIMIT_KB))
+    os.chmod(path, 0o755)
+    return path
+
+
+harness.SG_BIN = _make_wrapper()
 
 
 def plan_lines(cur, sql, args=None):
@@ -227,6 +246,50 @@ def partial_sum_types(c):
         lines = plan_lines(cur, "EXPLAIN " + q % "ex_sum")
         has(lines, r"AS sg_p1", "partial aggregates for " + q)
     c.drop("ex_sum", "ex_sum_local")
+
+
+@test
+def memory_limit(c):
+    """A statement whose intermediate rows through the gateway exceed query_memory_limit
+    fails with 53200 (not a crash, not a hang); the session and the gateway go on."""
+    g = c.gw()
+    cur = g.cursor()
+    c.drop("ex_big")
+    cur.execute("CREATE TABLE ex_big (id int PRIMARY KEY, v text)")
+    cur.execute("SELECT create_distributed_table('ex_big', 'id', shard_count => 6)")
+    pad = "x" * 100
+    for base in range(0, 6000, 1000):
+        cur.execute("INSERT INTO ex_big VALUES " + ", ".join(
+            "(%d, '%s%d')" % (i, pad, i) for i in range(base, base + 1000)))
+    big = "SELECT count(DISTINCT v) FROM ex_big"  # every v pulled: about 600 kB
+    e = expect_sqlstate(lambda: cur.execute(big), "53200", "over the limit")
+    eq(e.diag.message_primary, "out of memory", "message")
+    if "query_memory_limit (%d kB)" % MEMORY_LIMIT_KB not in (e.diag.message_detail or ""):
+        raise AssertionError("detail: %r" % e.diag.message_detail)
+    # the same session goes on; under the limit the statement runs
+    cur.execute("SELECT count(DISTINCT v) FROM ex_big WHERE id < 500")
+    eq(cur.fetchone()[0], 500, "filtered on the nodes: under the limit")
+    cur.execute("SELECT count(*), sum(id) FROM ex_big")  # partial aggregates: a few rows
+    eq(cur.fetchone(), (6000, sum(range(6000))), "partial aggregates")
+    # fan-out and router answers stream to the client: not counted
+    cur.execute("SELECT v FROM ex_big")
+    eq(len(cur.fetchall()), 6000, "fan-out rows")
+    # EXPLAIN ANALYZE of the statement fails the same way (it really runs the stages)
+    expect_sqlstate(lambda: cur.execute("EXPLAIN ANALYZE " + big), "53200", "EXPLAIN ANALYZE")
+    # in a transaction block the block fails, as any error does
+    g2 = c.gw(autocommit=False)
+    cur2 = g2.cursor()
+    cur2.execute("SELECT 1")
+    expect_sqlstate(lambda: cur2.execute(big), "53200", "in a block")
+    expect_sqlstate(lambda: cur2.execute("SELECT 1"), "25P02", "block failed")
+    g2.rollback()
+    cur2.execute("SELECT count(*) FROM ex_big")
+    eq(cur2.fetchone()[0], 6000, "after ROLLBACK")
+    g2.rollback()
+    # no temporary table is left behind on the merge node
+    cur.execute("SELECT count(DISTINCT v) FROM ex_big WHERE id >= 5500")
+    eq(cur.fetchone()[0], 500, "again")
+    c.drop("ex_big")
 
 
 if __name__ == "__main__":
