@@ -99,8 +99,12 @@ struct Exec {
 	/* EXPLAIN ANALYZE */
 	ExplainStats *xs;
 	uint64_t started_at, stage_at, local_at;
-	size_t mem_used; /* counted against sink.memory_limit */
+	size_t mem_used;    /* counted against sink.memory_limit */
+	bool merge_backlog; /* sources paused until the merge node took what was sent */
 };
+
+/* rows for the merge node queued in the gateway above this: the sources pause */
+#define EXEC_MERGE_BACKLOG (1024 * 1024)
 
 static uint64_t
 exec_now_us(void)
@@ -188,6 +192,8 @@ exec_free_runs(Exec *e)
 static void
 exec_free(Exec *e)
 {
+	if (e->merge_backlog && e->merge != NULL && e->merge->conn != NULL)
+		node_on_drained(e->merge->conn, NULL, NULL);
 	exec_free_runs(e);
 	explain_stats_free(e->plan, e->xs);
 	free(e);
@@ -310,6 +316,41 @@ exec_notice_is_new(Exec *e, const char *body, size_t len)
 	return true;
 }
 
+/*
+ * exec_unpause_sources: the stage's fragments read again (the merge node took
+ * the backlog, or the statement is failing and they must reach their end).
+ * Runs that finish meanwhile do not end the phase: the caller checks
+ * e->running afterwards.
+ */
+static void
+exec_unpause_sources(Exec *e)
+{
+	if (e->merge_backlog && e->merge != NULL && e->merge->conn != NULL)
+		node_on_drained(e->merge->conn, NULL, NULL);
+	e->merge_backlog = false;
+	bool was_starting = e->starting;
+	e->starting = true;
+	for (int j = 0; j < e->nruns; j++) {
+		NodeRun *r = &e->runs[j];
+		if (r->is_source && !r->finished && r->p != NULL && r->p->conn != NULL)
+			node_pause(r->p->conn, false);
+	}
+	e->starting = was_starting;
+}
+
+/* exec_merge_drained: the merge node took the backlog: the sources go on */
+static void
+exec_merge_drained(NodeConn *c, void *arg)
+{
+	Exec *e = arg;
+	(void)c;
+	e->merge_backlog = false; /* the callback is spent */
+	int before = e->running;
+	exec_unpause_sources(e);
+	if (before > 0 && e->running == 0)
+		exec_phase_done(e);
+}
+
 static void
 run_on_message(NodeConn *c, char type, const char *body, size_t len, void *arg)
 {
@@ -356,6 +397,14 @@ run_on_message(NodeConn *c, char type, const char *body, size_t len, void *arg)
 			proto_write_message(&b, PQ_MSG_COPY_DATA, body, len);
 			node_send(e->merge->conn, buf_head(&b), buf_avail(&b), 0);
 			buf_free(&b);
+			if (node_out_pending(e->merge->conn) > EXEC_MERGE_BACKLOG) {
+				/* the merge node is slower than the fragments: wait for it */
+				node_pause(c, true);
+				if (!e->merge_backlog) {
+					e->merge_backlog = true;
+					node_on_drained(e->merge->conn, exec_merge_drained, e);
+				}
+			}
 		}
 		return;
 	}
@@ -706,6 +755,10 @@ merge_on_lost(NodeConn *c, const SgError *err, void *arg)
 	exec_record_error(e, err);
 	txn_mark_broken(e->txn, e->merge);
 	e->mphase = M_CLEANUP;
+	if (e->merge_backlog) {
+		e->merge_backlog = false; /* the connection is gone: no callback */
+		exec_unpause_sources(e);
+	}
 	if (e->running == 0)
 		exec_complete(e);
 }
@@ -920,16 +973,34 @@ exec_start(const DistPlan *plan, const CatalogSnapshot *snap, Txn *txn, const Ex
 void
 exec_resume(Exec *e)
 {
+	/* a run that finishes while resumed must not end the phase (and free e) mid-loop */
+	int before = e->running;
+	bool was_starting = e->starting;
+	e->starting = true;
 	for (int j = 0; j < e->nruns; j++) {
 		NodeRun *r = &e->runs[j];
+		if (r->is_source && e->merge_backlog)
+			continue; /* waiting for the merge node, not for the client */
 		if (!r->finished && r->p != NULL && r->p->conn != NULL)
 			node_pause(r->p->conn, false);
 	}
+	e->starting = was_starting;
+	if (before > 0 && e->running == 0 && !was_starting)
+		exec_phase_done(e);
 }
 
 void
 exec_cancel(Exec *e)
 {
+	if (e->merge_backlog) {
+		/* paused fragments must read their cancellation */
+		int before = e->running;
+		exec_unpause_sources(e);
+		if (before > 0 && e->running == 0 && !e->starting) {
+			exec_phase_done(e);
+			return;
+		}
+	}
 	for (int j = 0; j < e->nruns; j++) {
 		NodeRun *r = &e->runs[j];
 		if (!r->finished && r->p != NULL && r->p->conn != NULL)
