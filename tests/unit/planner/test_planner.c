@@ -18,6 +18,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "planner/explain.h"
 #include "planner/planner.h"
 #include "storage/pghash.h"
 #include "storage/shardmap.h"
@@ -1219,6 +1220,46 @@ test_explain_analyze(void)
 	                       "EXPLAIN (analyze true) SELECT COALESCE(sum(t.sg_p1), 0)::bigint AS "
 	                       "count FROM pg_temp.sg_tmp_1 t");
 	CU_ASSERT_PTR_NOT_NULL(p->cleanup_sql);
+
+	/* the answer built from what the executor measured */
+	ExplainStats *st = explain_stats_new(p);
+	st->stages[0].ran = true;
+	st->stages[0].usec = 2500;
+	for (int32_t i = 0; i < p->stages[0].ntasks; i++)
+		st->stages[0].frags[i] = (ExplainTaskStat){.rows = 1, .usec = 1000, .ran = true};
+	st->stages[0].local = (ExplainTaskStat){.rows = 2, .usec = 500, .ran = true};
+	st->tasks[0].ran = true;
+	buf_printf(&st->tasks[0].out,
+	           "Aggregate (actual rows=1 loops=1)\n  ->  Seq Scan on sg_tmp_1\n");
+	st->total_usec = 4000;
+	int32_t n;
+	const char **lines;
+	explain_analyze_lines(p, st, arena, &n, &lines);
+	CU_ASSERT_TRUE_FATAL(n >= 8);
+	CU_ASSERT_EQUAL(strncmp(lines[0], "shardgate: multi-stage", 22), 0);
+	CU_ASSERT_STRING_EQUAL(lines[1], "  Stage 1 (actual time=2.500 ms)");
+	CU_ASSERT_STRING_EQUAL(lines[3], "    node 2: SELECT count(*) AS sg_p1 FROM sg_g1_1.t t");
+	CU_ASSERT_STRING_EQUAL(lines[4], "      (copied: rows=1 time=1.000 ms)");
+	CU_ASSERT_STRING_EQUAL(lines[n - 6], "      (inserted: rows=2 time=0.500 ms)");
+	CU_ASSERT_EQUAL(strncmp(lines[n - 5], "  Final query on node 1: SELECT COALESCE", 40), 0);
+	CU_ASSERT_STRING_EQUAL(lines[n - 4], "    Aggregate (actual rows=1 loops=1)");
+	CU_ASSERT_STRING_EQUAL(lines[n - 3], "      ->  Seq Scan on sg_tmp_1");
+	CU_ASSERT_EQUAL(strncmp(lines[n - 2], "  Cleanup on node 1: DROP", 25), 0);
+	CU_ASSERT_STRING_EQUAL(lines[n - 1], "Execution Time: 4.000 ms (shardgate, all nodes)");
+	explain_stats_free(p, st);
+
+	/* TIMING off: no gateway times; SUMMARY off: no total */
+	p = plan_sql("EXPLAIN (ANALYZE, TIMING off, SUMMARY off) SELECT * FROM t WHERE id = 5", &err);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(p);
+	st = explain_stats_new(p);
+	st->tasks[0] = (ExplainTaskStat){.usec = 1234, .ran = true};
+	buf_init(&st->tasks[0].out);
+	buf_printf(&st->tasks[0].out, "Index Scan using t_pkey on t (actual rows=1 loops=1)\n");
+	explain_analyze_lines(p, st, arena, &n, &lines);
+	CU_ASSERT_EQUAL_FATAL(n, 3);
+	CU_ASSERT_STRING_EQUAL(lines[0], "shardgate: router, one node, its answer relayed");
+	CU_ASSERT_STRING_EQUAL(lines[2], "    Index Scan using t_pkey on t (actual rows=1 loops=1)");
+	explain_stats_free(p, st);
 }
 
 static void
