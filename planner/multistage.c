@@ -43,11 +43,10 @@
  * Partial aggregates: when the statement reads one distributed relation
  * and nothing else and its top level aggregates (grouped by plain columns
  * of the relation, or not grouped), with count/min/max/avg/bool_and/bool_or/
- * sum (of an argument whose type is known) only and every filter pushable, each shard's fragment is `SELECT <group
- * columns>, <partials> ... GROUP BY <group columns>` and the final query
- * combines the partials (deparse_agg_final). The temporary table is created
- * from the same SELECT over the empty shell, so the partials' types are
- * PostgreSQL's.
+ * sum (of an argument whose type is known) only and every filter pushable, each shard's fragment is
+ * `SELECT <group columns>, <partials> ... GROUP BY <group columns>` and the final query combines
+ * the partials (deparse_agg_final). The temporary table is created from the same SELECT over the
+ * empty shell, so the partials' types are PostgreSQL's.
  */
 #include "planner/multistage.h"
 

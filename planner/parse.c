@@ -1116,7 +1116,9 @@ inspect_explain(ParseInfo *pi, Arena *a, const PgQuery__ExplainStmt *e)
 		if (strcmp(d->defname, "analyze") == 0)
 			pi->explain_analyze = on;
 		else if (strcmp(d->defname, "timing") == 0)
-			pi->explain_timing = on;
+			pi->explain_timing = on, pi->explain_timing_set = true;
+		else if (strcmp(d->defname, "wal") == 0)
+			pi->explain_wal = on;
 		else if (strcmp(d->defname, "summary") == 0)
 			pi->explain_summary = on;
 		const char *o = arena_printf(a, "%s %s", d->defname, on ? "true" : "false");

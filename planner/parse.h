@@ -196,8 +196,10 @@ typedef struct ParseInfo {
 	 * (known boolean options, as given); explain_bad_option: an unknown option's name */
 	const char *explain_options;
 	const char *explain_bad_option;
-	bool explain_timing;  /* TIMING (default on) */
-	bool explain_summary; /* SUMMARY (default on with ANALYZE) */
+	bool explain_timing;     /* TIMING (default on) */
+	bool explain_timing_set; /* TIMING given */
+	bool explain_wal;        /* WAL */
+	bool explain_summary;    /* SUMMARY (default on with ANALYZE) */
 
 	/* SET / RESET / DISCARD ALL (not SET LOCAL): see SetKind in plan.h */
 	SetKind set_kind;

@@ -268,7 +268,11 @@ plan_explain(const Analysis *an, const PlanParams *params, Arena *a, DistPlan *p
 		                    "EXPLAIN (FORMAT %s) on distributed or reference tables is not "
 		                    "supported: only text",
 		                    pi->explain_format);
-	if (!pi->explain_analyze && !pi->explain_timing)
+	/* PostgreSQL's checks (ExplainQuery) */
+	if (!pi->explain_analyze && pi->explain_wal)
+		return sg_error_set(err, SQLSTATE_INVALID_PARAMETER_VALUE,
+		                    "EXPLAIN option WAL requires ANALYZE");
+	if (!pi->explain_analyze && pi->explain_timing_set && pi->explain_timing)
 		return sg_error_set(err, SQLSTATE_INVALID_PARAMETER_VALUE,
 		                    "EXPLAIN option TIMING requires ANALYZE");
 	ParsedStmt *inner = parse_sub_stmt(a, an->stmt, pi->explain_query);
