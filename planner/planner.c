@@ -8,7 +8,9 @@
  *   create_distributed_table() -> PLAN_GATEWAY_FUNC (the session runs it)
  *   schema statements          -> ddl.c: every node, shards renamed
  *   EXPLAIN on catalogued      -> explain.c: the explained statement's plan
- *     tables                      as QUERY PLAN rows
+ *     tables                      as QUERY PLAN rows; ANALYZE runs it, each
+ *                                 answering fragment as the node's EXPLAIN
+ *                                 ANALYZE (exec.c gathers the figures)
  *   no distributed table       -> the first node, original text; a write
  *                                 to a reference table goes to every node
  *   INSERT ... VALUES          -> router.c: rows split by shard
