@@ -46,6 +46,7 @@ static const Setting settings[] = {
     {"plan_cache_size", INT(plan_cache_size, 0, 1000000)},
     {"pool_mode", STR(pool_mode)},
     {"session_pool_users", STR(session_pool_users)},
+    {"query_memory_limit", SIZE(query_memory_limit, 0, 1099511627776L)},
 };
 
 void
@@ -118,6 +119,19 @@ config_set(Config *c, const char *key, const char *value, SgError *err)
 			errno = 0;
 			char *end;
 			long v = strtol(value, &end, 10);
+			if (s->kind == SET_SIZE && errno == 0 && end != value && *end != '\0') {
+				/* a unit, PostgreSQL's spelling: kB, MB, GB */
+				static const struct {
+					const char *unit;
+					long mult;
+				} units[] = {{"kB", 1024L}, {"MB", 1024L * 1024}, {"GB", 1024L * 1024 * 1024}};
+				const char *u = end + (*end == ' ');
+				for (size_t k = 0; k < SG_ARRAY_LEN(units); k++)
+					if (strcmp(u, units[k].unit) == 0 && v >= 0 && v <= s->max / units[k].mult) {
+						v *= units[k].mult;
+						end = (char *)u + strlen(u);
+					}
+			}
 			if (errno != 0 || end == value || *end != '\0' || v < s->min || v > s->max)
 				return sg_error_set(err, SQLSTATE_INVALID_PARAMETER_VALUE,
 				                    "invalid value for \"%s\": \"%s\" (allowed %ld..%ld)", key,

@@ -36,10 +36,17 @@ typedef struct Config {
 	int plan_cache_size;           /* simple-protocol plan cache entries per loop, 0 = off */
 	char pool_mode[16];            /* "transaction" (default) or "session" */
 	char session_pool_users[1024]; /* comma-separated user or user@database: session pooling */
+	size_t query_memory_limit;     /* per statement: bytes of intermediate rows the gateway moves
+	                                  to the merge node, plus EXPLAIN ANALYZE output it gathers;
+	                                  over it, 53200 out of memory. 0 = no limit */
 } Config;
 
 void config_defaults(Config *c);
-/* config_set: one setting by name; false with err (22023) on an unknown key or bad value */
+/*
+ * config_set: one setting by name; false with err (22023) on an unknown key or
+ * bad value. Sizes are bytes, or a number with a unit: kB, MB, GB (1024-based,
+ * as PostgreSQL's memory settings).
+ */
 SG_MUSTCHECK bool config_set(Config *c, const char *key, const char *value, SgError *err);
 /*
  * config_session_pooling: does a session of user on database keep its backend

@@ -40,6 +40,10 @@ usage(FILE *f)
 	           "  --metadata CONNINFO  libpq conninfo of the metadata node (metadata_node)\n"
 	           "  --log-level L        error, warning, info, debug (log_level)\n"
 	           "  --set KEY=VALUE      any other setting (pool_size, auth_type, auth_file, ...)\n"
+	           "                       query_memory_limit=SIZE (bytes, kB, MB, GB; 0 = none,\n"
+	           "                       the default): the most intermediate rows one statement\n"
+	           "                       moves through the gateway to the merge node, and EXPLAIN\n"
+	           "                       ANALYZE output it gathers; over it: 53200 out of memory\n"
 	           "  --make-scram-verifier PASSWORD\n"
 	           "                       print a SCRAM-SHA-256 verifier for an auth_file line\n"
 	           "  --help               this text\n");

@@ -991,7 +991,7 @@ session_record_setting(Session *s)
 	q->combine = COMBINE_RELAY;
 	s->capturing = true;
 	s->has_captured = false;
-	ExecSink sink = {capture_message, capture_done, capture_is_full, s};
+	ExecSink sink = {capture_message, capture_done, capture_is_full, s, 0};
 	Exec *x = exec_start(q, s->snap, &s->txn, &sink, NULL);
 	if (x != NULL)
 		s->exec = x; /* NULL: already done (and maybe the next statement started) */
@@ -1660,7 +1660,7 @@ session_run_tasks(Session *s)
 		return;
 	}
 	s->plan->client_text = s->stmts.texts[s->cur];
-	ExecSink sink = {sink_message, sink_done, sink_is_full, s};
+	ExecSink sink = {sink_message, sink_done, sink_is_full, s, s->srv->config->query_memory_limit};
 	Exec *x = exec_start(p, s->snap, &s->txn, &sink, (s->ext || s->sql_exec) ? &s->bind : NULL);
 	if (x != NULL)
 		s->exec = x; /* NULL: already done (and maybe the next statement started) */
@@ -1835,7 +1835,7 @@ session_fill_start(Session *s)
 	q->command_tag = "SELECT";
 	q->fill_count = fp->fill_count;
 	s->plan = q;
-	ExecSink sink = {fill_message, fill_done, fill_is_full, s};
+	ExecSink sink = {fill_message, fill_done, fill_is_full, s, 0};
 	Exec *x = exec_start(q, s->snap, &s->txn, &sink, NULL);
 	if (x != NULL)
 		s->exec = x;
@@ -2063,7 +2063,7 @@ session_describe_cursor(Session *s, const char *name)
 	plan->combine = COMBINE_RELAY;
 	s->plan = plan;
 	s->describing = true;
-	ExecSink sink = {sink_message, sink_done, sink_is_full, s};
+	ExecSink sink = {sink_message, sink_done, sink_is_full, s, 0};
 	Exec *x = exec_start(plan, s->snap, &s->txn, &sink, &s->bind);
 	if (x != NULL)
 		s->exec = x;
@@ -2191,7 +2191,7 @@ session_ext_describe(Session *s, const char *body, size_t len)
 	s->desc_epoch = s->srv->schema_epoch;
 	s->desc_portal = portal;
 	buf_clear(&s->desc_buf);
-	ExecSink sink = {sink_message, sink_done, sink_is_full, s};
+	ExecSink sink = {sink_message, sink_done, sink_is_full, s, 0};
 	Exec *x = exec_start(plan, s->snap, &s->txn, &sink, &s->bind);
 	if (x != NULL)
 		s->exec = x; /* NULL: already done (and maybe the next statement started) */

@@ -464,6 +464,7 @@ typedef struct PushCtx {
 	const char *refname;
 	const char *const *cols;
 	int32_t ncols;
+	const uint32_t *types; /* [ncols] or NULL */
 } PushCtx;
 
 static bool pushable(const PushCtx *c, const PgQuery__Node *n);
@@ -472,7 +473,8 @@ static PushCtx
 push_ctx(const ParseInfo *info, const DeparsePull *p)
 {
 	const ParseRel *r = &info->rels[p->rel];
-	PushCtx c = {r->alias != NULL ? r->alias : r->name, p->table_cols, p->ntable_cols};
+	PushCtx c = {r->alias != NULL ? r->alias : r->name, p->table_cols, p->ntable_cols,
+	             p->table_col_types};
 	return c;
 }
 
@@ -877,7 +879,124 @@ visit_nodes(ProtobufCMessage *m, NodeVisitFn fn, void *arg)
 	}
 }
 
-typedef enum AggKind { AGG_NONE, AGG_COUNT, AGG_MINMAX, AGG_AVG, AGG_OTHER } AggKind;
+typedef enum AggKind { AGG_NONE, AGG_COUNT, AGG_MINMAX, AGG_AVG, AGG_SUM, AGG_OTHER } AggKind;
+
+/* pg_type oids of sum()'s argument types */
+enum {
+	OID_INT8 = 20,
+	OID_INT2 = 21,
+	OID_INT4 = 23,
+	OID_FLOAT4 = 700,
+	OID_FLOAT8 = 701,
+	OID_MONEY = 790,
+	OID_INTERVAL = 1186,
+	OID_NUMERIC = 1700
+};
+
+static bool
+is_int_type(uint32_t t)
+{
+	return t == OID_INT2 || t == OID_INT4 || t == OID_INT8;
+}
+
+static int
+int_rank(uint32_t t)
+{
+	return t == OID_INT2 ? 0 : t == OID_INT4 ? 1 : 2;
+}
+
+/* cast_type: the type a cast names, when it is one sum() takes (pg_catalog or unqualified) */
+static uint32_t
+cast_type(const PgQuery__TypeName *tn)
+{
+	static const struct {
+		const char *name;
+		uint32_t oid;
+	} known[] = {{"int2", OID_INT2},       {"int4", OID_INT4},        {"int8", OID_INT8},
+	             {"numeric", OID_NUMERIC}, {"float4", OID_FLOAT4},    {"float8", OID_FLOAT8},
+	             {"money", OID_MONEY},     {"interval", OID_INTERVAL}};
+	if (tn == NULL || tn->n_array_bounds > 0 || tn->setof || tn->pct_type || tn->n_names < 1 ||
+	    tn->n_names > 2)
+		return 0;
+	if (tn->n_names == 2) {
+		const char *schema = node_string_of(tn->names[0]);
+		if (schema == NULL || strcmp(schema, "pg_catalog") != 0)
+			return 0;
+	}
+	const char *name = node_string_of(tn->names[tn->n_names - 1]);
+	for (size_t i = 0; name != NULL && i < SG_ARRAY_LEN(known); i++)
+		if (strcmp(name, known[i].name) == 0)
+			return known[i].oid;
+	return 0;
+}
+
+/* arith_type: the result type of l <op> r (+ - * /) for the types it knows, else 0 */
+static uint32_t
+arith_type(uint32_t l, uint32_t r)
+{
+	if (l == 0 || r == 0)
+		return 0;
+	if (is_int_type(l) && is_int_type(r))
+		return int_rank(l) >= int_rank(r) ? l : r; /* int24pl, int48mul... */
+	if ((l == OID_NUMERIC || is_int_type(l)) && (r == OID_NUMERIC || is_int_type(r)))
+		return OID_NUMERIC; /* the integer side is cast to numeric */
+	if ((l == OID_FLOAT8 && r != OID_MONEY && r != OID_INTERVAL) ||
+	    (r == OID_FLOAT8 && l != OID_MONEY && l != OID_INTERVAL))
+		return OID_FLOAT8;
+	if (l == OID_FLOAT4 && r == OID_FLOAT4)
+		return OID_FLOAT4;
+	return 0;
+}
+
+/*
+ * deparse_sum_type: the type of a pushable expression, as PostgreSQL's
+ * parser would resolve it, for what sum() takes: columns of known type,
+ * integer and decimal constants, casts to those types, + - * / over them.
+ * 0 when not sure (sum() is then not split).
+ */
+static uint32_t
+deparse_sum_type(const PushCtx *c, const PgQuery__Node *n)
+{
+	if (n == NULL)
+		return 0;
+	switch (n->node_case) {
+	case PG_QUERY__NODE__NODE_COLUMN_REF: {
+		const PgQuery__ColumnRef *cr = n->column_ref;
+		const char *f = cr->n_fields >= 1 ? node_string_of(cr->fields[cr->n_fields - 1]) : NULL;
+		for (int32_t i = 0; f != NULL && c->types != NULL && i < c->ncols; i++)
+			if (strcmp(c->cols[i], f) == 0)
+				return c->types[i];
+		return 0;
+	}
+	case PG_QUERY__NODE__NODE_A_CONST: {
+		const PgQuery__AConst *k = n->a_const;
+		if (k->val_case == PG_QUERY__A__CONST__VAL_IVAL)
+			return OID_INT4;
+		if (k->val_case == PG_QUERY__A__CONST__VAL_FVAL && k->fval->fval != NULL &&
+		    strpbrk(k->fval->fval, ".eE") != NULL)
+			return OID_NUMERIC; /* 1.5, 1e3; a large integer is int8 or numeric: unknown */
+		return 0;
+	}
+	case PG_QUERY__NODE__NODE_TYPE_CAST:
+		return cast_type(n->type_cast->type_name);
+	case PG_QUERY__NODE__NODE_A_EXPR: {
+		const PgQuery__AExpr *e = n->a_expr;
+		if (e->kind != PG_QUERY__A__EXPR__KIND__AEXPR_OP || e->n_name != 1)
+			return 0;
+		const char *op = node_string_of(e->name[0]);
+		if (op == NULL || strlen(op) != 1 || strchr("+-*/", op[0]) == NULL)
+			return 0;
+		if (e->lexpr == NULL) { /* unary minus / plus */
+			uint32_t t = deparse_sum_type(c, e->rexpr);
+			return op[0] == '-' || op[0] == '+' ? (t == OID_MONEY || t == OID_INTERVAL ? 0 : t) : 0;
+		}
+		uint32_t l = deparse_sum_type(c, e->lexpr), r = deparse_sum_type(c, e->rexpr);
+		return arith_type(l, r);
+	}
+	default:
+		return 0;
+	}
+}
 
 static AggKind
 agg_kind(const PgQuery__FuncCall *fc, const char **name)
@@ -901,6 +1020,8 @@ agg_kind(const PgQuery__FuncCall *fc, const char **name)
 		return AGG_MINMAX;
 	if (strcmp(n, "avg") == 0)
 		return AGG_AVG;
+	if (strcmp(n, "sum") == 0)
+		return AGG_SUM;
 	return is_safe_func(n) ? AGG_NONE : AGG_OTHER;
 }
 
@@ -995,6 +1116,11 @@ agg_visit(PgQuery__Node *n, void *arg)
 		c->ok = false;
 		return true;
 	}
+	uint32_t sum_type = k == AGG_SUM && !fc->agg_star ? deparse_sum_type(&c->push, fc->args[0]) : 0;
+	if (k == AGG_SUM && sum_type == 0) {
+		c->ok = false; /* the result type is not known for sure */
+		return true;
+	}
 	if (!c->replace)
 		return true;
 	PgQuery__Node orig = *n;
@@ -1019,6 +1145,15 @@ agg_visit(PgQuery__Node *n, void *arg)
 		comb = combination(c, "SELECT sum(r.p) / NULLIF(sum(r.q), 0)", p, q);
 		break;
 	}
+	case AGG_SUM:
+		/* sum(int2/int4) is bigint; the sum of its bigint partials is numeric: cast back. The
+		 * partials of the other types sum to their own type (int8's partials are numeric). */
+		add_partial(c, copy);
+		comb = combination(c,
+		                   sum_type == OID_INT2 || sum_type == OID_INT4 ? "SELECT sum(r.p)::bigint"
+		                                                                : "SELECT sum(r.p)",
+		                   p, NULL);
+		break;
 	case AGG_NONE:
 	case AGG_OTHER:
 		SG_UNREACHABLE();

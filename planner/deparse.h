@@ -77,6 +77,7 @@ typedef struct DeparsePull {
 	const char *shell_schema; /* the logical table's schema */
 	int32_t ntable_cols;      /* every column of the table (catalog), for the filter check */
 	const char *const *table_cols;
+	const uint32_t *table_col_types; /* [ntable_cols] pg_type oids; NULL = unknown (no sum()) */
 	int32_t ncols; /* the fetched columns, in table order; 0 = every column (`*`) */
 	const char *const *cols;
 	bool push_filters; /* copy the conditions of the relation's level that only read it */
@@ -89,10 +90,9 @@ typedef struct DeparsePull {
  * top level only, grouped by plain columns of it or not at all) run as
  * per-shard partial aggregates combined in the final query? Aggregates:
  * count(*), count(x), min, max, avg (as sum + count), bool_and, bool_or,
- * every, without DISTINCT / FILTER / ORDER BY / OVER; every WHERE
+ * every, sum, without DISTINCT / FILTER / ORDER BY / OVER; every WHERE
  * condition and aggregate argument pushable; other functions only safe
- * scalar ones. sum() is not combined yet: sum of bigint partials is numeric
- * while PostgreSQL's sum(int) is bigint, and the catalog has no column types.
+ * scalar ones. sum(x) only when x's type is known (deparse_sum_type).
  */
 bool deparse_agg_ok(const ParsedStmt *stmt, const ParseInfo *info, const DeparsePull *p);
 
@@ -102,7 +102,9 @@ bool deparse_agg_ok(const ParsedStmt *stmt, const ParseInfo *info, const Deparse
  * aggregate replaced by the combination of its partial columns (count →
  * coalesce(sum(p), 0)::bigint, min/max/bool_and/bool_or of the partials,
  * avg → sum(s) / nullif(sum(c), 0): PostgreSQL's numeric_div, as its own
- * avg does); GROUP BY, HAVING, DISTINCT, ORDER BY, LIMIT kept.
+ * avg does; sum → sum(p), cast back to bigint for int2/int4 arguments whose
+ * bigint partials sum to numeric); GROUP BY, HAVING, DISTINCT, ORDER BY,
+ * LIMIT kept.
  */
 SG_MUSTCHECK bool deparse_agg_final(Arena *a, const ParsedStmt *stmt, const ParseInfo *info,
                                     const DeparsePull *p, const char *temp, char **out,

@@ -22,6 +22,11 @@
  *   M_LOCAL    local_sql (the merge node's own shards) running;
  *   M_FINAL    the final query runs on the merge node as an ordinary run;
  *   M_CLEANUP  cleanup_sql (DROP of the temporary tables) running.
+ *
+ * EXPLAIN ANALYZE plans (plan->explained != NULL) run the same way; the
+ * answering tasks are the nodes' EXPLAIN ANALYZE, whose lines are collected
+ * instead of relayed, stage fragments and local inserts are counted and
+ * timed, and exec_complete answers with explain_analyze_lines().
  */
 #include "planner/exec.h"
 
@@ -30,12 +35,14 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <time.h>
 
 #include "common/buf.h"
 #include "common/hash.h"
 #include "common/log.h"
 #include "common/proto.h"
 #include "planner/errpos.h"
+#include "planner/explain.h"
 
 typedef enum MergePhase {
 	M_NONE,
@@ -65,6 +72,9 @@ typedef struct NodeRun {
 	Buf rows;            /* plan->row_node: this node's DataRow bodies, kept for reordering */
 	size_t *row_offs;    /* [nrows + 1] start of each body in rows; row i ends at offs[i+1] */
 	int nrows, caprows;
+	ExplainTaskStat *stats; /* EXPLAIN ANALYZE: the phase's per-task figures (by task index) */
+	int cur;                /* the task in flight */
+	uint64_t sent_at;
 } NodeRun;
 
 struct Exec {
@@ -90,7 +100,23 @@ struct Exec {
 	MergePhase mphase;
 	int stage;
 	Participant *merge;
+	/* EXPLAIN ANALYZE */
+	ExplainStats *xs;
+	uint64_t started_at, stage_at, local_at;
+	size_t mem_used;    /* counted against sink.memory_limit */
+	bool merge_backlog; /* sources paused until the merge node took what was sent */
 };
+
+/* rows for the merge node queued in the gateway above this: the sources pause */
+#define EXEC_MERGE_BACKLOG (1024 * 1024)
+
+static uint64_t
+exec_now_us(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000u + (uint64_t)ts.tv_nsec / 1000u;
+}
 
 static void exec_phase_done(Exec *e);
 static void merge_step(Exec *e);
@@ -173,8 +199,40 @@ exec_free_runs(Exec *e)
 static void
 exec_free(Exec *e)
 {
+	if (e->merge_backlog && e->merge != NULL && e->merge->conn != NULL)
+		node_on_drained(e->merge->conn, NULL, NULL);
 	exec_free_runs(e);
+	explain_stats_free(e->plan, e->xs);
 	free(e);
+}
+
+/* exec_send_explain: the EXPLAIN ANALYZE answer, built from what was measured */
+static void
+exec_send_explain(Exec *e)
+{
+	e->xs->total_usec = exec_now_us() - e->started_at;
+	Arena *a = arena_create(8192);
+	int32_t n;
+	const char **lines;
+	explain_analyze_lines(e->plan, e->xs, a, &n, &lines);
+	Buf b;
+	buf_init(&b);
+	if (e->bind == NULL || e->bind->send_row_description) {
+		static const char *const names[1] = {"QUERY PLAN"};
+		static const uint32_t types[1] = {25};
+		proto_write_row_description(&b, 1, names, types);
+		e->sink.message(e->sink.arg, PQ_MSG_ROW_DESCRIPTION, buf_head(&b) + 5, buf_avail(&b) - 5);
+	}
+	for (int32_t i = 0; i < n; i++) {
+		buf_clear(&b);
+		int len = (int)strlen(lines[i]);
+		proto_write_data_row(&b, 1, &lines[i], &len);
+		e->sink.message(e->sink.arg, PQ_MSG_DATA_ROW, buf_head(&b) + 5, buf_avail(&b) - 5);
+	}
+	buf_free(&b);
+	arena_destroy(a);
+	const char tag[] = "EXPLAIN";
+	e->sink.message(e->sink.arg, PQ_MSG_COMMAND_COMPLETE, tag, sizeof(tag));
 }
 
 static void
@@ -249,7 +307,9 @@ exec_complete(Exec *e)
 {
 	if (!e->has_err && e->plan->row_node != NULL)
 		exec_emit_ordered(e);
-	if (!e->has_err && e->plan->combine == COMBINE_CONCAT) {
+	if (!e->has_err && e->xs != NULL) {
+		exec_send_explain(e);
+	} else if (!e->has_err && e->plan->combine == COMBINE_CONCAT) {
 		char tag[128];
 		exec_build_tag(e, tag, sizeof(tag));
 		e->sink.message(e->sink.arg, PQ_MSG_COMMAND_COMPLETE, tag, strlen(tag) + 1);
@@ -274,6 +334,38 @@ run_finish(NodeRun *r)
 		exec_phase_done(e);
 }
 
+/*
+ * exec_charge: n more bytes held for the statement; false (the statement is
+ * cancelled with 53200) when that goes over the limit, or it already failed.
+ */
+static bool
+exec_charge(Exec *e, size_t n)
+{
+	if (e->has_err)
+		return false;
+	e->mem_used += n;
+	size_t limit = e->sink.memory_limit;
+	if (limit == 0 || e->mem_used <= limit)
+		return true;
+	SgError err;
+	sg_error_set(&err, SQLSTATE_OUT_OF_MEMORY, "out of memory");
+	if (limit % 1024 == 0)
+		sg_error_detail(&err,
+		                "The statement's intermediate results through the gateway exceed "
+		                "query_memory_limit (%zu kB).",
+		                limit / 1024);
+	else
+		sg_error_detail(&err,
+		                "The statement's intermediate results through the gateway exceed "
+		                "query_memory_limit (%zu bytes).",
+		                limit);
+	sg_error_hint(&err, "Add conditions the nodes can apply to their rows, or raise "
+	                    "query_memory_limit in the gateway's configuration.");
+	exec_record_error(e, &err);
+	exec_cancel(e);
+	return false;
+}
+
 /* exec_notice_is_new: remember a notice's hash; false if an identical one was passed on */
 static bool
 exec_notice_is_new(Exec *e, const char *body, size_t len)
@@ -285,6 +377,41 @@ exec_notice_is_new(Exec *e, const char *body, size_t len)
 	if (e->nnotices < (int)SG_ARRAY_LEN(e->notices))
 		e->notices[e->nnotices++] = h;
 	return true;
+}
+
+/*
+ * exec_unpause_sources: the stage's fragments read again (the merge node took
+ * the backlog, or the statement is failing and they must reach their end).
+ * Runs that finish meanwhile do not end the phase: the caller checks
+ * e->running afterwards.
+ */
+static void
+exec_unpause_sources(Exec *e)
+{
+	if (e->merge_backlog && e->merge != NULL && e->merge->conn != NULL)
+		node_on_drained(e->merge->conn, NULL, NULL);
+	e->merge_backlog = false;
+	bool was_starting = e->starting;
+	e->starting = true;
+	for (int j = 0; j < e->nruns; j++) {
+		NodeRun *r = &e->runs[j];
+		if (r->is_source && !r->finished && r->p != NULL && r->p->conn != NULL)
+			node_pause(r->p->conn, false);
+	}
+	e->starting = was_starting;
+}
+
+/* exec_merge_drained: the merge node took the backlog: the sources go on */
+static void
+exec_merge_drained(NodeConn *c, void *arg)
+{
+	Exec *e = arg;
+	(void)c;
+	e->merge_backlog = false; /* the callback is spent */
+	int before = e->running;
+	exec_unpause_sources(e);
+	if (before > 0 && e->running == 0)
+		exec_phase_done(e);
 }
 
 static void
@@ -305,13 +432,42 @@ run_on_message(NodeConn *c, char type, const char *body, size_t len, void *arg)
 		}
 		return;
 	}
+	if (r->stats != NULL && type == PQ_MSG_READY) {
+		r->stats[r->cur].usec = exec_now_us() - r->sent_at;
+		r->stats[r->cur].ran = true;
+	}
+	if (r->stats != NULL && !r->is_source &&
+	    (type == PQ_MSG_DATA_ROW || type == PQ_MSG_ROW_DESCRIPTION ||
+	     type == PQ_MSG_COMMAND_COMPLETE)) {
+		/* EXPLAIN ANALYZE: the node's lines are kept for the answer */
+		if (type == PQ_MSG_DATA_ROW && len >= 6 && exec_charge(e, len)) {
+			uint32_t n = ((uint32_t)(uint8_t)body[2] << 24) | ((uint32_t)(uint8_t)body[3] << 16) |
+			             ((uint32_t)(uint8_t)body[4] << 8) | (uint32_t)(uint8_t)body[5];
+			if (n <= len - 6) {
+				buf_append(&r->stats[r->cur].out, body + 6, n);
+				buf_append_u8(&r->stats[r->cur].out, '\n');
+			}
+		}
+		return;
+	}
 	if (r->is_source && type != PQ_MSG_ERROR && type != PQ_MSG_READY) {
-		if (type == PQ_MSG_DATA_ROW && e->merge != NULL && e->merge->conn != NULL && !e->has_err) {
+		if (type == PQ_MSG_DATA_ROW && r->stats != NULL)
+			r->stats[r->cur].rows++;
+		if (type == PQ_MSG_DATA_ROW && e->merge != NULL && e->merge->conn != NULL &&
+		    exec_charge(e, len + 5)) {
 			Buf b;
 			buf_init(&b);
 			proto_write_message(&b, PQ_MSG_COPY_DATA, body, len);
 			node_send(e->merge->conn, buf_head(&b), buf_avail(&b), 0);
 			buf_free(&b);
+			if (node_out_pending(e->merge->conn) > EXEC_MERGE_BACKLOG) {
+				/* the merge node is slower than the fragments: wait for it */
+				node_pause(c, true);
+				if (!e->merge_backlog) {
+					e->merge_backlog = true;
+					node_on_drained(e->merge->conn, exec_merge_drained, e);
+				}
+			}
 		}
 		return;
 	}
@@ -469,7 +625,9 @@ static void
 run_send_next(NodeRun *r)
 {
 	Exec *e = r->e;
-	const Task *task = &r->tasklist[r->tasks[r->next++]];
+	r->cur = r->tasks[r->next++];
+	r->sent_at = exec_now_us();
+	const Task *task = &r->tasklist[r->cur];
 	Buf b;
 	buf_init(&b);
 	int expect = txn_write_prelude(e->txn, r->p, &b);
@@ -561,7 +719,7 @@ run_on_participant(Participant *p, const SgError *err, void *arg)
 
 /* exec_build_runs: one NodeRun per node of tasks[0..ntasks) (replaces the previous phase's) */
 static void
-exec_build_runs(Exec *e, const Task *tasks, int ntasks, bool is_source)
+exec_build_runs(Exec *e, const Task *tasks, int ntasks, bool is_source, ExplainTaskStat *stats)
 {
 	exec_free_runs(e);
 	e->runs = calloc((size_t)ntasks + 1, sizeof(NodeRun));
@@ -579,6 +737,7 @@ exec_build_runs(Exec *e, const Task *tasks, int ntasks, bool is_source)
 			r->node_id = id;
 			r->tasklist = tasks;
 			r->is_source = is_source;
+			r->stats = stats;
 			r->tasks = calloc((size_t)ntasks, sizeof(int));
 			if (r->tasks == NULL)
 				abort();
@@ -630,6 +789,15 @@ merge_on_message(NodeConn *c, char type, const char *body, size_t len, void *arg
 			sg_error_set(&err, SQLSTATE_INTERNAL_ERROR, "malformed error from node");
 		exec_record_error(e, &err);
 		return;
+	case PQ_MSG_COMMAND_COMPLETE: {
+		/* EXPLAIN ANALYZE: the local shards' INSERT reports its rows */
+		const char *tag;
+		uint64_t n;
+		if (e->xs != NULL && e->mphase == M_LOCAL && proto_read_command_tag(body, len, &tag) &&
+		    strncmp(tag, "INSERT", 6) == 0 && proto_tag_count(tag, &n))
+			e->xs->stages[e->stage].local.rows += n;
+		return;
+	}
 	case PQ_MSG_COPY_IN: {
 		/* binary COPY header: signature, flags, header extension length */
 		static const char header[19] = "PGCOPY\n\377\r\n\0\0\0\0\0\0\0\0\0";
@@ -640,7 +808,8 @@ merge_on_message(NodeConn *c, char type, const char *body, size_t len, void *arg
 		buf_free(&b);
 		e->mphase = M_COPYING;
 		const PullStage *st = &e->plan->stages[e->stage];
-		exec_build_runs(e, st->tasks, st->ntasks, true);
+		exec_build_runs(e, st->tasks, st->ntasks, true,
+		                e->xs != NULL ? e->xs->stages[e->stage].frags : NULL);
 		if (!exec_start_runs(e))
 			exec_phase_done(e);
 		return;
@@ -662,6 +831,10 @@ merge_on_lost(NodeConn *c, const SgError *err, void *arg)
 	exec_record_error(e, err);
 	txn_mark_broken(e->txn, e->merge);
 	e->mphase = M_CLEANUP;
+	if (e->merge_backlog) {
+		e->merge_backlog = false; /* the connection is gone: no callback */
+		exec_unpause_sources(e);
+	}
 	if (e->running == 0)
 		exec_complete(e);
 }
@@ -680,6 +853,7 @@ stage_begin(Exec *e)
 	Buf b;
 	buf_init(&b);
 	int expect = txn_write_prelude(e->txn, e->merge, &b);
+	e->stage_at = exec_now_us();
 	proto_write_query(&b, st->create_sql);
 	proto_write_query(&b, st->copy_sql);
 	e->mphase = M_CREATE;
@@ -744,12 +918,23 @@ merge_step(Exec *e)
 		const PullStage *st = &e->plan->stages[e->stage];
 		if (e->mphase != M_LOCAL && st->local_sql != NULL) {
 			e->mphase = M_LOCAL;
+			e->local_at = exec_now_us();
 			Buf b;
 			buf_init(&b);
 			proto_write_query(&b, st->local_sql);
 			merge_send(e, &b, 1);
 			buf_free(&b);
 			return;
+		}
+		if (e->xs != NULL) {
+			ExplainStageStat *ss = &e->xs->stages[e->stage];
+			uint64_t now = exec_now_us();
+			if (e->mphase == M_LOCAL) {
+				ss->local.usec = now - e->local_at;
+				ss->local.ran = true;
+			}
+			ss->usec = now - e->stage_at;
+			ss->ran = true;
 		}
 		if (++e->stage < e->plan->nstages) {
 			stage_begin(e);
@@ -772,7 +957,7 @@ exec_start_final(Exec *e)
 {
 	e->mphase = M_FINAL;
 	node_set_handler(e->merge->conn, NULL);
-	exec_build_runs(e, e->plan->tasks, e->plan->ntasks, false);
+	exec_build_runs(e, e->plan->tasks, e->plan->ntasks, false, e->xs != NULL ? e->xs->tasks : NULL);
 	if (!exec_start_runs(e))
 		exec_phase_done(e);
 }
@@ -830,6 +1015,10 @@ exec_start(const DistPlan *plan, const CatalogSnapshot *snap, Txn *txn, const Ex
 	e->txn = txn;
 	e->sink = *sink;
 	e->bind = bind;
+	if (plan->explained != NULL && (bind == NULL || bind->describe == 0)) {
+		e->xs = explain_stats_new(plan);
+		e->started_at = exec_now_us();
+	}
 	if (plan->nstages > 0) {
 		const CatNode *node = catalog_find_node(snap, plan->merge_node);
 		if (node == NULL) {
@@ -849,7 +1038,7 @@ exec_start(const DistPlan *plan, const CatalogSnapshot *snap, Txn *txn, const Ex
 		}
 		return e;
 	}
-	exec_build_runs(e, plan->tasks, plan->ntasks, false);
+	exec_build_runs(e, plan->tasks, plan->ntasks, false, e->xs != NULL ? e->xs->tasks : NULL);
 	if (!exec_start_runs(e)) {
 		exec_complete(e);
 		return NULL;
@@ -860,16 +1049,34 @@ exec_start(const DistPlan *plan, const CatalogSnapshot *snap, Txn *txn, const Ex
 void
 exec_resume(Exec *e)
 {
+	/* a run that finishes while resumed must not end the phase (and free e) mid-loop */
+	int before = e->running;
+	bool was_starting = e->starting;
+	e->starting = true;
 	for (int j = 0; j < e->nruns; j++) {
 		NodeRun *r = &e->runs[j];
+		if (r->is_source && e->merge_backlog)
+			continue; /* waiting for the merge node, not for the client */
 		if (!r->finished && r->p != NULL && r->p->conn != NULL)
 			node_pause(r->p->conn, false);
 	}
+	e->starting = was_starting;
+	if (before > 0 && e->running == 0 && !was_starting)
+		exec_phase_done(e);
 }
 
 void
 exec_cancel(Exec *e)
 {
+	if (e->merge_backlog) {
+		/* paused fragments must read their cancellation */
+		int before = e->running;
+		exec_unpause_sources(e);
+		if (before > 0 && e->running == 0 && !e->starting) {
+			exec_phase_done(e);
+			return;
+		}
+	}
 	for (int j = 0; j < e->nruns; j++) {
 		NodeRun *r = &e->runs[j];
 		if (!r->finished && r->p != NULL && r->p->conn != NULL)

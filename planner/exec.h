@@ -28,6 +28,15 @@ typedef struct ExecSink {
 	/* true while the client's output buffer is over its limit */
 	bool (*is_full)(void *arg);
 	void *arg;
+	/*
+	 * query_memory_limit (0 = none): the bytes of intermediate rows the
+	 * statement may move through the gateway to the merge node (what the
+	 * gateway holds when the merge node falls behind), plus the EXPLAIN
+	 * ANALYZE output it gathers. Over it the statement is cancelled with
+	 * 53200 out of memory. Rows relayed to the client are not counted: their
+	 * buffer is bounded by is_full().
+	 */
+	size_t memory_limit;
 } ExecSink;
 
 typedef struct Exec Exec;

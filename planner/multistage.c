@@ -44,12 +44,11 @@
  *
  * Partial aggregates: when the statement reads one distributed relation
  * and nothing else and its top level aggregates (grouped by plain columns
- * of the relation, or not grouped), with count/min/max/avg/bool_and/bool_or
- * only and every filter pushable, each shard's fragment is `SELECT <group
- * columns>, <partials> ... GROUP BY <group columns>` and the final query
- * combines the partials (deparse_agg_final). The temporary table is created
- * from the same SELECT over the empty shell, so the partials' types are
- * PostgreSQL's.
+ * of the relation, or not grouped), with count/min/max/avg/bool_and/bool_or/
+ * sum (of an argument whose type is known) only and every filter pushable, each shard's fragment is
+ * `SELECT <group columns>, <partials> ... GROUP BY <group columns>` and the final query combines
+ * the partials (deparse_agg_final). The temporary table is created from the same SELECT over the
+ * empty shell, so the partials' types are PostgreSQL's.
  */
 #include "planner/multistage.h"
 
@@ -167,6 +166,7 @@ build_stage(const Analysis *an, Arena *a, int32_t i, const char *temp, int32_t m
 	                 .shell_schema = t->schema,
 	                 .ntable_cols = t->ncolumns,
 	                 .table_cols = (const char *const *)t->columns,
+	                 .table_col_types = t->column_types,
 	                 .push_filters = true};
 	const char **cols;
 	needed_columns(an, a, i, &p.ncols, &cols);

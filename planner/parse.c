@@ -1132,24 +1132,48 @@ inspect_prepare(ParseInfo *pi, Arena *a, const PgQuery__PrepareStmt *p)
 }
 
 static void
-inspect_explain(ParseInfo *pi, const PgQuery__ExplainStmt *e)
+inspect_explain(ParseInfo *pi, Arena *a, const PgQuery__ExplainStmt *e)
 {
+	static const char *const known[] = {"analyze", "verbose", "costs",  "settings",
+	                                    "buffers", "wal",     "timing", "summary"};
 	pi->explain_query = e->query;
+	pi->explain_timing = true;
+	pi->explain_summary = true;
+	const char *opts = NULL;
 	for (size_t i = 0; i < e->n_options; i++) {
 		if (e->options[i]->node_case != PG_QUERY__NODE__NODE_DEF_ELEM)
 			continue;
 		const PgQuery__DefElem *d = e->options[i]->def_elem;
-		if (strcmp(d->defname, "analyze") == 0)
-			pi->explain_analyze = defelem_is_true(d);
-		else if (strcmp(d->defname, "format") == 0) {
+		if (strcmp(d->defname, "format") == 0) {
 			const char *f = node_string(d->arg);
 			if (f == NULL && d->arg != NULL && d->arg->node_case == PG_QUERY__NODE__NODE_A_CONST &&
 			    d->arg->a_const->val_case == PG_QUERY__A__CONST__VAL_SVAL)
 				f = d->arg->a_const->sval->sval;
 			if (f != NULL && strcmp(f, "text") != 0)
 				pi->explain_format = f;
+			continue;
 		}
+		bool is_known = false;
+		for (size_t k = 0; k < SG_ARRAY_LEN(known); k++)
+			is_known = is_known || strcmp(d->defname, known[k]) == 0;
+		if (!is_known) {
+			if (pi->explain_bad_option == NULL)
+				pi->explain_bad_option = d->defname;
+			continue;
+		}
+		bool on = defelem_is_true(d);
+		if (strcmp(d->defname, "analyze") == 0)
+			pi->explain_analyze = on;
+		else if (strcmp(d->defname, "timing") == 0)
+			pi->explain_timing = on, pi->explain_timing_set = true;
+		else if (strcmp(d->defname, "wal") == 0)
+			pi->explain_wal = on;
+		else if (strcmp(d->defname, "summary") == 0)
+			pi->explain_summary = on;
+		const char *o = arena_printf(a, "%s %s", d->defname, on ? "true" : "false");
+		opts = opts == NULL ? o : arena_printf(a, "%s, %s", opts, o);
 	}
+	pi->explain_options = opts;
 }
 
 ParsedStmt *
@@ -1464,7 +1488,7 @@ classify(ParseInfo *pi, Arena *a, const PgQuery__Node *n)
 		break;
 	case PG_QUERY__NODE__NODE_EXPLAIN_STMT:
 		restricted(pi, "EXPLAIN");
-		inspect_explain(pi, n->explain_stmt);
+		inspect_explain(pi, a, n->explain_stmt);
 		break;
 	case PG_QUERY__NODE__NODE_COPY_STMT:
 		restricted(pi, "COPY");

@@ -196,6 +196,14 @@ typedef struct ParseInfo {
 	void *explain_query;
 	bool explain_analyze;
 	const char *explain_format; /* NULL = text */
+	/* ANALYZE only: the options for the nodes' EXPLAIN, "ANALYZE true, VERBOSE false, ..."
+	 * (known boolean options, as given); explain_bad_option: an unknown option's name */
+	const char *explain_options;
+	const char *explain_bad_option;
+	bool explain_timing;     /* TIMING (default on) */
+	bool explain_timing_set; /* TIMING given */
+	bool explain_wal;        /* WAL */
+	bool explain_summary;    /* SUMMARY (default on with ANALYZE) */
 
 	/* SQL-level PREPARE / EXECUTE / DEALLOCATE, run by the gateway itself */
 	char sqlprep;          /* 0, 'P' PREPARE name [(types)] AS query, 'E' EXECUTE name [(args)],

@@ -189,6 +189,17 @@ typedef struct DistPlan {
 	int32_t fill_node;
 	int32_t fill_count;
 
+	/*
+	 * EXPLAIN ANALYZE (explained != NULL): the explained statement's plan with
+	 * each task (the final query's, for multi-stage) wrapped as `EXPLAIN
+	 * (<options>) <sql>`; stages run as usual. The executor collects the
+	 * nodes' EXPLAIN lines and the stages' rows and times, and answers with
+	 * the description of `explained` (explain.c), command tag EXPLAIN.
+	 */
+	const struct DistPlan *explained;
+	bool explain_timing;  /* per-fragment times shown */
+	bool explain_summary; /* total time shown */
+
 	/* PLAN_TXN_CONTROL */
 	TxnCommand txn_cmd;
 	const char *txn_sql; /* statement text to send to participants (BEGIN with its options,

@@ -8,7 +8,9 @@
  *   create_distributed_table() -> PLAN_GATEWAY_FUNC (the session runs it)
  *   schema statements          -> ddl.c: every node, shards renamed
  *   EXPLAIN on catalogued      -> explain.c: the explained statement's plan
- *     tables                      as QUERY PLAN rows
+ *     tables                      as QUERY PLAN rows; ANALYZE runs it, each
+ *                                 answering fragment as the node's EXPLAIN
+ *                                 ANALYZE (exec.c gathers the figures)
  *   no distributed table       -> the first node, original text; a write
  *                                 to a reference table goes to every node
  *   INSERT ... VALUES          -> router.c: rows split by shard
@@ -279,33 +281,48 @@ plan_wrapped(const Analysis *an, const PlanParams *params, Arena *a, DistPlan *p
 /*
  * plan_explain: EXPLAIN of a statement on distributed or reference tables:
  * the statement is planned as if it ran and its plan described (explain.c).
- * EXPLAIN ANALYZE and formats other than text are 0A000.
+ * EXPLAIN ANALYZE plans it with one statement per task and wraps each task
+ * that answers in the node's own EXPLAIN ANALYZE (explain_analyze_plan);
+ * formats other than text are 0A000.
  */
 static bool
 plan_explain(const Analysis *an, const PlanParams *params, Arena *a, DistPlan *plan, DistPlan **out,
              int32_t node_id, SgError *err)
 {
 	const ParseInfo *pi = &an->pi;
-	if (pi->explain_analyze)
-		return sg_error_set(err, SQLSTATE_FEATURE_NOT_SUPPORTED,
-		                    "EXPLAIN ANALYZE on distributed or reference tables is not supported "
-		                    "yet");
+	if (pi->explain_bad_option != NULL)
+		return sg_error_set(err, SQLSTATE_SYNTAX_ERROR, "unrecognized EXPLAIN option \"%s\"",
+		                    pi->explain_bad_option);
 	if (pi->explain_format != NULL)
 		return sg_error_set(err, SQLSTATE_FEATURE_NOT_SUPPORTED,
 		                    "EXPLAIN (FORMAT %s) on distributed or reference tables is not "
 		                    "supported: only text",
 		                    pi->explain_format);
+	/* PostgreSQL's checks (ExplainQuery) */
+	if (!pi->explain_analyze && pi->explain_wal)
+		return sg_error_set(err, SQLSTATE_INVALID_PARAMETER_VALUE,
+		                    "EXPLAIN option WAL requires ANALYZE");
+	if (!pi->explain_analyze && pi->explain_timing_set && pi->explain_timing)
+		return sg_error_set(err, SQLSTATE_INVALID_PARAMETER_VALUE,
+		                    "EXPLAIN option TIMING requires ANALYZE");
 	ParsedStmt *inner = parse_sub_stmt(a, an->stmt, pi->explain_query);
 	ParseInfo ipi;
 	parse_inspect(a, inner, &ipi);
 	char *text;
 	if (!deparse_stmt(a, inner, &ipi, NULL, 0, &text, err))
 		return false;
+	/* with parameters planned, every task holds one statement: each can be wrapped */
+	static const PlanParams none = {0};
+	const PlanParams *ip_params = params == NULL && pi->explain_analyze ? &none : params;
 	DistPlan *ip;
-	if (!plan_stmt(an->snap, inner, text, an->search_path, params, NULL, a, &ip, err))
+	if (!plan_stmt(an->snap, inner, text, an->search_path, ip_params, NULL, a, &ip, err))
 		return false;
-	if (!explain_plan(an->stmt, ip, node_id, a, plan, err))
+	if (pi->explain_analyze) {
+		if (!explain_analyze_plan(pi, ip, a, plan, err))
+			return false;
+	} else if (!explain_plan(an->stmt, ip, node_id, a, plan, err)) {
 		return false;
+	}
 	*out = plan;
 	return true;
 }

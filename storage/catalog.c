@@ -246,6 +246,7 @@ catalog_read_columns(PGconn *conn, CatalogSnapshot *snap, SgError *err)
 				continue; /* cannot happen: the rows come from shardgate.tables */
 			int32_t ncols = catalog_int32(res, i, 4);
 			cur->columns = ARENA_NEW_ARRAY(snap->arena, char *, ncols > 0 ? ncols : 1);
+			cur->column_types = ARENA_NEW_ARRAY(snap->arena, uint32_t, ncols > 0 ? ncols : 1);
 			cur->ncolumns = 0;
 		}
 		const char *attname = PQgetvalue(res, i, 2);
@@ -255,6 +256,7 @@ catalog_read_columns(PGconn *conn, CatalogSnapshot *snap, SgError *err)
 			if (!PQgetisnull(res, i, 5))
 				cur->dist_sequence = arena_strdup(snap->arena, PQgetvalue(res, i, 5));
 		}
+		cur->column_types[cur->ncolumns] = (uint32_t)strtoul(PQgetvalue(res, i, 3), NULL, 10);
 		cur->columns[cur->ncolumns++] = arena_strdup(snap->arena, attname);
 	}
 	PQclear(res);

@@ -46,10 +46,11 @@ typedef struct CatTable {
 	uint32_t dist_type; /* pg_type oid of dist_column, distributed only */
 	int32_t ncolumns;   /* user-visible columns in attnum order (dropped excluded) */
 	char **columns;
-	int32_t dist_colpos; /* index of dist_column in columns, -1 if not distributed */
-	char *dist_sequence; /* the schema-qualified sequence of a serial / identity BY DEFAULT
-	                        distribution column (the gateway draws values for INSERTs that
-	                        leave it out), NULL otherwise */
+	uint32_t *column_types; /* [ncolumns]: pg_type oid of each column; NULL = unknown */
+	int32_t dist_colpos;    /* index of dist_column in columns, -1 if not distributed */
+	char *dist_sequence;    /* the schema-qualified sequence of a serial / identity BY DEFAULT
+	                           distribution column (the gateway draws values for INSERTs that
+	                           leave it out), NULL otherwise */
 } CatTable;
 
 typedef struct CatalogSnapshot {

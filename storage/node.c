@@ -44,6 +44,8 @@ struct NodeConn {
 	bool paused;
 	bool in_dispatch;
 	bool destroy_pending;
+	void (*drained)(NodeConn *c, void *arg); /* node_on_drained */
+	void *drained_arg;
 	void *owner;
 	uint64_t tag;
 	char actor[32];
@@ -258,6 +260,19 @@ node_on_socket(int fd, short events, void *arg)
 			return;
 		}
 		node_update_watch(c);
+		if (buf_avail(&c->out) == 0 && c->drained != NULL) {
+			void (*fn)(NodeConn *, void *) = c->drained;
+			void *drained_arg = c->drained_arg;
+			c->drained = NULL;
+			c->drained_arg = NULL;
+			c->in_dispatch = true; /* a node_destroy from fn waits for us */
+			fn(c, drained_arg);
+			c->in_dispatch = false;
+			if (c->destroy_pending) {
+				node_destroy(c);
+				return;
+			}
+		}
 	}
 	if ((events & LOOP_READ) && !c->paused) {
 		buf_reserve(&c->in, NODE_READ_CHUNK);
@@ -340,6 +355,19 @@ node_send(NodeConn *c, const char *data, size_t len, int expect_ready)
 	 * found again, and reported, by the write watch on the next loop turn */
 	(void)node_write_some(c);
 	node_update_watch(c);
+}
+
+size_t
+node_out_pending(const NodeConn *c)
+{
+	return buf_avail(&c->out);
+}
+
+void
+node_on_drained(NodeConn *c, void (*fn)(NodeConn *c, void *arg), void *arg)
+{
+	c->drained = fn;
+	c->drained_arg = arg;
 }
 
 void

@@ -72,6 +72,14 @@ void node_set_handler(NodeConn *c, const NodeHandler *h);
 void node_send(NodeConn *c, const char *data, size_t len, int expect_ready);
 /* node_pause: stop (true) or resume (false) reading replies: back-pressure */
 void node_pause(NodeConn *c, bool paused);
+/* node_out_pending: bytes queued by node_send that the socket has not taken yet */
+size_t node_out_pending(const NodeConn *c);
+/*
+ * node_on_drained: fn(c, arg) runs once, from the loop, when everything
+ * queued has been written (NULL fn: forget a registered one). Back-pressure
+ * for a producer that sends to this connection faster than it takes it.
+ */
+void node_on_drained(NodeConn *c, void (*fn)(NodeConn *c, void *arg), void *arg);
 /* node_cancel: send a CancelRequest for whatever runs on this connection (async) */
 void node_cancel(NodeConn *c);
 

@@ -140,6 +140,97 @@ def writes_with_colocated_queries(c):
         r.close()
 
 
+def _stalled_pull(c, during):
+    """Run a multi-stage pull of about 60 MB (SELECT count(DISTINCT v) FROM bp_big) in a
+    thread; once a fragment streams, stop the merge node's backend (SIGSTOP), call
+    during(gateway connection of the pull, [node connections]), resume it (SIGCONT).
+    Returns the pull's result or exception."""
+    import signal
+    import threading
+    res = {}
+    g2 = c.gw()
+
+    def pull():
+        try:
+            res["n"] = c.scalar(g2, "SELECT count(DISTINCT v) FROM bp_big")
+        except Exception as e:  # noqa: BLE001
+            res["err"] = e
+
+    n1, n2, n3 = c.node(1), c.node(2), c.node(3)
+    th = threading.Thread(target=pull)
+    th.start()
+    pid = None
+    try:
+        # the merge node's backend, once a fragment streams (node 2 holds two shards: 20 MB)
+        end = time.monotonic() + 20
+        while pid is None and time.monotonic() < end:
+            if c.rows(n2, "SELECT 1 FROM pg_stat_activity WHERE state = 'active' "
+                          "AND query LIKE 'SELECT v FROM sg_g%%'"):
+                rows = c.rows(n1, "SELECT pid FROM pg_stat_activity WHERE pid <> "
+                                  "pg_backend_pid() AND query LIKE 'COPY pg_temp.sg_tmp%%'")
+                pid = rows[0][0] if rows else None
+        assert pid is not None, "the merge node's COPY was not seen"
+        os.kill(pid, signal.SIGSTOP)
+        try:
+            during(g2, (n1, n2, n3))
+        finally:
+            os.kill(pid, signal.SIGCONT)
+        th.join(60)
+        assert not th.is_alive(), "the pull did not finish"
+        return res
+    finally:
+        th.join(60)
+        for conn in (g2, n1, n2, n3):
+            conn.close()
+
+
+@test(timeout=180)
+def merge_node_backpressure(c):
+    """A multi-stage pull whose merge node stalls (its backend stopped with SIGSTOP): the
+    gateway stops reading the fragments once about 1 MB waits for the merge node (they
+    block in ClientWrite instead of being buffered whole in the gateway), then finishes
+    with the right answer when the merge node goes on. Cancelled while stalled, it ends
+    with 57014 once the merge node goes on, and the session works afterwards."""
+    g = c.gw()
+    c.drop("bp_big")
+    c.execute(g, "CREATE TABLE bp_big (id int PRIMARY KEY, v text)")
+    c.execute(g, "SELECT create_distributed_table('bp_big', 'id', shard_count => 6)")
+    pad = "x" * 1000
+    n = 60000
+    for base in range(0, n, 10000):
+        c.execute(g, "INSERT INTO bp_big VALUES " + ", ".join(
+            "(%d, '%s%d')" % (i, pad, i) for i in range(base, base + 10000)))
+
+    def blocked_fragments(g2, nodes):
+        time.sleep(1.0)
+        blocked = []
+        for conn in nodes[1:]:
+            blocked += c.rows(conn, "SELECT state, wait_event FROM pg_stat_activity "
+                                    "WHERE query LIKE 'SELECT v FROM sg_g%%'")
+        harness.log("  fragments while the merge node is stopped: %r" % blocked)
+        if ("active", "ClientWrite") not in [tuple(b) for b in blocked]:
+            raise AssertionError("no fragment waits for the gateway: %r" % blocked)
+
+    def cancel(g2, nodes):
+        time.sleep(0.5)
+        g2.cancel()
+        time.sleep(0.5)
+
+    try:
+        res = _stalled_pull(c, blocked_fragments)
+        if "err" in res:
+            raise res["err"]
+        harness.eq(res.get("n"), n, "count after the stall")
+        res = _stalled_pull(c, cancel)
+        err = res.get("err")
+        if getattr(err, "pgcode", None) != "57014":
+            raise AssertionError("cancelled while stalled: expected 57014, got %r" % (res,))
+        harness.eq(c.scalar(g, "SELECT count(*) FROM bp_big"), n, "the gateway goes on")
+    finally:
+        c.drop("bp_big")
+        g.close()
+
+
 @test
 def cleanup(c):
     c.drop(*reversed(gen.TABLES))

@@ -30,6 +30,22 @@ test_set_values(void)
 	CU_ASSERT_FALSE(config_set(&c, "log_level", "loud", &err));
 	CU_ASSERT_TRUE(config_set(&c, "max_message_size", "1048576", &err));
 	CU_ASSERT_EQUAL(c.max_message_size, 1048576u);
+	/* sizes with PostgreSQL's units */
+	CU_ASSERT_EQUAL(c.query_memory_limit, 0u);
+	CU_ASSERT_TRUE(config_set(&c, "query_memory_limit", "64kB", &err));
+	CU_ASSERT_EQUAL(c.query_memory_limit, 65536u);
+	CU_ASSERT_TRUE(config_set(&c, "query_memory_limit", "2 MB", &err));
+	CU_ASSERT_EQUAL(c.query_memory_limit, 2u * 1024 * 1024);
+	CU_ASSERT_TRUE(config_set(&c, "query_memory_limit", "1GB", &err));
+	CU_ASSERT_EQUAL(c.query_memory_limit, 1024u * 1024 * 1024);
+	CU_ASSERT_TRUE(config_set(&c, "query_memory_limit", "0", &err));
+	CU_ASSERT_EQUAL(c.query_memory_limit, 0u);
+	CU_ASSERT_FALSE(config_set(&c, "query_memory_limit", "64kb", &err));
+	CU_ASSERT_FALSE(config_set(&c, "query_memory_limit", "-1", &err));
+	CU_ASSERT_FALSE(config_set(&c, "query_memory_limit", "2000GB", &err));
+	CU_ASSERT_FALSE(config_set(&c, "max_message_size", "2GB", &err));
+	CU_ASSERT_TRUE(config_set(&c, "max_message_size", "1MB", &err));
+	CU_ASSERT_EQUAL(c.max_message_size, 1048576u);
 }
 
 static void

@@ -23,6 +23,14 @@ str_array(Arena *a, int n, const char *const *v)
 	return out;
 }
 
+static uint32_t *
+type_array(Arena *a, int n, const uint32_t *v)
+{
+	uint32_t *out = ARENA_NEW_ARRAY(a, uint32_t, n);
+	memcpy(out, v, sizeof(uint32_t) * (size_t)n);
+	return out;
+}
+
 static CatalogSnapshot *
 build_snapshot(void)
 {
@@ -52,6 +60,7 @@ build_snapshot(void)
 	                          .dist_type = PG_OID_INT4,
 	                          .ncolumns = 2,
 	                          .columns = str_array(a, 2, (const char *[]){"id", "v"}),
+	                          .column_types = type_array(a, 2, (uint32_t[]){PG_OID_INT4, 25}),
 	                          .dist_colpos = 0};
 	s->tables[1] = (CatTable){.schema = arena_strdup(a, "public"),
 	                          .name = arena_strdup(a, "u"),
@@ -70,6 +79,7 @@ build_snapshot(void)
 	                          .dist_type = PG_OID_TEXT,
 	                          .ncolumns = 2,
 	                          .columns = str_array(a, 2, (const char *[]){"x", "name"}),
+	                          .column_types = type_array(a, 2, (uint32_t[]){PG_OID_INT8, 25}),
 	                          .dist_colpos = 1};
 	s->tables[3] = (CatTable){.schema = arena_strdup(a, "public"),
 	                          .name = arena_strdup(a, "r"),

@@ -18,6 +18,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "planner/explain.h"
 #include "planner/planner.h"
 #include "storage/pghash.h"
 #include "storage/shardmap.h"
@@ -406,8 +407,11 @@ static const PlanCase unsupported_cases[] = {
     {"INSERT INTO t VALUES ('abc', 'a')", "22P02", 0, NULL, 0, {{0}}},
     {"UPDATE t SET id = 3 WHERE id = 2", "0A000", 0, NULL, 0, {{0}}},
     {"MERGE INTO t USING r ON t.id = r.k WHEN MATCHED THEN DELETE", "0A000", 0, NULL, 0, {{0}}},
-    {"EXPLAIN ANALYZE SELECT * FROM t", "0A000", 0, NULL, 0, {{0}}},
+    {"EXPLAIN (ANALYZE, FORMAT JSON) SELECT * FROM t", "0A000", 0, NULL, 0, {{0}}},
     {"EXPLAIN (FORMAT JSON) SELECT * FROM t", "0A000", 0, NULL, 0, {{0}}},
+    {"EXPLAIN (ANALYZE, FOO) SELECT * FROM t", "42601", 0, NULL, 0, {{0}}},
+    {"EXPLAIN (TIMING) SELECT * FROM t", "22023", 0, NULL, 0, {{0}}},
+    {"EXPLAIN (WAL) SELECT * FROM t", "22023", 0, NULL, 0, {{0}}},
     {"COPY t FROM STDIN", "0A000", 0, NULL, 0, {{0}}},
     {"COPY t TO '/tmp/x'", "0A000", 0, NULL, 0, {{0}}},
     {"COPY (DELETE FROM t RETURNING *) TO STDOUT", "0A000", 0, NULL, 0, {{0}}},
@@ -959,8 +963,12 @@ test_multistage_stages(void)
 	/* not partial: sum (bigint partials would sum to numeric), DISTINCT aggregates, grouping on
 	 * an expression, other aggregates, a filter that cannot run on the shard */
 	static const char *const no_partial[] = {
-	    "SELECT sum(id) FROM t",
 	    "SELECT count(DISTINCT v) FROM t",
+	    "SELECT sum(id + 10000000000) FROM t", /* the constant is int8 or numeric: unknown */
+	    "SELECT sum(abs(id)) FROM t",
+	    "SELECT sum(id::float4 * 2) FROM t", /* float4 * int4: not resolved here */
+	    "SELECT sum(w) FROM u",              /* u's column types are unknown */
+	    "SELECT sum(DISTINCT id) FROM t",
 	    "SELECT lower(v), count(*) FROM t GROUP BY lower(v)",
 	    "SELECT string_agg(v, ',') FROM t",
 	    "SELECT count(*) FROM t WHERE v = $1",
@@ -970,6 +978,34 @@ test_multistage_stages(void)
 		p = plan_sql(no_partial[i], &err);
 		CU_ASSERT_PTR_NOT_NULL_FATAL(p);
 		CU_ASSERT_PTR_NULL(strstr(stage_of(p, 1)->tasks[0].sql, "sg_p1"));
+	}
+
+	/* sum: PostgreSQL's result type, the partials of sum(int4) cast back to bigint */
+	static const struct {
+		const char *sql, *partial, *final;
+	} sums[] = {
+	    {"SELECT sum(id) FROM t", "SELECT sum(id) AS sg_p1 FROM sg_g1_1.t t",
+	     "SELECT sum(t.sg_p1)::bigint AS sum FROM pg_temp.sg_tmp_1 t"},
+	    {"SELECT v, sum(t.id * 2 - 1) AS s FROM t GROUP BY v",
+	     "SELECT v, sum((t.id * 2) - 1) AS sg_p1 FROM sg_g1_1.t t GROUP BY v",
+	     "SELECT v, sum(t.sg_p1)::bigint AS s FROM pg_temp.sg_tmp_1 t GROUP BY v"},
+	    {"SELECT sum(x) FROM s", "SELECT sum(x) AS sg_p1 FROM sg_g2_0.s s",
+	     "SELECT sum(s.sg_p1) AS sum FROM pg_temp.sg_tmp_1 s"},
+	    {"SELECT sum(x * 1.5), sum(x::float8), sum(-x::numeric(10,2)) FROM s",
+	     "SELECT sum(x * 1.5) AS sg_p1, sum(x::float8) AS sg_p2, sum(- x::numeric(10, 2)) AS sg_p3 "
+	     "FROM sg_g2_0.s s",
+	     "SELECT sum(s.sg_p1) AS sum, sum(s.sg_p2) AS sum, sum(s.sg_p3) AS sum FROM "
+	     "pg_temp.sg_tmp_1 s"},
+	    {"SELECT sum(id::int2) + count(*) FROM t HAVING sum(id) > 3",
+	     "SELECT sum(id::int2) AS sg_p1, count(*) AS sg_p2, sum(id) AS sg_p3 FROM sg_g1_1.t t",
+	     "SELECT sum(t.sg_p1)::bigint + COALESCE(sum(t.sg_p2), 0)::bigint AS \"?column?\" FROM "
+	     "pg_temp.sg_tmp_1 t HAVING sum(t.sg_p3)::bigint > 3"},
+	};
+	for (size_t i = 0; i < SG_ARRAY_LEN(sums); i++) {
+		p = plan_sql(sums[i].sql, &err);
+		CU_ASSERT_PTR_NOT_NULL_FATAL(p);
+		CU_ASSERT_STRING_EQUAL(stage_of(p, 1)->tasks[0].sql, sums[i].partial);
+		CU_ASSERT_STRING_EQUAL(p->tasks[0].sql, sums[i].final);
 	}
 
 	/* the outer join's nullable side gets no filter */
@@ -1050,6 +1086,90 @@ test_explain(void)
 	CU_ASSERT_PTR_NOT_NULL_FATAL(p);
 	CU_ASSERT_STRING_EQUAL(p->tasks[0].sql, "EXPLAIN SELECT * FROM loc");
 	CU_ASSERT_EQUAL(p->tasks[0].nparams, 0);
+}
+
+/* test_explain_analyze: the answering tasks wrapped in the nodes' EXPLAIN, stages as they are */
+static void
+test_explain_analyze(void)
+{
+	SgError err;
+	DistPlan *p = plan_sql("EXPLAIN (ANALYZE, COSTS off) SELECT * FROM t WHERE id = 5", &err);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(p);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(p->explained);
+	CU_ASSERT_EQUAL(p->ntasks, 1);
+	CU_ASSERT_STRING_EQUAL(p->command_tag, "EXPLAIN");
+	CU_ASSERT_FALSE(p->has_count);
+	CU_ASSERT_TRUE(p->returns_rows);
+	CU_ASSERT_TRUE(p->explain_timing);
+	CU_ASSERT_TRUE(p->explain_summary);
+	CU_ASSERT_STRING_EQUAL(p->tasks[0].sql,
+	                       expand("EXPLAIN (analyze true, costs false) SELECT * FROM sg_g1_$S(5).t "
+	                              "t WHERE id = 5"));
+	CU_ASSERT_STRING_EQUAL(p->explained->tasks[0].sql,
+	                       expand("SELECT * FROM sg_g1_$S(5).t t WHERE id = 5"));
+
+	/* a fan-out write: one statement per task, each wrapped; it writes */
+	p = plan_sql("EXPLAIN (ANALYZE, TIMING off) UPDATE t SET v = 'x'", &err);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(p);
+	CU_ASSERT_TRUE(p->is_write);
+	CU_ASSERT_FALSE(p->explain_timing);
+	CU_ASSERT_EQUAL(p->ntasks, p->explained->ntasks);
+	CU_ASSERT_TRUE(p->ntasks > 3);
+	for (int32_t i = 0; i < p->ntasks; i++) {
+		CU_ASSERT_EQUAL(
+		    strncmp(p->tasks[i].sql, "EXPLAIN (analyze true, timing false) UPDATE ", 44), 0);
+		CU_ASSERT_PTR_NULL(strchr(p->tasks[i].sql, ';'));
+	}
+
+	/* multi-stage: stages unchanged, the final query wrapped */
+	p = plan_sql("EXPLAIN ANALYZE SELECT count(*) FROM t", &err);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(p);
+	CU_ASSERT_EQUAL(p->nstages, 1);
+	CU_ASSERT_EQUAL(strncmp(p->stages[0].tasks[0].sql, "SELECT count(*) AS sg_p1", 24), 0);
+	CU_ASSERT_STRING_EQUAL(p->tasks[0].sql,
+	                       "EXPLAIN (analyze true) SELECT COALESCE(sum(t.sg_p1), 0)::bigint AS "
+	                       "count FROM pg_temp.sg_tmp_1 t");
+	CU_ASSERT_PTR_NOT_NULL(p->cleanup_sql);
+
+	/* the answer built from what the executor measured */
+	ExplainStats *st = explain_stats_new(p);
+	st->stages[0].ran = true;
+	st->stages[0].usec = 2500;
+	for (int32_t i = 0; i < p->stages[0].ntasks; i++)
+		st->stages[0].frags[i] = (ExplainTaskStat){.rows = 1, .usec = 1000, .ran = true};
+	st->stages[0].local = (ExplainTaskStat){.rows = 2, .usec = 500, .ran = true};
+	st->tasks[0].ran = true;
+	buf_printf(&st->tasks[0].out,
+	           "Aggregate (actual rows=1 loops=1)\n  ->  Seq Scan on sg_tmp_1\n");
+	st->total_usec = 4000;
+	int32_t n;
+	const char **lines;
+	explain_analyze_lines(p, st, arena, &n, &lines);
+	CU_ASSERT_TRUE_FATAL(n >= 8);
+	CU_ASSERT_EQUAL(strncmp(lines[0], "shardgate: multi-stage", 22), 0);
+	CU_ASSERT_STRING_EQUAL(lines[1], "  Stage 1 (actual time=2.500 ms)");
+	CU_ASSERT_STRING_EQUAL(lines[3], "    node 2: SELECT count(*) AS sg_p1 FROM sg_g1_1.t t");
+	CU_ASSERT_STRING_EQUAL(lines[4], "      (copied: rows=1 time=1.000 ms)");
+	CU_ASSERT_STRING_EQUAL(lines[n - 6], "      (inserted: rows=2 time=0.500 ms)");
+	CU_ASSERT_EQUAL(strncmp(lines[n - 5], "  Final query on node 1: SELECT COALESCE", 40), 0);
+	CU_ASSERT_STRING_EQUAL(lines[n - 4], "    Aggregate (actual rows=1 loops=1)");
+	CU_ASSERT_STRING_EQUAL(lines[n - 3], "      ->  Seq Scan on sg_tmp_1");
+	CU_ASSERT_EQUAL(strncmp(lines[n - 2], "  Cleanup on node 1: DROP", 25), 0);
+	CU_ASSERT_STRING_EQUAL(lines[n - 1], "Execution Time: 4.000 ms (shardgate, all nodes)");
+	explain_stats_free(p, st);
+
+	/* TIMING off: no gateway times; SUMMARY off: no total */
+	p = plan_sql("EXPLAIN (ANALYZE, TIMING off, SUMMARY off) SELECT * FROM t WHERE id = 5", &err);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(p);
+	st = explain_stats_new(p);
+	st->tasks[0] = (ExplainTaskStat){.usec = 1234, .ran = true};
+	buf_init(&st->tasks[0].out);
+	buf_printf(&st->tasks[0].out, "Index Scan using t_pkey on t (actual rows=1 loops=1)\n");
+	explain_analyze_lines(p, st, arena, &n, &lines);
+	CU_ASSERT_EQUAL_FATAL(n, 3);
+	CU_ASSERT_STRING_EQUAL(lines[0], "shardgate: router, one node, its answer relayed");
+	CU_ASSERT_STRING_EQUAL(lines[2], "    Index Scan using t_pkey on t (actual rows=1 loops=1)");
+	explain_stats_free(p, st);
 }
 
 static void
@@ -1601,6 +1721,7 @@ sg_register_tests(void)
 	CU_add_test(s, "insert", test_insert);
 	CU_add_test(s, "colocated", test_colocated);
 	CU_add_test(s, "explain", test_explain);
+	CU_add_test(s, "explain_analyze", test_explain_analyze);
 	CU_add_test(s, "multistage", test_multistage);
 	CU_add_test(s, "multistage_stages", test_multistage_stages);
 	CU_add_test(s, "insert_split", test_insert_split);
