@@ -105,7 +105,14 @@ struct Session {
 	uint64_t desc_epoch;       /* ... valid for this schema epoch */
 	Buf desc_buf;              /* its answer so far */
 	PreparedStmt *ext_ps;      /* Execute: the portal's statement */
-	const char **fill_values;  /* PLAN_FILL: the distribution values drawn so far */
+	/* create_distributed_table / create_reference_table called inside a transaction
+	 * block: run after its COMMIT (copies in deferred_arena) */
+	Arena *deferred_arena;
+	DistPlan **deferred;
+	int32_t *deferred_depth; /* savepoints alive when each was called */
+	int ndeferred, capdeferred, next_deferred;
+	const DistPlan *commit_plan; /* the COMMIT they run after */
+	const char **fill_values;    /* PLAN_FILL: the distribution values drawn so far */
 	int32_t nfill;
 	const Portal *desc_portal; /* the portal being described ('P') */
 	bool ext_error;            /* an error was sent since the last Sync */
@@ -134,6 +141,8 @@ static void session_run_next(Session *s);
 static void session_stmt_failed(Session *s, const SgError *err);
 static void session_stmt_ok(Session *s);
 static void session_settings_free(TxnSettings *st);
+static void deferred_clear(Session *s, int keep);
+static void session_run_deferred(Session *s);
 
 static const char *
 sess_state_name(SessState st)
@@ -347,6 +356,7 @@ session_destroy(Session *s)
 	buf_free(&s->in);
 	buf_free(&s->out);
 	buf_free(&s->desc_buf);
+	deferred_clear(s, 0);
 	free(s);
 }
 
@@ -1037,9 +1047,17 @@ on_txn_end_done(const SgError *err, void *arg)
 {
 	Session *s = arg;
 	if (err != NULL) {
+		deferred_clear(s, 0);
 		session_stmt_failed(s, err);
 		return;
 	}
+	if (s->plan->txn_cmd == TXN_COMMIT && s->ndeferred > 0) {
+		s->commit_plan = s->plan;
+		s->next_deferred = 0;
+		session_run_deferred(s);
+		return;
+	}
+	deferred_clear(s, 0);
 	session_complete(s, s->plan->txn_cmd == TXN_COMMIT ? "COMMIT" : "ROLLBACK");
 	session_stmt_ok(s);
 }
@@ -1049,6 +1067,7 @@ on_commit_failed_block(const SgError *err, void *arg)
 {
 	Session *s = arg;
 	(void)err;
+	deferred_clear(s, 0);
 	session_complete(s, "ROLLBACK"); /* COMMIT of a failed block reports ROLLBACK */
 	session_stmt_ok(s);
 }
@@ -1069,6 +1088,12 @@ on_savepoint_done(const SgError *err, void *arg)
 	                   : p->txn_cmd == TXN_RELEASE ? TXN_SP_RELEASE
 	                                               : TXN_SP_ROLLBACK_TO,
 	                   p->txn_sql);
+	if (p->txn_cmd == TXN_ROLLBACK_TO) { /* calls made after that savepoint are undone */
+		int keep = 0;
+		while (keep < s->ndeferred && s->deferred_depth[keep] < s->txn.nsavepoints)
+			keep++;
+		deferred_clear(s, keep);
+	}
 	session_complete(s, p->txn_cmd == TXN_SAVEPOINT ? "SAVEPOINT"
 	                    : p->txn_cmd == TXN_RELEASE ? "RELEASE"
 	                                                : "ROLLBACK");
@@ -1258,6 +1283,17 @@ func_done(void *arg)
 		session_destroy(s);
 		return;
 	}
+	if (s->next_deferred > 0) {
+		/* after COMMIT: the transaction stands; a failure is a warning, the table stays local */
+		if (!ok) {
+			char msg[sizeof(err.message) + 64];
+			snprintf(msg, sizeof(msg), "%s after COMMIT failed, the table stays local: %s",
+			         p->func_result_column, err.message);
+			session_notice(s, "01000", msg);
+		}
+		session_run_deferred(s);
+		return;
+	}
 	if (!ok) {
 		session_stmt_failed(s, &err);
 		return;
@@ -1278,6 +1314,92 @@ func_done(void *arg)
 }
 
 static void session_start_func(Session *s);
+
+/* deferred_clear: forget the distribution calls of a transaction (ROLLBACK, end) */
+static void
+deferred_clear(Session *s, int keep)
+{
+	s->ndeferred = keep;
+	if (keep == 0 && s->deferred_arena != NULL) {
+		arena_destroy(s->deferred_arena);
+		s->deferred_arena = NULL;
+		free(s->deferred);
+		free(s->deferred_depth);
+		s->deferred = NULL;
+		s->deferred_depth = NULL;
+		s->capdeferred = 0;
+	}
+}
+
+static const char *
+dup_or_null(Arena *a, const char *v)
+{
+	return v != NULL ? arena_strdup(a, v) : NULL;
+}
+
+/*
+ * session_defer_func: create_distributed_table / create_reference_table
+ * inside a transaction block (an ORM creating its tables in one transaction):
+ * the table the block created is not visible to the worker's connections
+ * before COMMIT, so the call is kept and runs right after the COMMIT; until
+ * then the table is an ordinary (local) table. Answered like the call itself.
+ */
+static void
+session_defer_func(Session *s)
+{
+	if (s->deferred_arena == NULL)
+		s->deferred_arena = arena_create(1024);
+	if (s->ndeferred == s->capdeferred) {
+		int cap = s->capdeferred ? s->capdeferred * 2 : 4;
+		DistPlan **d = realloc(s->deferred, sizeof(DistPlan *) * (size_t)cap);
+		if (d != NULL)
+			s->deferred = d;
+		int32_t *dd = realloc(s->deferred_depth, sizeof(int32_t) * (size_t)cap);
+		if (dd != NULL)
+			s->deferred_depth = dd;
+		if (d == NULL || dd == NULL)
+			abort();
+		s->capdeferred = cap;
+	}
+	Arena *a = s->deferred_arena;
+	DistPlan *c = ARENA_NEW(a, DistPlan);
+	*c = *s->plan;
+	c->func_table = dup_or_null(a, c->func_table);
+	c->func_column = dup_or_null(a, c->func_column);
+	c->func_colocate_with = dup_or_null(a, c->func_colocate_with);
+	c->func_result_column = dup_or_null(a, c->func_result_column);
+	s->deferred_depth[s->ndeferred] = s->txn.nsavepoints;
+	s->deferred[s->ndeferred++] = c;
+	SgError n;
+	sg_error_set(&n, "00000", "%s runs when the transaction commits", s->plan->func_result_column);
+	snprintf(n.severity, sizeof(n.severity), "NOTICE");
+	proto_write_notice(&s->out, &n);
+	const char *names[] = {s->plan->func_result_column};
+	const uint32_t types[] = {2278}; /* void */
+	const char *vals[] = {""};
+	const int lens[] = {0};
+	if (!s->ext)
+		proto_write_row_description(&s->out, 1, names, types);
+	proto_write_data_row(&s->out, 1, vals, lens);
+	session_complete(s, "SELECT 1");
+	session_stmt_ok(s);
+}
+
+/* session_run_deferred: after COMMIT, the next deferred call; COMMIT's answer after the last */
+static void
+session_run_deferred(Session *s)
+{
+	if (s->next_deferred < s->ndeferred) {
+		s->plan = s->deferred[s->next_deferred++];
+		session_start_func(s);
+		return;
+	}
+	s->plan = (DistPlan *)s->commit_plan;
+	s->next_deferred = 0;
+	deferred_clear(s, 0);
+	session_complete(s, "COMMIT");
+	session_stmt_ok(s);
+}
 
 static void
 on_commit_before_func(const SgError *err, void *arg)
@@ -1486,6 +1608,11 @@ session_gateway_func(Session *s)
 	}
 	if (s->plan->func == GWF_PLAN_CACHE) {
 		session_plan_cache_stats(s);
+		return;
+	}
+	if (s->txn.block == TXN_BLOCK_EXPLICIT && (s->plan->func == GWF_CREATE_DISTRIBUTED_TABLE ||
+	                                           s->plan->func == GWF_CREATE_REFERENCE_TABLE)) {
+		session_defer_func(s);
 		return;
 	}
 	if (s->txn.block == TXN_BLOCK_EXPLICIT || s->txn.block == TXN_BLOCK_FAILED) {

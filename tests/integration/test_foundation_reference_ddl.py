@@ -276,5 +276,46 @@ def drop_table_replies_like_postgres_and_name_is_reusable(c):
         eq(n, [], "tables named dd6 on node %d at the end" % k)
 
 
+@test
+def distribute_inside_a_transaction_block(c):
+    """create_distributed_table / create_reference_table inside BEGIN ... COMMIT
+    (an ORM creating its tables in one transaction): the calls run when the
+    transaction commits, rows inserted in the block move into the shards; a
+    ROLLBACK (or ROLLBACK TO an earlier savepoint) forgets them."""
+    g = c.gw()
+    g.autocommit = False
+    cur = g.cursor()
+    cur.execute("CREATE TABLE tb_d (id int PRIMARY KEY, v text)")
+    cur.execute("SELECT create_distributed_table('tb_d', 'id')")
+    cur.execute("INSERT INTO tb_d VALUES " + ",".join("(%d, 'v%d')" % (i, i) for i in range(1, 51)))
+    cur.execute("CREATE TABLE tb_r (k int PRIMARY KEY)")
+    cur.execute("SELECT create_reference_table('tb_r')")
+    cur.execute("INSERT INTO tb_r VALUES (1), (2)")
+    cur.execute("SAVEPOINT s1")
+    cur.execute("CREATE TABLE tb_undone (id int PRIMARY KEY)")
+    cur.execute("SELECT create_distributed_table('tb_undone', 'id')")
+    cur.execute("ROLLBACK TO s1")
+    g.commit()
+    g.autocommit = True
+    cur.execute("SELECT count(*), sum(id) FROM tb_d")
+    eq(cur.fetchone(), (50, sum(range(1, 51))), "rows through the gateway")
+    eq(c.rows(c.node(1), "SELECT count(*) FROM tb_d"), [(0,)], "shell empty: rows in shards")
+    for k in (1, 2, 3):
+        eq(c.rows(c.node(k), "SELECT count(*) FROM tb_r"), [(2,)], "reference copy on node %d" % k)
+    meta = c.rows(c.node(1), "SELECT table_name FROM shardgate.tables "
+                             "WHERE table_name LIKE 'tb_%' ORDER BY 1")
+    eq(meta, [("tb_d",), ("tb_r",)], "catalogued tables (tb_undone rolled back)")
+    cur.execute("SELECT v FROM tb_d WHERE id = 42")
+    eq(cur.fetchall(), [("v42",)], "routed read")
+    g.autocommit = False
+    cur.execute("CREATE TABLE tb_gone (id int PRIMARY KEY)")
+    cur.execute("SELECT create_distributed_table('tb_gone', 'id')")
+    g.rollback()
+    g.autocommit = True
+    eq(c.rows(c.node(1), "SELECT count(*) FROM pg_class WHERE relname = 'tb_gone'"), [(0,)],
+       "rolled back")
+    cur.execute("DROP TABLE tb_d, tb_r")
+
+
 if __name__ == "__main__":
     harness.main(nodes=3)
