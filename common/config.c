@@ -44,6 +44,7 @@ static const Setting settings[] = {
     {"recovery_min_age_sec", INT(recovery_min_age_sec, 0, 86400)},
     {"deadlock_check_ms", INT(deadlock_check_ms, 50, 3600000)},
     {"plan_cache_size", INT(plan_cache_size, 0, 1000000)},
+    {"loops", INT(loops, 0, 256)},
     {"pool_mode", STR(pool_mode)},
     {"session_pool_users", STR(session_pool_users)},
     {"query_memory_limit", SIZE(query_memory_limit, 0, 1099511627776L)},

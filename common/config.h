@@ -33,6 +33,7 @@ typedef struct Config {
 	int recovery_interval_ms;      /* how often in-doubt prepared transactions are resolved */
 	int recovery_min_age_sec;      /* leave younger prepared transactions to their coordinator */
 	int deadlock_check_ms;         /* distributed deadlock detection interval */
+	int loops;                     /* event loops (threads); 0 = one per online CPU */
 	int plan_cache_size;           /* simple-protocol plan cache entries per loop, 0 = off */
 	char pool_mode[16];            /* "transaction" (default) or "session" */
 	char session_pool_users[1024]; /* comma-separated user or user@database: session pooling */

@@ -5,6 +5,8 @@
  * job's work() returns, the thread writes the job pointer into the loop's
  * self-pipe, and the loop runs done() on its own thread. Jobs are rare
  * (admin operations, cancel requests), so a thread per job is fine.
+ * loop_post uses the same pipe to run a function on a loop from another
+ * loop's thread (the gateway runs one loop per core).
  */
 #include "common/loop.h"
 
@@ -54,6 +56,7 @@ typedef struct Job {
 	WorkFn work;
 	WorkFn done;
 	void *arg;
+	bool posted; /* loop_post: not a worker job (not counted in pending_jobs) */
 } Job;
 
 int
@@ -62,20 +65,37 @@ loop_pending_jobs(const Loop *loop)
 	return loop->pending_jobs;
 }
 
+/* loop_run_wakes: run what the pipe holds; true if anything ran */
+static bool
+loop_run_wakes(Loop *loop)
+{
+	bool ran = false;
+	Job *job;
+	for (;;) {
+		ssize_t n = read(loop->wake_pipe[0], &job, sizeof(job));
+		if (n != (ssize_t)sizeof(job))
+			break;
+		if (!job->posted)
+			loop->pending_jobs--;
+		job->done(job->arg);
+		free(job);
+		ran = true;
+	}
+	return ran;
+}
+
 static void
 loop_on_wake(evutil_socket_t fd, short what, void *arg)
 {
+	(void)fd;
 	(void)what;
-	Loop *loop = arg;
-	Job *job;
-	for (;;) {
-		ssize_t n = read(fd, &job, sizeof(job));
-		if (n != (ssize_t)sizeof(job))
-			break;
-		loop->pending_jobs--;
-		job->done(job->arg);
-		free(job);
-	}
+	(void)loop_run_wakes(arg);
+}
+
+bool
+loop_drain(Loop *loop)
+{
+	return loop_run_wakes(loop);
 }
 
 Loop *
@@ -283,6 +303,24 @@ loop_run_in_worker(Loop *loop, WorkFn work, WorkFn done, void *arg)
 		abort();
 	}
 	pthread_attr_destroy(&attr);
+}
+
+void
+loop_post(Loop *loop, WorkFn fn, void *arg)
+{
+	Job *job = calloc(1, sizeof(Job));
+	if (job == NULL)
+		abort();
+	job->loop = loop;
+	job->done = fn;
+	job->arg = arg;
+	job->posted = true;
+	ssize_t n;
+	do {
+		n = write(loop->wake_pipe[1], &job, sizeof(job));
+	} while (n < 0 && errno == EINTR);
+	if (n != (ssize_t)sizeof(job))
+		abort();
 }
 
 static void

@@ -51,6 +51,14 @@ void loop_timer_destroy(Timer *t);
  */
 void loop_run_in_worker(Loop *loop, WorkFn work, WorkFn done, void *arg);
 /* loop_pending_jobs: worker jobs whose done() has not run yet */
+/*
+ * loop_post: run fn(arg) on loop's own thread, soon; callable from any
+ * thread (a pipe write: atomic for a pointer)
+ */
+void loop_post(Loop *loop, WorkFn fn, void *arg);
+/* loop_drain: after the loop stopped, run what was posted to it; true if anything ran */
+bool loop_drain(Loop *loop);
+
 int loop_pending_jobs(const Loop *loop);
 /* loop_on_signal: fn(arg) on the loop thread when signo arrives */
 void loop_on_signal(Loop *loop, int signo, TimerFn fn, void *arg);

@@ -1,13 +1,16 @@
 /*
  * deadlock.c: distributed deadlock detection (see deadlock.h).
  *
- * Flow: timer -> any session busy longer than the check interval? -> worker:
- * lockwait_collect (one query per node) -> loop: build the wait-for graph
- * between sessions (an edge S->T when a backend of S waits for a backend of
- * T on some node) -> find a cycle by depth-first search -> cancel the
- * statement that started last among the cycle's sessions.
- * Sessions may have ended while the worker ran: every lookup goes through
- * the live session list, never through pointers kept across the job.
+ * Flow: each loop's timer -> any of its sessions busy longer than the check
+ * interval? -> that loop starts a round (one round at a time per gateway) and
+ * coordinates it: worker: lockwait_collect (one query per node) -> every loop
+ * (loop_post) marks, for each waiting and blocking backend, which of its
+ * sessions owns it -> the coordinator builds the wait-for graph between
+ * sessions (an edge S->T when a backend of S waits for a backend of T on some
+ * node), finds a cycle by depth-first search and asks the loop serving the
+ * statement that started last among the cycle's sessions to cancel it.
+ * Sessions may have ended meanwhile: the victim is looked up by pid on its
+ * own loop, never through pointers kept across loops or jobs.
  */
 #include "gateway/deadlock.h"
 
@@ -21,43 +24,50 @@
 
 #define DEADLOCK_MAX_SESSIONS 256
 
-typedef struct DeadlockJob {
-	Server *srv;
+/* Owner: the session owning a backend, -1 server when none of this gateway's */
+typedef struct Owner {
+	int32_t server;
+	uint32_t pid;
+	uint64_t busy_since;
+} Owner;
+
+typedef struct DeadlockRound {
+	Server *coord;
 	CatalogSnapshot *snap;
 	Arena *arena;
 	LockWait *edges;
 	int nedges;
+	Owner *waiter; /* [nedges] */
+	Owner *blocker;
+	int pending; /* atomic: loops that have not marked their sessions yet */
 	SgError err;
 	bool ok;
-} DeadlockJob;
+} DeadlockRound;
+
+typedef struct RoundPost {
+	DeadlockRound *round;
+	Server *srv;
+	uint32_t victim; /* deadlock_cancel: the session's pid */
+} RoundPost;
 
 static void
 deadlock_work(void *arg)
 {
-	DeadlockJob *job = arg;
-	job->ok = lockwait_collect(job->snap, job->srv->config->admin_user, "postgres", job->arena,
-	                           &job->edges, &job->nedges, &job->err);
+	DeadlockRound *r = arg;
+	r->ok = lockwait_collect(r->snap, r->coord->config->admin_user, "postgres", r->arena, &r->edges,
+	                         &r->nedges, &r->err);
 }
 
-static Session *
-owner_of(Server *srv, int32_t node_id, int32_t pid)
+static void
+round_end(DeadlockRound *r)
 {
-	for (Session *s = session_first(srv); s != NULL; s = session_next(s))
-		if (session_owns_backend(s, node_id, pid))
-			return s;
-	return NULL;
+	Gateway *gw = r->coord->gw;
+	catalog_unref(r->snap);
+	arena_destroy(r->arena);
+	free(r);
+	__atomic_store_n(&gw->deadlock_round, 0, __ATOMIC_RELEASE);
 }
 
-static int
-index_of(Session **v, int n, Session *s)
-{
-	for (int i = 0; i < n; i++)
-		if (v[i] == s)
-			return i;
-	return -1;
-}
-
-/* dfs: colour 0 new, 1 on stack, 2 done; on a back edge, the cycle is stack[from..] */
 static int
 dfs(int u, int n, const unsigned char *adj, unsigned char *colour, int *stack, int *depth,
     int *cycle_start)
@@ -81,60 +91,120 @@ dfs(int u, int n, const unsigned char *adj, unsigned char *colour, int *stack, i
 	return 0;
 }
 
-static void
-deadlock_resolve(Server *srv, const LockWait *edges, int nedges)
+static int
+index_of(const Owner *v, int n, const Owner *o)
 {
-	Session *sess[DEADLOCK_MAX_SESSIONS];
+	for (int i = 0; i < n; i++)
+		if (v[i].pid == o->pid && v[i].server == o->server)
+			return i;
+	return -1;
+}
+
+/* deadlock_cancel: on the victim's loop */
+static void
+deadlock_cancel(void *arg)
+{
+	RoundPost *p = arg;
+	for (Session *s = session_first(p->srv); s != NULL; s = session_next(s))
+		if (session_pid(s) == p->victim) {
+			session_deadlock_victim(s);
+			break;
+		}
+	free(p);
+}
+
+/* deadlock_decide: on the coordinator, once every loop marked its sessions */
+static void
+deadlock_decide(void *arg)
+{
+	DeadlockRound *r = arg;
+	Owner sess[DEADLOCK_MAX_SESSIONS];
 	int n = 0;
 	unsigned char *adj = calloc(DEADLOCK_MAX_SESSIONS * DEADLOCK_MAX_SESSIONS, 1);
 	if (adj == NULL)
 		abort();
-	for (int i = 0; i < nedges; i++) {
-		Session *w = owner_of(srv, edges[i].node_id, edges[i].waiter);
-		Session *b = owner_of(srv, edges[i].node_id, edges[i].blocker);
-		if (w == NULL || b == NULL || w == b)
+	for (int i = 0; i < r->nedges; i++) {
+		const Owner *w = &r->waiter[i], *b = &r->blocker[i];
+		if (w->server < 0 || b->server < 0 || (w->pid == b->pid && w->server == b->server))
 			continue;
 		int wi = index_of(sess, n, w), bi = index_of(sess, n, b);
 		if (wi < 0 && n < DEADLOCK_MAX_SESSIONS)
-			sess[wi = n++] = w;
+			sess[wi = n++] = *w;
 		if (bi < 0 && n < DEADLOCK_MAX_SESSIONS)
-			sess[bi = n++] = b;
+			sess[bi = n++] = *b;
 		if (wi >= 0 && bi >= 0)
 			adj[wi * DEADLOCK_MAX_SESSIONS + bi] = 1;
 	}
 	unsigned char colour[DEADLOCK_MAX_SESSIONS] = {0};
 	int stack[DEADLOCK_MAX_SESSIONS];
-	for (int u = 0; u < n; u++) {
+	for (int u = 0; u < n && !r->coord->stopping; u++) {
 		int depth = 0, start = -1;
 		if (colour[u] != 0 || !dfs(u, n, adj, colour, stack, &depth, &start))
 			continue;
-		Session *victim = NULL;
+		const Owner *victim = NULL;
 		for (int k = start; k < depth; k++) {
-			Session *s = sess[stack[k]];
-			if (victim == NULL || session_busy_since(s) > session_busy_since(victim))
-				victim = s;
+			const Owner *o = &sess[stack[k]];
+			if (victim == NULL || o->busy_since > victim->busy_since)
+				victim = o;
 		}
 		if (victim != NULL) {
 			sg_log_warning("deadlock", "cycle of %d sessions across nodes; victim session %u",
-			               depth - start, session_pid(victim));
-			session_deadlock_victim(victim);
+			               depth - start, victim->pid);
+			RoundPost *p = calloc(1, sizeof(RoundPost));
+			if (p == NULL)
+				abort();
+			p->srv = r->coord->gw->servers[victim->server];
+			p->victim = victim->pid;
+			loop_post(p->srv->loop, deadlock_cancel, p);
 		}
 		break; /* one victim per round: the others may be freed by it */
 	}
 	free(adj);
+	round_end(r);
+}
+
+/* deadlock_mark: on each loop, which of its sessions own the round's backends */
+static void
+deadlock_mark(void *arg)
+{
+	RoundPost *p = arg;
+	DeadlockRound *r = p->round;
+	Server *srv = p->srv;
+	free(p);
+	for (Session *s = session_first(srv); s != NULL; s = session_next(s))
+		for (int i = 0; i < r->nedges; i++) {
+			Owner me = {srv->index, session_pid(s), session_busy_since(s)};
+			if (session_owns_backend(s, r->edges[i].node_id, r->edges[i].waiter))
+				r->waiter[i] = me;
+			if (session_owns_backend(s, r->edges[i].node_id, r->edges[i].blocker))
+				r->blocker[i] = me;
+		}
+	if (__atomic_sub_fetch(&r->pending, 1, __ATOMIC_ACQ_REL) == 0)
+		loop_post(r->coord->loop, deadlock_decide, r);
 }
 
 static void
-deadlock_done(void *arg)
+deadlock_collected(void *arg)
 {
-	DeadlockJob *job = arg;
-	Server *srv = job->srv;
-	srv->deadlock_running = false;
-	if (job->ok && job->nedges > 0 && !srv->stopping)
-		deadlock_resolve(srv, job->edges, job->nedges);
-	catalog_unref(job->snap);
-	arena_destroy(job->arena);
-	free(job);
+	DeadlockRound *r = arg;
+	Gateway *gw = r->coord->gw;
+	if (!r->ok || r->nedges == 0 || r->coord->stopping) {
+		round_end(r);
+		return;
+	}
+	r->waiter = ARENA_NEW_ARRAY(r->arena, Owner, r->nedges);
+	r->blocker = ARENA_NEW_ARRAY(r->arena, Owner, r->nedges);
+	for (int i = 0; i < r->nedges; i++)
+		r->waiter[i].server = r->blocker[i].server = -1;
+	r->pending = gw->nservers;
+	for (int k = 0; k < gw->nservers; k++) {
+		RoundPost *p = calloc(1, sizeof(RoundPost));
+		if (p == NULL)
+			abort();
+		p->round = r;
+		p->srv = gw->servers[k];
+		loop_post(p->srv->loop, deadlock_mark, p);
+	}
 }
 
 static void
@@ -150,16 +220,18 @@ deadlock_on_timer(void *arg)
 		uint64_t since = session_busy_since(s);
 		someone_waits = since != 0 && now - since >= threshold;
 	}
-	if (someone_waits && !srv->deadlock_running && srv->catalog != NULL) {
-		DeadlockJob *job = calloc(1, sizeof(DeadlockJob));
-		if (job == NULL)
+	int idle = 0;
+	if (someone_waits && srv->catalog != NULL &&
+	    __atomic_compare_exchange_n(&srv->gw->deadlock_round, &idle, 1, false, __ATOMIC_ACQ_REL,
+	                                __ATOMIC_RELAXED)) {
+		DeadlockRound *r = calloc(1, sizeof(DeadlockRound));
+		if (r == NULL)
 			abort();
-		job->srv = srv;
-		job->snap = srv->catalog;
-		catalog_ref(job->snap);
-		job->arena = arena_create(4096);
-		srv->deadlock_running = true;
-		loop_run_in_worker(srv->loop, deadlock_work, deadlock_done, job);
+		r->coord = srv;
+		r->snap = srv->catalog;
+		catalog_ref(r->snap);
+		r->arena = arena_create(4096);
+		loop_run_in_worker(srv->loop, deadlock_work, deadlock_collected, r);
 	}
 	loop_timer_start(srv->deadlock_timer, (uint64_t)srv->config->deadlock_check_ms);
 }

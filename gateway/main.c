@@ -10,6 +10,7 @@
 #include <fcntl.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
+#include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -49,6 +50,25 @@ usage(FILE *f)
 	           "  --help               this text\n");
 }
 
+/* server_begin_stop: on srv's own loop: no new clients, every session closed */
+static void
+server_begin_stop(void *arg)
+{
+	Server *srv = arg;
+	if (srv->stopping)
+		return;
+	srv->stopping = true;
+	watch_destroy(srv->listen_watch);
+	srv->listen_watch = NULL;
+	if (srv->catalog_timer != NULL)
+		loop_timer_stop(srv->catalog_timer);
+	if (srv->recovery_timer != NULL)
+		loop_timer_stop(srv->recovery_timer);
+	loop_timer_stop(srv->deadlock_timer);
+	session_close_all(srv);
+	loop_timer_start(srv->stop_timer, 0);
+}
+
 static void
 on_signal_stop(void *arg)
 {
@@ -56,27 +76,34 @@ on_signal_stop(void *arg)
 	if (srv->stopping)
 		return;
 	sg_log_info(NULL, "shutting down");
-	srv->stopping = true;
-	watch_destroy(srv->listen_watch);
-	srv->listen_watch = NULL;
-	close(srv->listen_fd);
-	loop_timer_stop(srv->catalog_timer);
-	loop_timer_stop(srv->recovery_timer);
-	loop_timer_stop(srv->deadlock_timer);
-	session_close_all(srv);
-	loop_timer_start(srv->stop_timer, 0);
+	for (int i = 0; i < srv->gw->nservers; i++)
+		if (srv->gw->servers[i] != srv)
+			loop_post(srv->gw->servers[i]->loop, server_begin_stop, srv->gw->servers[i]);
+	server_begin_stop(srv);
 }
 
-/* on_stop_check: once no worker job is left (they refer to sessions), end the loop */
+/*
+ * on_stop_check: a loop stops once every loop has closed its sessions and
+ * finished its worker jobs, so that nothing is posted to a loop that no
+ * longer runs (what is posted meanwhile is drained by main)
+ */
 static void
 on_stop_check(void *arg)
 {
 	Server *srv = arg;
-	if (loop_pending_jobs(srv->loop) > 0) {
+	if (!srv->quiesced) {
+		if (loop_pending_jobs(srv->loop) > 0) {
+			loop_timer_start(srv->stop_timer, 20);
+			return;
+		}
+		session_close_all(srv);
+		srv->quiesced = true;
+		__atomic_add_fetch(&srv->gw->quiesced, 1, __ATOMIC_ACQ_REL);
+	}
+	if (__atomic_load_n(&srv->gw->quiesced, __ATOMIC_ACQUIRE) < srv->gw->nservers) {
 		loop_timer_start(srv->stop_timer, 20);
 		return;
 	}
-	session_close_all(srv);
 	loop_stop(srv->loop);
 }
 
@@ -112,6 +139,8 @@ listen_on(const char *addr, int port, SgError *err)
 	int fd = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
 	int one = 1;
 	setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+	/* one listening socket per loop on the same port: the kernel spreads new connections */
+	setsockopt(fd, SOL_SOCKET, SO_REUSEPORT, &one, sizeof(one));
 	if (bind(fd, (struct sockaddr *)&sa, sizeof(sa)) != 0 || listen(fd, 1024) != 0) {
 		sg_error_set(err, SQLSTATE_CONNECTION_FAILURE, "could not listen on %s:%d: %s", addr, port,
 		             strerror(errno));
@@ -207,6 +236,54 @@ make_gateway_id(char *out, size_t cap)
 	snprintf(out, cap, "%02x%02x%02x%02x%02x%02x", raw[0], raw[1], raw[2], raw[3], raw[4], raw[5]);
 }
 
+/* server_init: srv (fields copied from the first loop's) gets its own loop, pools, caches */
+static void
+server_init(Server *srv, Gateway *gw, int index, CatalogSnapshot *snap)
+{
+	const Config *cfg = gw->config;
+	srv->gw = gw;
+	srv->index = index;
+	srv->config = cfg;
+	srv->loop = loop_create();
+	srv->catalog = snap;
+	pthread_mutex_init(&srv->catalog_mu, NULL);
+	srv->pending_catalog = NULL;
+	srv->has_pending_catalog = 0;
+	srv->sessions = NULL;
+	srv->nsessions = 0;
+	srv->next_pid = 0;
+	PoolLimits limits = {cfg->pool_size, (uint64_t)cfg->pool_wait_timeout_ms, cfg->pool_idle};
+	srv->pools = poolset_create(srv->loop, &limits);
+	srv->plans = plancache_create(cfg->plan_cache_size);
+	srv->listen_watch = watch_create(srv->loop, srv->listen_fd, on_accept, srv);
+	watch_set(srv->listen_watch, LOOP_READ);
+	srv->stop_timer = loop_timer_create(srv->loop, on_stop_check, srv);
+	deadlock_start(srv);
+}
+
+static void
+server_fini(Server *srv)
+{
+	loop_timer_destroy(srv->stop_timer);
+	deadlock_stop(srv);
+	poolset_destroy(srv->pools);
+	plancache_destroy(srv->plans);
+	server_set_catalog(srv, NULL);
+	if (srv->pending_catalog != NULL)
+		catalog_unref(srv->pending_catalog);
+	pthread_mutex_destroy(&srv->catalog_mu);
+	loop_destroy(srv->loop);
+	close(srv->listen_fd);
+}
+
+static void *
+server_thread(void *arg)
+{
+	Server *srv = arg;
+	loop_run(srv->loop);
+	return NULL;
+}
+
 int
 main(int argc, char **argv)
 {
@@ -253,35 +330,70 @@ main(int argc, char **argv)
 			fclose(f);
 		}
 	}
-	srv.loop = loop_create();
-	srv.config = &cfg;
-	srv.catalog = snap;
+	Gateway gw;
+	memset(&gw, 0, sizeof(gw));
+	gw.config = &cfg;
+	gw.next_txid = 1;
+	gw.nservers = cfg.loops > 0 ? cfg.loops : (int)sysconf(_SC_NPROCESSORS_ONLN);
+	if (gw.nservers < 1)
+		gw.nservers = 1;
+	gw.servers = calloc((size_t)gw.nservers, sizeof(Server *));
+	if (gw.servers == NULL)
+		abort();
 	make_gateway_id(srv.gateway_id, sizeof(srv.gateway_id));
-	srv.next_txid = 1;
-	PoolLimits limits = {cfg.pool_size, (uint64_t)cfg.pool_wait_timeout_ms, cfg.pool_idle};
-	srv.pools = poolset_create(srv.loop, &limits);
-	srv.plans = plancache_create(cfg.plan_cache_size);
-	srv.listen_watch = watch_create(srv.loop, srv.listen_fd, on_accept, &srv);
-	watch_set(srv.listen_watch, LOOP_READ);
+	gw.servers[0] = &srv;
+	for (int i = 1; i < gw.nservers; i++) {
+		gw.servers[i] = calloc(1, sizeof(Server));
+		if (gw.servers[i] == NULL)
+			abort();
+		memcpy(gw.servers[i], &srv, sizeof(srv)); /* gateway id, ParameterStatus values */
+		gw.servers[i]->listen_fd = listen_on(cfg.listen_addr, cfg.port, &err);
+		if (gw.servers[i]->listen_fd < 0) {
+			sg_log_error(NULL, "%s", err.message);
+			return 1;
+		}
+	}
+	for (int i = 0; i < gw.nservers; i++) {
+		catalog_ref(snap);
+		server_init(gw.servers[i], &gw, i, snap);
+	}
+	catalog_unref(snap); /* each loop holds its own reference */
 	loop_on_signal(srv.loop, SIGTERM, on_signal_stop, &srv);
 	loop_on_signal(srv.loop, SIGINT, on_signal_stop, &srv);
 	server_start_catalog_poll(&srv);
 	server_start_recovery(&srv, cfg.recovery_min_age_sec);
-	deadlock_start(&srv);
 	sg_log_info(NULL,
-	            "shardgate listening on %s:%d (gateway id %s, %d nodes, catalog version %lld)",
-	            cfg.listen_addr, cfg.port, srv.gateway_id, snap->nnodes, (long long)snap->version);
-
-	srv.stop_timer = loop_timer_create(srv.loop, on_stop_check, &srv);
+	            "shardgate listening on %s:%d (gateway id %s, %d nodes, catalog version %lld, "
+	            "%d loops)",
+	            cfg.listen_addr, cfg.port, srv.gateway_id, snap->nnodes,
+	            (long long)srv.catalog->version, gw.nservers);
+	pthread_t *threads = calloc((size_t)gw.nservers, sizeof(pthread_t));
+	if (threads == NULL)
+		abort();
+	for (int i = 1; i < gw.nservers; i++)
+		if (pthread_create(&threads[i], NULL, server_thread, gw.servers[i]) != 0) {
+			sg_log_error(NULL, "cannot start loop thread %d", i);
+			abort();
+		}
 	bool ok = loop_run(srv.loop);
-	loop_timer_destroy(srv.stop_timer);
+	for (int i = 1; i < gw.nservers; i++)
+		pthread_join(threads[i], NULL);
+	free(threads);
+	/* what was posted to a loop after it stopped runs now, before anything is freed */
+	bool drained = true;
+	while (drained) {
+		drained = false;
+		for (int i = 0; i < gw.nservers; i++)
+			drained = loop_drain(gw.servers[i]->loop) || drained;
+	}
 	loop_timer_destroy(srv.catalog_timer);
 	loop_timer_destroy(srv.recovery_timer);
-	deadlock_stop(&srv);
-	poolset_destroy(srv.pools);
-	plancache_destroy(srv.plans);
-	server_set_catalog(&srv, NULL);
-	loop_destroy(srv.loop);
+	srv.catalog_timer = srv.recovery_timer = NULL;
+	for (int i = 0; i < gw.nservers; i++)
+		server_fini(gw.servers[i]);
+	for (int i = 1; i < gw.nservers; i++)
+		free(gw.servers[i]);
+	free(gw.servers);
 	if (cfg.pidfile[0] != '\0')
 		unlink(cfg.pidfile);
 	sg_log_info(NULL, "stopped");

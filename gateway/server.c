@@ -14,13 +14,77 @@
 #include "common/log.h"
 #include "txn/recovery.h"
 
-void
-server_set_catalog(Server *srv, CatalogSnapshot *snap)
+/* server_install_catalog: snap (the caller's ref) becomes srv's, unless older than what it has */
+static void
+server_install_catalog(Server *srv, CatalogSnapshot *snap)
 {
+	if (snap != NULL && srv->catalog != NULL && snap->version < srv->catalog->version) {
+		catalog_unref(snap);
+		return;
+	}
 	CatalogSnapshot *old = srv->catalog;
 	srv->catalog = snap;
 	if (old != NULL)
 		catalog_unref(old);
+}
+
+void
+server_take_catalog(Server *srv)
+{
+	if (!__atomic_load_n(&srv->has_pending_catalog, __ATOMIC_ACQUIRE))
+		return;
+	pthread_mutex_lock(&srv->catalog_mu);
+	CatalogSnapshot *snap = srv->pending_catalog;
+	srv->pending_catalog = NULL;
+	__atomic_store_n(&srv->has_pending_catalog, 0, __ATOMIC_RELEASE);
+	pthread_mutex_unlock(&srv->catalog_mu);
+	if (snap != NULL)
+		server_install_catalog(srv, snap);
+}
+
+static void
+on_catalog_nudge(void *arg)
+{
+	server_take_catalog(arg);
+}
+
+/* server_offer_catalog: make snap (a new ref) o's pending snapshot unless o has a newer one */
+static void
+server_offer_catalog(Server *o, CatalogSnapshot *snap)
+{
+	catalog_ref(snap);
+	pthread_mutex_lock(&o->catalog_mu);
+	CatalogSnapshot *drop = snap;
+	if (o->pending_catalog == NULL || o->pending_catalog->version <= snap->version) {
+		drop = o->pending_catalog;
+		o->pending_catalog = snap;
+		__atomic_store_n(&o->has_pending_catalog, 1, __ATOMIC_RELEASE);
+	}
+	pthread_mutex_unlock(&o->catalog_mu);
+	if (drop != NULL)
+		catalog_unref(drop);
+	loop_post(o->loop, on_catalog_nudge, o);
+}
+
+void
+server_set_catalog(Server *srv, CatalogSnapshot *snap)
+{
+	for (int i = 0; snap != NULL && srv->gw != NULL && i < srv->gw->nservers; i++)
+		if (srv->gw->servers[i] != srv)
+			server_offer_catalog(srv->gw->servers[i], snap);
+	server_install_catalog(srv, snap);
+}
+
+uint64_t
+server_schema_epoch(const Server *srv)
+{
+	return __atomic_load_n(&srv->gw->schema_epoch, __ATOMIC_RELAXED);
+}
+
+void
+server_bump_schema_epoch(Server *srv)
+{
+	__atomic_add_fetch(&srv->gw->schema_epoch, 1, __ATOMIC_RELAXED);
 }
 
 typedef struct ReloadJob {
@@ -60,9 +124,12 @@ reload_done(void *arg)
 	if (job->failed)
 		sg_log_warning("catalog", "reload failed: %s", job->err.message);
 	if (job->snap != NULL) {
-		if (srv->catalog == NULL || job->snap->version != srv->catalog->version)
+		if (srv->catalog == NULL || job->snap->version != srv->catalog->version) {
 			sg_log_info("catalog", "version %lld loaded", (long long)job->snap->version);
-		server_set_catalog(srv, job->snap);
+			server_set_catalog(srv, job->snap);
+		} else {
+			catalog_unref(job->snap); /* the same version: nothing to tell the other loops */
+		}
 	}
 	if (job->done != NULL)
 		job->done(job->arg);

@@ -1,6 +1,7 @@
 #ifndef SG_GATEWAY_SERVER_H
 #define SG_GATEWAY_SERVER_H
 
+#include <pthread.h>
 #include <stdbool.h>
 #include <stdint.h>
 
@@ -18,24 +19,46 @@
  */
 
 typedef struct Session Session;
+typedef struct Server Server;
 
-typedef struct Server {
+/*
+ * Gateway: what the loops of one process share. The gateway runs one event
+ * loop per core (`loops`), each with its own Server: its sessions, backend
+ * pools, plan cache and catalog reference. Loops never touch each other's
+ * state; they talk by loop_post() (catalog changes, cancel requests,
+ * deadlock rounds). Counters shared by all loops are atomics.
+ */
+typedef struct Gateway {
+	const Config *config;
+	int nservers;
+	Server **servers;      /* [nservers]; servers[0] runs on the main thread */
+	uint64_t next_txid;    /* atomic: 2PC transaction numbers of this process */
+	uint64_t schema_epoch; /* atomic: see Server.schema_epoch */
+	int nsessions;         /* atomic: client connections over all loops */
+	int deadlock_round;    /* atomic: 1 while a deadlock round runs (deadlock.c) */
+	int quiesced;          /* atomic: loops done with their sessions at shutdown */
+} Gateway;
+
+struct Server {
 	Loop *loop;
 	const Config *config;
 	CatalogSnapshot *catalog; /* current; sessions take a ref per statement */
+	/* a newer snapshot another loop published, taken at the next statement (or sooner) */
+	pthread_mutex_t catalog_mu;
+	CatalogSnapshot *pending_catalog; /* under catalog_mu */
+	int has_pending_catalog;          /* atomic */
 	PoolSet *pools;
-	PlanCache *plans;      /* simple-protocol plans by shape (planner/plancache.h) */
-	uint64_t schema_epoch; /* bumped by every statement that may change the schema (DDL,
-	                          utility, ROLLBACK): cached Describe answers expire */
-	char gateway_id[24];   /* [a-z0-9]+, unique per process start: 2PC GIDs */
-	uint64_t next_txid;    /* 2PC transaction numbers of this process */
+	PlanCache *plans; /* simple-protocol plans by shape (planner/plancache.h) */
+	Gateway *gw;
+	int index;           /* in gw->servers */
+	bool quiesced;       /* shutting down: no session, no job left */
+	char gateway_id[24]; /* [a-z0-9]+, unique per process start: 2PC GIDs */
 	int listen_fd;
 	Watch *listen_watch;
 	Timer *catalog_timer;
 	Timer *stop_timer;
 	Timer *recovery_timer;
 	Timer *deadlock_timer;
-	bool deadlock_running;
 	bool recovery_running;
 	uint64_t recovery_runs;
 	int64_t recovered_commits; /* in-doubt transactions resolved since start */
@@ -50,10 +73,28 @@ typedef struct Server {
 	char timezone[64];
 	char datestyle[64];
 	char intervalstyle[64];
-} Server;
+};
 
-/* server_set_catalog replaces the current snapshot (drops the server's ref on the old one) */
+/*
+ * server_set_catalog replaces the current snapshot (takes over the caller's
+ * ref, drops the server's ref on the old one) and posts it to the other loops;
+ * an older version than a loop has is ignored there
+ */
 void server_set_catalog(Server *srv, CatalogSnapshot *snap);
+
+/*
+ * server_schema_epoch / server_bump_schema_epoch: bumped by every statement
+ * that may change a schema (DDL, utility, ROLLBACK), on any loop: cached
+ * Describe answers and statements kept prepared on backends expire
+ */
+uint64_t server_schema_epoch(const Server *srv);
+/*
+ * server_take_catalog: install what another loop published, if anything;
+ * sessions call it when a statement starts, so a catalog change made through
+ * one loop is seen by the next statement on every loop
+ */
+void server_take_catalog(Server *srv);
+void server_bump_schema_epoch(Server *srv);
 /*
  * server_reload_catalog loads the catalog again in a worker; done(arg) runs
  * on the loop once the new snapshot is installed (or the load failed, logged).

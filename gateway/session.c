@@ -26,6 +26,7 @@
 
 #include <arpa/inet.h>
 #include <errno.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -271,7 +272,8 @@ session_accept(Server *srv, int fd)
 		abort();
 	s->srv = srv;
 	s->fd = fd;
-	s->pid = ++srv->next_pid;
+	/* BackendKeyData pid: the loop's index in its low part, for CancelRequest routing */
+	s->pid = (++srv->next_pid) * (uint32_t)srv->gw->nservers + (uint32_t)srv->index;
 	s->key = (uint32_t)random() ^ ((uint32_t)random() << 16);
 	snprintf(s->actor, sizeof(s->actor), "session %u", s->pid);
 	buf_init(&s->in);
@@ -282,6 +284,7 @@ session_accept(Server *srv, int fd)
 		srv->sessions->prev = s;
 	srv->sessions = s;
 	srv->nsessions++;
+	__atomic_add_fetch(&srv->gw->nsessions, 1, __ATOMIC_RELAXED);
 	s->watch = watch_create(srv->loop, fd, session_on_socket, s);
 	session_update_watch(s);
 }
@@ -342,6 +345,7 @@ session_destroy(Session *s)
 	if (s->next != NULL)
 		s->next->prev = s->prev;
 	srv->nsessions--;
+	__atomic_sub_fetch(&srv->gw->nsessions, 1, __ATOMIC_RELAXED);
 	session_release_statement(s);
 	portal_set_destroy(&s->portals);
 	arena_destroy(s->arena);
@@ -509,23 +513,54 @@ session_send_startup_done(Session *s)
 	proto_write_parameter_status(o, "TimeZone", session_setting(s, "TimeZone", srv->timezone));
 	proto_write_backend_key(o, s->pid, s->key);
 	txn_init(&s->txn, srv->loop, srv->pools, s->user, s->database, srv->gateway_id,
-	         &srv->next_txid);
+	         &srv->gw->next_txid);
 	s->txn.settings = &s->settings;
 	txn_set_session_pooling(&s->txn, config_session_pooling(srv->config, s->user, s->database));
 	session_set_state(s, SESS_IDLE);
 	session_send_ready(s);
 }
 
+/* cancel_on_server: the CancelRequest for (pid, key), on the loop that serves that session */
 static void
-session_cancel_request(Session *s, const StartupPacket *sp)
+cancel_on_server(Server *srv, uint32_t pid, uint32_t key)
 {
-	for (Session *t = s->srv->sessions; t != NULL; t = t->next) {
-		if (t != s && t->pid == sp->cancel_pid && t->key == sp->cancel_key) {
+	for (Session *t = srv->sessions; t != NULL; t = t->next) {
+		if (t->pid == pid && t->key == key && t->state != SESS_STARTUP) {
 			sg_log_info(t->actor, "cancel request");
 			if (t->exec != NULL)
 				exec_cancel(t->exec);
 			break;
 		}
+	}
+}
+
+typedef struct CancelPost {
+	Server *srv;
+	uint32_t pid, key;
+} CancelPost;
+
+static void
+on_cancel_post(void *arg)
+{
+	CancelPost *c = arg;
+	cancel_on_server(c->srv, c->pid, c->key);
+	free(c);
+}
+
+static void
+session_cancel_request(Session *s, const StartupPacket *sp)
+{
+	Gateway *gw = s->srv->gw;
+	uint32_t pid = (uint32_t)sp->cancel_pid;
+	Server *target = gw->servers[pid % (uint32_t)gw->nservers];
+	if (target == s->srv) {
+		cancel_on_server(target, pid, (uint32_t)sp->cancel_key);
+	} else {
+		CancelPost *c = calloc(1, sizeof(CancelPost));
+		if (c == NULL)
+			abort();
+		*c = (CancelPost){target, pid, (uint32_t)sp->cancel_key};
+		loop_post(target->loop, on_cancel_post, c);
 	}
 	session_set_state(s, SESS_CLOSING); /* PostgreSQL closes a cancel connection, no reply */
 }
@@ -562,7 +597,8 @@ session_startup(Session *s, const char *body, size_t len)
 	s->database = strdup(db != NULL && db[0] != '\0' ? db : user);
 	if (s->user == NULL || s->database == NULL)
 		abort();
-	if (s->srv->nsessions > s->srv->config->max_client_conn) {
+	if (__atomic_load_n(&s->srv->gw->nsessions, __ATOMIC_RELAXED) >
+	    s->srv->config->max_client_conn) {
 		sg_error_fatal(&err, SQLSTATE_TOO_MANY_CONNECTIONS, "sorry, too many clients already");
 		session_fatal(s, &err);
 		return false;
@@ -680,7 +716,7 @@ static bool
 describe_cached(const Session *s, const DescribeCache *dc, const char *search_path,
                 const BindMsg *formats)
 {
-	if (!dc->valid || dc->epoch != s->srv->schema_epoch ||
+	if (!dc->valid || dc->epoch != server_schema_epoch(s->srv) ||
 	    dc->catalog_version != s->srv->catalog->version ||
 	    (dc->search_path == NULL) != (search_path == NULL) ||
 	    (search_path != NULL && strcmp(dc->search_path, search_path) != 0))
@@ -1431,47 +1467,127 @@ session_start_func(Session *s)
 	loop_run_in_worker(s->srv->loop, func_work, func_done, job);
 }
 
+/* TxnRow: one row of shardgate_transactions() */
+typedef struct TxnRow {
+	char pid[16], state[40], nodes[256], writers[16], ms[32];
+} TxnRow;
+
 /*
- * session_list_transactions: SELECT shardgate_transactions(): the
- * transactions of this gateway's sessions that hold node connections, one row
- * per session (operator view; in-doubt ones on the nodes are listed by
- * shardgate_prepared_transactions()).
+ * ListGather: shardgate_transactions() asks every loop for its sessions'
+ * rows (each loop reads only its own sessions) and answers when all replied
  */
+typedef struct ListGather {
+	Session *s;
+	int pending; /* atomic */
+	pthread_mutex_t mu;
+	TxnRow *rows;
+	int nrows, cap;
+} ListGather;
+
+typedef struct ListPost {
+	ListGather *g;
+	Server *srv;
+} ListPost;
+
 static void
-session_list_transactions(Session *s)
+list_done(void *arg)
 {
-	const char *names[] = {"session_pid", "state", "nodes", "writers", "running_ms"};
-	const uint32_t types[] = {23, 25, 25, 23, 20};
-	if (!s->ext)
-		proto_write_row_description(&s->out, 5, names, types);
-	int rows = 0;
-	uint64_t now = loop_now_us(s->srv->loop);
-	for (Session *t = s->srv->sessions; t != NULL; t = t->next) {
+	ListGather *g = arg;
+	Session *s = g->s;
+	s->in_worker = false;
+	if (!s->dead) {
+		const char *names[] = {"session_pid", "state", "nodes", "writers", "running_ms"};
+		const uint32_t types[] = {23, 25, 25, 23, 20};
+		if (!s->ext)
+			proto_write_row_description(&s->out, 5, names, types);
+		for (int i = 0; i < g->nrows; i++) {
+			const TxnRow *r = &g->rows[i];
+			const char *vals[] = {r->pid, r->state, r->nodes, r->writers, r->ms};
+			const int lens[] = {-1, -1, -1, -1, -1};
+			proto_write_data_row(&s->out, 5, vals, lens);
+		}
+		char tag[32];
+		snprintf(tag, sizeof(tag), "SELECT %d", g->nrows);
+		session_complete(s, tag);
+	}
+	pthread_mutex_destroy(&g->mu);
+	free(g->rows);
+	free(g);
+	if (s->dead) {
+		session_destroy(s);
+		return;
+	}
+	session_stmt_ok(s);
+}
+
+/* list_collect: on each loop, its sessions holding node connections or inside a block */
+static void
+list_collect(void *arg)
+{
+	ListPost *lp = arg;
+	ListGather *g = lp->g;
+	Server *srv = lp->srv;
+	free(lp);
+	uint64_t now = loop_now_us(srv->loop);
+	for (Session *t = srv->sessions; t != NULL; t = t->next) {
 		if (t->dead || t->user == NULL || t->state == SESS_STARTUP || t->state == SESS_AUTH_SASL ||
 		    t->state == SESS_AUTH_SASL_CONT ||
 		    (t->txn.nparts == 0 && t->txn.block == TXN_BLOCK_NONE))
 			continue;
-		char pid[16], writers[16], ms[32], nodes[256] = "";
-		snprintf(pid, sizeof(pid), "%u", t->pid);
-		snprintf(writers, sizeof(writers), "%d", txn_writers(&t->txn));
-		snprintf(ms, sizeof(ms), "%llu",
+		TxnRow r;
+		memset(&r, 0, sizeof(r));
+		snprintf(r.pid, sizeof(r.pid), "%u", t->pid);
+		snprintf(r.writers, sizeof(r.writers), "%d", txn_writers(&t->txn));
+		snprintf(r.ms, sizeof(r.ms), "%llu",
 		         t->busy_since ? (unsigned long long)((now - t->busy_since) / 1000) : 0ull);
 		size_t n = 0;
-		for (int i = 0; i < t->txn.nparts && n + 12 < sizeof(nodes); i++)
-			n += (size_t)snprintf(nodes + n, sizeof(nodes) - n, "%s%d", i ? "," : "",
+		for (int i = 0; i < t->txn.nparts && n + 12 < sizeof(r.nodes); i++)
+			n += (size_t)snprintf(r.nodes + n, sizeof(r.nodes) - n, "%s%d", i ? "," : "",
 			                      t->txn.parts[i]->node_id);
-		const char *state = t->txn.block == TXN_BLOCK_FAILED ? "idle in transaction (aborted)"
-		                    : t->state == SESS_IDLE          ? "idle in transaction"
-		                                                     : "active";
-		const char *vals[] = {pid, state, nodes, writers, ms};
-		const int lens[] = {-1, -1, -1, -1, -1};
-		proto_write_data_row(&s->out, 5, vals, lens);
-		rows++;
+		snprintf(r.state, sizeof(r.state), "%s",
+		         t->txn.block == TXN_BLOCK_FAILED ? "idle in transaction (aborted)"
+		         : t->state == SESS_IDLE          ? "idle in transaction"
+		                                          : "active");
+		pthread_mutex_lock(&g->mu);
+		if (g->nrows == g->cap) {
+			int cap = g->cap ? g->cap * 2 : 16;
+			TxnRow *bigger = realloc(g->rows, sizeof(TxnRow) * (size_t)cap);
+			if (bigger == NULL)
+				abort();
+			g->rows = bigger;
+			g->cap = cap;
+		}
+		g->rows[g->nrows++] = r;
+		pthread_mutex_unlock(&g->mu);
 	}
-	char tag[32];
-	snprintf(tag, sizeof(tag), "SELECT %d", rows);
-	session_complete(s, tag);
-	session_stmt_ok(s);
+	if (__atomic_sub_fetch(&g->pending, 1, __ATOMIC_ACQ_REL) == 0)
+		loop_post(g->s->srv->loop, list_done, g);
+}
+
+/*
+ * session_list_transactions: SELECT shardgate_transactions(): the
+ * transactions of this gateway's sessions (every loop's) that hold node
+ * connections, one row per session
+ */
+static void
+session_list_transactions(Session *s)
+{
+	Gateway *gw = s->srv->gw;
+	ListGather *g = calloc(1, sizeof(ListGather));
+	if (g == NULL)
+		abort();
+	g->s = s;
+	g->pending = gw->nservers;
+	pthread_mutex_init(&g->mu, NULL);
+	s->in_worker = true;
+	for (int i = 0; i < gw->nservers; i++) {
+		ListPost *lp = calloc(1, sizeof(ListPost));
+		if (lp == NULL)
+			abort();
+		lp->g = g;
+		lp->srv = gw->servers[i];
+		loop_post(lp->srv->loop, list_collect, lp);
+	}
 }
 
 static const char *const plan_cache_cols[] = {"entries", "hits", "misses", "uncacheable", "learnt"};
@@ -1538,7 +1654,7 @@ sql_exec_bind(Session *s, const DistPlan *fp, PreparedStmt **out, SgError *err)
 	b->nresult = nresult;
 	b->result_formats = result_formats;
 	b->send_row_description = !s->ext; /* the extended protocol's Describe sent it */
-	b->schema_epoch = s->srv->schema_epoch;
+	b->schema_epoch = server_schema_epoch(s->srv);
 	s->params = (PlanParams){fp->exec_nargs, fp->exec_args, lengths, formats, types};
 	*out = ps;
 	return true;
@@ -2007,7 +2123,7 @@ session_run_next(Session *s)
 			                     &s->params, plan, s->arena);
 	}
 	if (planned && plan_may_change_schema(plan))
-		s->srv->schema_epoch++;
+		server_bump_schema_epoch(s->srv);
 	s->learn_sql = NULL;
 	if (!planned) {
 		if (s->txn.block == TXN_BLOCK_FAILED) {
@@ -2073,6 +2189,7 @@ session_query(Session *s, const char *body, size_t len)
 		s->arena = arena_create(8192);
 	session_set_state(s, SESS_QUERY);
 	s->busy_since = loop_now_us(s->srv->loop);
+	server_take_catalog(s->srv);
 	s->snap = s->srv->catalog;
 	catalog_ref(s->snap);
 	/* the input buffer moves on: the text must live as long as the statement */
@@ -2129,7 +2246,7 @@ session_ext_fill(Session *s, const PreparedStmt *ps, const Portal *portal, char 
 	b->types = ps->types;
 	b->describe = describe;
 	b->send_row_description = describe != 0;
-	b->schema_epoch = s->srv->schema_epoch;
+	b->schema_epoch = server_schema_epoch(s->srv);
 	memset(&s->params, 0, sizeof(s->params));
 	if (portal == NULL)
 		return;
@@ -2162,6 +2279,7 @@ session_ext_begin(Session *s)
 		s->arena = arena_create(8192);
 	s->ext = true;
 	s->busy_since = loop_now_us(s->srv->loop);
+	server_take_catalog(s->srv);
 	s->snap = s->srv->catalog;
 	catalog_ref(s->snap);
 	session_set_state(s, SESS_QUERY);
@@ -2315,7 +2433,7 @@ session_ext_describe(Session *s, const char *body, size_t len)
 	s->plan = plan;
 	s->describing = true;
 	s->desc_learn = dc;
-	s->desc_epoch = s->srv->schema_epoch;
+	s->desc_epoch = server_schema_epoch(s->srv);
 	s->desc_portal = portal;
 	buf_clear(&s->desc_buf);
 	ExecSink sink = {sink_message, sink_done, sink_is_full, s, 0};

@@ -162,8 +162,10 @@ txn_return_held(NodeConn *c)
 static void
 txn_drop_participant(Txn *t, Participant *p, bool keep_conn)
 {
-	if (p->waiter != NULL)
+	if (p->waiter != NULL) {
 		pool_cancel(p->waiter);
+		free(p->join); /* the callback that frees it will not run */
+	}
 	if (p->conn != NULL) {
 		if (keep_conn && !p->broken && txn_hold(t, p->conn))
 			; /* session pooling: the session keeps it */
@@ -322,6 +324,7 @@ txn_on_conn(NodeConn *conn, const SgError *err, void *arg)
 	void *cbarg = jc->arg;
 	free(jc);
 	p->waiter = NULL;
+	p->join = NULL;
 	if (conn == NULL) {
 		p->broken = true;
 		cb(p, err, cbarg);
@@ -385,6 +388,7 @@ txn_participant(Txn *t, int32_t node_id, const char *host, int32_t port, TxnConn
 		txn_on_conn(kept, NULL, jc);
 		return;
 	}
+	p->join = jc;
 	p->waiter = pool_acquire(p->pool, txn_on_conn, jc);
 }
 
@@ -834,7 +838,8 @@ txn_finish(Txn *t, bool commit, TxnDoneFn done, void *arg)
 	for (int i = 0; i < t->nparts && f->decider == NULL; i++)
 		if (part_live(t->parts[i]) && t->parts[i]->wrote)
 			f->decider = t->parts[i];
-	gid_make(f->gid, sizeof(f->gid), t->gateway_id, (*t->next_txid)++, f->decider->node_id);
+	gid_make(f->gid, sizeof(f->gid), t->gateway_id,
+	         __atomic_fetch_add(t->next_txid, 1, __ATOMIC_RELAXED), f->decider->node_id);
 	SG_FAULT_POINT("before_prepare");
 	f->state = FIN_PREPARE;
 	for (int i = 0; i < t->nparts; i++) {

@@ -38,6 +38,7 @@ typedef struct Participant {
 	NodePool *pool;
 	NodeConn *conn;     /* NULL while waiting for the pool */
 	PoolWaiter *waiter; /* pending pool_acquire */
+	void *join;         /* ... and its callback context (freed if it is cancelled) */
 	bool began;         /* BEGIN was sent */
 	bool wrote;         /* a write statement ran here in this transaction */
 	bool broken;        /* connection lost: the node rolled the transaction back */
