@@ -269,17 +269,24 @@ loop_timer_destroy(Timer *t)
 	free(t);
 }
 
-static void *
-job_thread(void *arg)
+/* wake_with: hand job to its loop through the self-pipe (from any thread) */
+static void
+wake_with(Job *job)
 {
-	Job *job = arg;
-	job->work(job->arg);
 	ssize_t n;
 	do {
 		n = write(job->loop->wake_pipe[1], &job, sizeof(job));
 	} while (n < 0 && errno == EINTR);
 	if (n != (ssize_t)sizeof(job))
 		abort();
+}
+
+static void *
+job_thread(void *arg)
+{
+	Job *job = arg;
+	job->work(job->arg);
+	wake_with(job);
 	return NULL;
 }
 
@@ -315,12 +322,7 @@ loop_post(Loop *loop, WorkFn fn, void *arg)
 	job->done = fn;
 	job->arg = arg;
 	job->posted = true;
-	ssize_t n;
-	do {
-		n = write(loop->wake_pipe[1], &job, sizeof(job));
-	} while (n < 0 && errno == EINTR);
-	if (n != (ssize_t)sizeof(job))
-		abort();
+	wake_with(job);
 }
 
 static void
