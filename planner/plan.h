@@ -165,6 +165,7 @@ typedef struct DistPlan {
 	/* COMBINE_CONCAT of a multi-row INSERT ... RETURNING over several nodes: output row i is
 	 * the row_pos[i]-th DataRow node row_node[i] returns (PostgreSQL returns VALUES order);
 	 * NULL: rows in the order they arrive */
+	bool text_rewritten;     /* a local statement sent rewritten (catalog views), not as written */
 	const char *client_text; /* set by the session: the statement as the client wrote it, so
 	                            that a node's error position can point into it */
 	int32_t nrow_order;

@@ -295,7 +295,8 @@ learn(const CatalogSnapshot *snap, const char *sql, const char *search_path, con
 	if (an.ndist == 0) {
 		/* planner.c's plan_one_node: the text on the first node (reference tables are read
 		 * there too; written on every node, which is not a single task) */
-		if ((dml && an.nref > 0) || first == NULL || plan->tasks[0].node_id != first->id)
+		if ((dml && an.nref > 0) || first == NULL || plan->tasks[0].node_id != first->id ||
+		    plan->text_rewritten)
 			return;
 		e->kind = ENTRY_LOCAL;
 		e->node_id = first->id;

@@ -192,6 +192,36 @@ refuse_local_mix(const Analysis *an, SgError *err)
 	return false;
 }
 
+/*
+ * hide_shard_schemas: a SELECT reading pg_namespace reads the view
+ * shardgate.pg_namespace instead (sql/catalog.sql: the same rows without the
+ * shard schemas sg_g<g>_<i>), so catalog browsing shows the logical schemas
+ */
+static bool
+hide_shard_schemas(const Analysis *an, Arena *a, DistPlan *plan, SgError *err)
+{
+	const ParseInfo *pi = &an->pi;
+	if (!an->snap->has_namespace_view)
+		return true; /* a cluster set up before the view existed */
+	DeparseRename *ren = ARENA_NEW_ARRAY(a, DeparseRename, pi->nrels + 1);
+	int32_t n = 0;
+	for (int32_t i = 0; i < pi->nrels; i++) {
+		const ParseRel *r = &pi->rels[i];
+		if (r->is_cte_ref || strcmp(r->name, "pg_namespace") != 0 ||
+		    (r->schema != NULL && strcmp(r->schema, "pg_catalog") != 0))
+			continue;
+		ren[n++] = (DeparseRename){.rel = i, .schema = "shardgate", .keep_alias = false};
+	}
+	if (n == 0)
+		return true;
+	char *sql;
+	if (!deparse_stmt(a, an->stmt, pi, ren, n, &sql, err))
+		return false;
+	plan->tasks[0].sql = sql;
+	plan->text_rewritten = true;
+	return true;
+}
+
 /* plan_query: SELECT / INSERT / UPDATE / DELETE / MERGE */
 static bool
 plan_query(const Analysis *an, Arena *a, DistPlan *plan, int32_t first_node, SgError *err)
@@ -210,7 +240,7 @@ plan_query(const Analysis *an, Arena *a, DistPlan *plan, int32_t first_node, SgE
 			return true;
 		}
 		plan_one_node(an, a, plan, first_node);
-		return true;
+		return pi->kind != PARSE_SELECT || hide_shard_schemas(an, a, plan, err);
 	}
 	if (pi->kind == PARSE_SELECT) {
 		bool routed;

@@ -6,6 +6,14 @@
 
 CREATE SCHEMA IF NOT EXISTS shardgate;
 
+-- pg_namespace as clients see it through the gateway: a SELECT reading
+-- pg_catalog.pg_namespace reads this view instead (planner.c), so psql's \dn,
+-- JDBC getSchemas and ORM reflection do not list the shard schemas.
+CREATE OR REPLACE VIEW shardgate.pg_namespace AS
+    SELECT * FROM pg_catalog.pg_namespace WHERE nspname !~ '^sg_g[0-9]+_[0-9]+$';
+GRANT USAGE ON SCHEMA shardgate TO PUBLIC;
+GRANT SELECT ON shardgate.pg_namespace TO PUBLIC;
+
 -- Catalog version: bumped by every catalog change; gateways reload on change.
 CREATE TABLE IF NOT EXISTS shardgate.version (
     singleton boolean PRIMARY KEY DEFAULT true CHECK (singleton),

@@ -280,8 +280,11 @@ catalog_read_all(PGconn *conn, CatalogSnapshot *snap, SgError *err)
 	if (res == NULL)
 		return false;
 	PQclear(res);
-	res = catalog_query(conn, "SELECT version FROM shardgate.version", PGRES_TUPLES_OK,
-	                    "read version", err);
+	res = catalog_query(conn,
+	                    "SELECT version, "
+	                    "pg_catalog.to_regclass('shardgate.pg_namespace') IS NOT NULL "
+	                    "FROM shardgate.version",
+	                    PGRES_TUPLES_OK, "read version", err);
 	if (res == NULL)
 		return false;
 	if (PQntuples(res) != 1) {
@@ -290,6 +293,7 @@ catalog_read_all(PGconn *conn, CatalogSnapshot *snap, SgError *err)
 		                    "catalog: shardgate.version has no row");
 	}
 	snap->version = strtoll(PQgetvalue(res, 0, 0), NULL, 10);
+	snap->has_namespace_view = strcmp(PQgetvalue(res, 0, 1), "t") == 0;
 	PQclear(res);
 	if (!catalog_read_nodes(conn, snap, err) || !catalog_read_groups(conn, snap, err) ||
 	    !catalog_read_tables(conn, snap, err) || !catalog_read_columns(conn, snap, err))

@@ -55,7 +55,9 @@ typedef struct CatTable {
 
 typedef struct CatalogSnapshot {
 	int64_t version;
-	int32_t nnodes; /* sorted by id */
+	bool has_namespace_view; /* shardgate.pg_namespace exists (sql/catalog.sql): catalog browsing
+	                            reads it instead of pg_namespace, without the shard schemas */
+	int32_t nnodes;          /* sorted by id */
 	CatNode *nodes;
 	int32_t ngroups;
 	CatGroup *groups;

@@ -35,6 +35,7 @@ static CatalogSnapshot *
 build_snapshot(void)
 {
 	CatalogSnapshot *s = catalog_new_empty(1);
+	s->has_namespace_view = true;
 	Arena *a = s->arena;
 	s->nnodes = 3;
 	s->nodes = ARENA_NEW_ARRAY(a, CatNode, 3);

@@ -1547,6 +1547,30 @@ test_params(void)
 	CU_ASSERT_STRING_EQUAL(err.sqlstate, "0A000");
 }
 
+/* catalog browsing: pg_namespace is read through the view that leaves out the shard schemas */
+static void
+test_hide_shard_schemas(void)
+{
+	SgError err;
+	DistPlan *p = plan_sql("SELECT n.nspname FROM pg_catalog.pg_namespace n WHERE n.nspname !~ "
+	                       "'^pg_' ORDER BY 1",
+	                       &err);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(p);
+	CU_ASSERT_EQUAL(p->ntasks, 1);
+	CU_ASSERT_PTR_NOT_NULL(strstr(p->tasks[0].sql, "shardgate.pg_namespace n"));
+	CU_ASSERT_TRUE(p->text_rewritten);
+	p = plan_sql("SELECT nspname FROM pg_namespace WHERE nspname NOT LIKE 'pg_%'", &err);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(p);
+	CU_ASSERT_PTR_NOT_NULL(strstr(p->tasks[0].sql, "shardgate.pg_namespace"));
+	/* other catalogs, and a CTE of that name, are left as written */
+	p = plan_sql("SELECT relname FROM pg_class", &err);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(p);
+	CU_ASSERT_STRING_EQUAL(p->tasks[0].sql, "SELECT relname FROM pg_class");
+	p = plan_sql("WITH pg_namespace AS (SELECT 1 AS x) SELECT x FROM pg_namespace", &err);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(p);
+	CU_ASSERT_FALSE(p->text_rewritten);
+}
+
 /* DROP SCHEMA ... CASCADE of a schema holding catalogued tables drops their shards too */
 static void
 test_drop_schema_cascade(void)
@@ -1710,6 +1734,7 @@ void
 sg_register_tests(void)
 {
 	CU_pSuite s = CU_add_suite("planner", setup, teardown);
+	CU_add_test(s, "hide_shard_schemas", test_hide_shard_schemas);
 	CU_add_test(s, "drop_schema_cascade", test_drop_schema_cascade);
 	CU_add_test(s, "sql_prepared", test_sql_prepared);
 	CU_add_test(s, "split", test_split);
