@@ -106,6 +106,7 @@ struct Session {
 	uint64_t desc_epoch;       /* ... valid for this schema epoch */
 	Buf desc_buf;              /* its answer so far */
 	PreparedStmt *ext_ps;      /* Execute: the portal's statement */
+	bool catalog_dirty;        /* the open transaction changed the catalog: reload after COMMIT */
 	/* create_distributed_table / create_reference_table called inside a transaction
 	 * block: run after its COMMIT (copies in deferred_arena) */
 	Arena *deferred_arena;
@@ -904,12 +905,31 @@ session_stmt_failed(Session *s, const SgError *err)
 }
 
 static void
+on_query_end_reloaded(void *arg)
+{
+	Session *s = arg;
+	s->in_worker = false;
+	if (s->dead) {
+		session_destroy(s);
+		return;
+	}
+	session_query_end(s);
+}
+
+static void
 on_implicit_commit_done(const SgError *err, void *arg)
 {
 	Session *s = arg;
+	bool dirty = s->catalog_dirty;
+	s->catalog_dirty = false;
 	if (err != NULL) {
 		session_send_error(s, err);
 		session_query_end(s);
+		return;
+	}
+	if (dirty) { /* a catalog change committed with the block: every loop sees it next */
+		s->in_worker = true;
+		server_reload_catalog(s->srv, on_query_end_reloaded, s);
 		return;
 	}
 	session_query_end(s);
@@ -1052,7 +1072,10 @@ session_stmt_ok(Session *s)
 		txn_finish(&s->txn, true, on_wrapped_commit_done, s);
 		return;
 	}
-	if (s->plan != NULL && s->plan->catalog_changed) {
+	if (s->plan != NULL && s->plan->catalog_changed && s->txn.block != TXN_BLOCK_NONE) {
+		/* the catalog rows change when the transaction commits: reload then */
+		s->catalog_dirty = true;
+	} else if (s->plan != NULL && s->plan->catalog_changed) {
 		s->in_worker = true;
 		server_reload_catalog(s->srv, on_catalog_reloaded, s);
 		return;
@@ -1078,6 +1101,20 @@ session_notice(Session *s, const char *sqlstate, const char *msg)
 	proto_write_notice(&s->out, &n);
 }
 
+static void on_txn_end_done(const SgError *err, void *arg);
+
+static void
+on_commit_reloaded(void *arg)
+{
+	Session *s = arg;
+	s->in_worker = false;
+	if (s->dead) {
+		session_destroy(s);
+		return;
+	}
+	on_txn_end_done(NULL, s); /* catalog_dirty is cleared: goes on with the COMMIT */
+}
+
 static void
 on_txn_end_done(const SgError *err, void *arg)
 {
@@ -1087,6 +1124,14 @@ on_txn_end_done(const SgError *err, void *arg)
 		session_stmt_failed(s, err);
 		return;
 	}
+	if (s->plan->txn_cmd == TXN_COMMIT && s->catalog_dirty) {
+		/* the block changed the catalog: reload before answering COMMIT */
+		s->catalog_dirty = false;
+		s->in_worker = true;
+		server_reload_catalog(s->srv, on_commit_reloaded, s);
+		return;
+	}
+	s->catalog_dirty = false;
 	if (s->plan->txn_cmd == TXN_COMMIT && s->ndeferred > 0) {
 		s->commit_plan = s->plan;
 		s->next_deferred = 0;

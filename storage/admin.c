@@ -150,6 +150,40 @@ admin_exec_quiet(PGconn *conn, const char *sql, int32_t node_id)
 	PQclear(res);
 }
 
+static char *admin_where(AdminOp *op, const AdminNode *node, const char *what);
+
+/*
+ * admin_empty_shell: the shell's rows now live in the shards: TRUNCATE it, or,
+ * when other tables reference it with foreign keys (PostgreSQL refuses to
+ * truncate it then), DELETE its rows, which succeeds when no referencing row
+ * points at them
+ */
+static bool
+admin_empty_shell(AdminOp *op, SgError *err)
+{
+	const char *where = admin_where(op, op->first, "emptying the table");
+	char *truncate = arena_printf(op->arena, "TRUNCATE ONLY %s.%s", op->q_schema, op->q_table);
+	if (!admin_exec(op->local, "SAVEPOINT sg_empty_shell", where, err))
+		return false;
+	PGresult *res = PQexec(op->local, truncate);
+	bool truncated = res != NULL && PQresultStatus(res) == PGRES_COMMAND_OK;
+	bool referenced =
+	    !truncated && res != NULL &&
+	    strcmp(PQresultErrorField(res, PG_DIAG_SQLSTATE) ? PQresultErrorField(res, PG_DIAG_SQLSTATE)
+	                                                     : "",
+	           "0A000") == 0;
+	if (!truncated && !referenced)
+		admin_pq_error(op->local, res, where, err);
+	PQclear(res);
+	if (truncated)
+		return true;
+	if (!referenced)
+		return false;
+	char *del = arena_printf(op->arena, "DELETE FROM ONLY %s.%s", op->q_schema, op->q_table);
+	return admin_exec(op->local, "ROLLBACK TO SAVEPOINT sg_empty_shell", where, err) &&
+	       admin_exec(op->local, del, where, err);
+}
+
 static char *
 admin_where(AdminOp *op, const AdminNode *node, const char *what)
 {
@@ -1144,8 +1178,7 @@ admin_create_distributed_table(const AdminTarget *t, const CatalogSnapshot *snap
 	shards_committed = true;
 	if (!admin_commit_nodes(&op, err))
 		goto done;
-	char *truncate = arena_printf(op.arena, "TRUNCATE ONLY %s.%s", op.q_schema, op.q_table);
-	if (!admin_exec(op.local, truncate, admin_where(&op, op.first, "emptying the table"), err))
+	if (!admin_empty_shell(&op, err))
 		goto done;
 	if (group.is_new && !admin_write_group_rows(&op, &group, key_type, shards, err))
 		goto done;
