@@ -99,4 +99,5 @@ def distributed_work_in_session_mode(c):
 
 
 if __name__ == "__main__":
-    harness.main(nodes=2, gateway_set=["pool_mode=session"])
+    # one loop: pools are per loop, and the reuse test needs the next session on the same one
+    harness.main(nodes=2, gateway_set=["pool_mode=session", "loops=1"])
