@@ -125,8 +125,14 @@ on_accept(int fd, short events, void *arg)
 	}
 }
 
+/*
+ * listen_on: a listening socket for one loop. Every loop has its own on the
+ * same port (SO_REUSEPORT: the kernel spreads new connections); the first
+ * (probe) is bound without SO_REUSEPORT first, so a port some other process
+ * listens on (even another gateway) is refused as taken
+ */
 static int
-listen_on(const char *addr, int port, SgError *err)
+listen_on(const char *addr, int port, bool probe, SgError *err)
 {
 	struct sockaddr_in sa;
 	memset(&sa, 0, sizeof(sa));
@@ -136,10 +142,21 @@ listen_on(const char *addr, int port, SgError *err)
 		sg_error_set(err, SQLSTATE_INVALID_PARAMETER_VALUE, "invalid listen address \"%s\"", addr);
 		return -1;
 	}
-	int fd = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
 	int one = 1;
+	if (probe) {
+		int p = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+		setsockopt(p, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+		bool taken = bind(p, (struct sockaddr *)&sa, sizeof(sa)) != 0;
+		int e = errno;
+		close(p);
+		if (taken) {
+			sg_error_set(err, SQLSTATE_CONNECTION_FAILURE, "could not listen on %s:%d: %s", addr,
+			             port, strerror(e));
+			return -1;
+		}
+	}
+	int fd = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
 	setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
-	/* one listening socket per loop on the same port: the kernel spreads new connections */
 	setsockopt(fd, SOL_SOCKET, SO_REUSEPORT, &one, sizeof(one));
 	if (bind(fd, (struct sockaddr *)&sa, sizeof(sa)) != 0 || listen(fd, 1024) != 0) {
 		sg_error_set(err, SQLSTATE_CONNECTION_FAILURE, "could not listen on %s:%d: %s", addr, port,
@@ -317,7 +334,7 @@ main(int argc, char **argv)
 	snprintf(srv.datestyle, sizeof(srv.datestyle), "%s", values[2]);
 	snprintf(srv.intervalstyle, sizeof(srv.intervalstyle), "%s", values[3]);
 
-	srv.listen_fd = listen_on(cfg.listen_addr, cfg.port, &err);
+	srv.listen_fd = listen_on(cfg.listen_addr, cfg.port, true, &err);
 	if (srv.listen_fd < 0) {
 		sg_log_error(NULL, "%s", err.message);
 		catalog_unref(snap);
@@ -347,7 +364,7 @@ main(int argc, char **argv)
 		if (gw.servers[i] == NULL)
 			abort();
 		memcpy(gw.servers[i], &srv, sizeof(srv)); /* gateway id, ParameterStatus values */
-		gw.servers[i]->listen_fd = listen_on(cfg.listen_addr, cfg.port, &err);
+		gw.servers[i]->listen_fd = listen_on(cfg.listen_addr, cfg.port, false, &err);
 		if (gw.servers[i]->listen_fd < 0) {
 			sg_log_error(NULL, "%s", err.message);
 			return 1;
