@@ -212,8 +212,15 @@ def merge_node_backpressure(c):
         harness.log("  fragments while the merge node is stopped: %r" % blocked)
         seen.append(("active", "ClientWrite") in [tuple(b) for b in blocked])
 
+    stalled = []
+
     def cancel(g2, nodes):
         time.sleep(0.5)
+        blocked = []
+        for conn in nodes[1:]:
+            blocked += c.rows(conn, "SELECT state, wait_event FROM pg_stat_activity "
+                                    "WHERE query LIKE 'SELECT v FROM sg_g%%'")
+        stalled.append(("active", "ClientWrite") in [tuple(b) for b in blocked])
         g2.cancel()
         time.sleep(0.5)
 
@@ -229,7 +236,13 @@ def merge_node_backpressure(c):
                 break
         if not any(seen):
             raise AssertionError("no fragment ever waited for the gateway in %d tries" % len(seen))
-        res = _stalled_pull(c, cancel)
+        # cancelled while the pull is really stalled (else it may finish first): up to 3 tries
+        for _ in range(3):
+            res = _stalled_pull(c, cancel)
+            if stalled[-1]:
+                break
+        if not any(stalled):
+            raise AssertionError("the pull never stalled in time in %d tries" % len(stalled))
         err = res.get("err")
         if getattr(err, "pgcode", None) != "57014":
             raise AssertionError("cancelled while stalled: expected 57014, got %r" % (res,))
