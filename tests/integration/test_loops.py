@@ -61,7 +61,7 @@ def catalog_change_seen_by_every_loop(c):
 
 @test
 def cancel_reaches_the_session_on_any_loop(c):
-    conns = [c.gw() for _ in range(9)]
+    conns = [c.gw() for _ in range(12)]
     assert len(spread(conns)) >= 2, "sessions on one loop only"
     for g in conns:
         err = []
@@ -86,7 +86,7 @@ def cancel_reaches_the_session_on_any_loop(c):
 
 @test
 def transactions_listed_from_every_loop(c):
-    conns = [c.gw(autocommit=False) for _ in range(6)]
+    conns = [c.gw(autocommit=False) for _ in range(12)]
     assert len(spread(conns)) >= 2, "sessions on one loop only"
     for g in conns:
         g.cursor().execute("SELECT 1")  # inside a block now
@@ -122,7 +122,7 @@ def deadlock_across_loops(c):
             k2 = ids[0]
     assert k1 is not None and k2 is not None, "no two keys on different nodes"
     # a pair of sessions on different loops
-    pool = [c.gw(autocommit=False) for _ in range(8)]
+    pool = [c.gw(autocommit=False) for _ in range(16)]
     a = pool[0]
     b = next((x for x in pool[1:] if x.get_backend_pid() % LOOPS != a.get_backend_pid() % LOOPS),
              None)
