@@ -267,7 +267,6 @@ server_init(Server *srv, Gateway *gw, int index, CatalogSnapshot *snap)
 	srv->pending_catalog = NULL;
 	srv->has_pending_catalog = 0;
 	srv->sessions = NULL;
-	srv->nsessions = 0;
 	srv->next_pid = 0;
 	PoolLimits limits = {cfg->pool_size, (uint64_t)cfg->pool_wait_timeout_ms, cfg->pool_idle};
 	srv->pools = poolset_create(srv->loop, &limits);

@@ -65,7 +65,6 @@ struct Server {
 	int64_t recovered_aborts;
 	bool catalog_reloading;
 	Session *sessions; /* all sessions, doubly linked */
-	int nsessions;
 	uint32_t next_pid;
 	bool stopping;
 	/* ParameterStatus values read from the metadata node at start-up */

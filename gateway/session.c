@@ -198,6 +198,21 @@ session_update_watch(Session *s)
 static void session_destroy(Session *s);
 
 /*
+ * session_back_from_worker: the job (worker, reload, gather) that referred to
+ * s is done; false when the session died meanwhile (then it is destroyed now)
+ */
+static bool
+session_back_from_worker(Session *s)
+{
+	s->in_worker = false;
+	if (s->dead) {
+		session_destroy(s);
+		return false;
+	}
+	return true;
+}
+
+/*
  * session_end: the client is gone (write failed, Terminate). Inside
  * session_process the destruction waits for its end, so no frame above us
  * touches a freed session.
@@ -284,7 +299,6 @@ session_accept(Server *srv, int fd)
 	if (srv->sessions != NULL)
 		srv->sessions->prev = s;
 	srv->sessions = s;
-	srv->nsessions++;
 	__atomic_add_fetch(&srv->gw->nsessions, 1, __ATOMIC_RELAXED);
 	s->watch = watch_create(srv->loop, fd, session_on_socket, s);
 	session_update_watch(s);
@@ -345,7 +359,6 @@ session_destroy(Session *s)
 		srv->sessions = s->next;
 	if (s->next != NULL)
 		s->next->prev = s->prev;
-	srv->nsessions--;
 	__atomic_sub_fetch(&srv->gw->nsessions, 1, __ATOMIC_RELAXED);
 	session_release_statement(s);
 	portal_set_destroy(&s->portals);
@@ -908,11 +921,8 @@ static void
 on_query_end_reloaded(void *arg)
 {
 	Session *s = arg;
-	s->in_worker = false;
-	if (s->dead) {
-		session_destroy(s);
+	if (!session_back_from_worker(s))
 		return;
-	}
 	session_query_end(s);
 }
 
@@ -954,11 +964,8 @@ static void
 on_catalog_reloaded(void *arg)
 {
 	Session *s = arg;
-	s->in_worker = false;
-	if (s->dead) {
-		session_destroy(s);
+	if (!session_back_from_worker(s))
 		return;
-	}
 	s->cur++;
 	session_run_next(s);
 }
@@ -1107,11 +1114,8 @@ static void
 on_commit_reloaded(void *arg)
 {
 	Session *s = arg;
-	s->in_worker = false;
-	if (s->dead) {
-		session_destroy(s);
+	if (!session_back_from_worker(s))
 		return;
-	}
 	on_txn_end_done(NULL, s); /* catalog_dirty is cleared: goes on with the COMMIT */
 }
 

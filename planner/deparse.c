@@ -848,37 +848,6 @@ add_topn(Arena *a, const PgQuery__SelectStmt *s, PgQuery__SelectStmt *f)
 
 /* ---- partial aggregates ---- */
 
-/* node_visit: return true when the node was handled (its children are not visited) */
-typedef bool (*NodeVisitFn)(PgQuery__Node *n, void *arg);
-
-/* visit_nodes: every Node under message m, pre-order, through protobuf-c descriptors */
-static void
-visit_nodes(ProtobufCMessage *m, NodeVisitFn fn, void *arg)
-{
-	if (m == NULL)
-		return;
-	if (m->descriptor == &pg_query__node__descriptor && fn((PgQuery__Node *)m, arg))
-		return;
-	const ProtobufCMessageDescriptor *d = m->descriptor;
-	char *base = (char *)m;
-	for (unsigned i = 0; i < d->n_fields; i++) {
-		const ProtobufCFieldDescriptor *f = &d->fields[i];
-		if (f->type != PROTOBUF_C_TYPE_MESSAGE)
-			continue;
-		if ((f->flags & PROTOBUF_C_FIELD_FLAG_ONEOF) &&
-		    *(const uint32_t *)(base + f->quantifier_offset) != f->id)
-			continue;
-		if (f->label == PROTOBUF_C_LABEL_REPEATED) {
-			size_t n = *(const size_t *)(base + f->quantifier_offset);
-			ProtobufCMessage **arr = *(ProtobufCMessage ***)(base + f->offset);
-			for (size_t k = 0; k < n; k++)
-				visit_nodes(arr[k], fn, arg);
-		} else {
-			visit_nodes(*(ProtobufCMessage **)(base + f->offset), fn, arg);
-		}
-	}
-}
-
 typedef enum AggKind { AGG_NONE, AGG_COUNT, AGG_MINMAX, AGG_AVG, AGG_SUM, AGG_OTHER } AggKind;
 
 /* pg_type oids of sum()'s argument types */
@@ -1081,7 +1050,7 @@ combination(AggCtx *c, const char *tpl, const char *p, const char *q)
 	PgQuery__Node *top = template_stmt(c->a, tpl);
 	PgQuery__Node *e = top->select_stmt->target_list[0]->res_target->val;
 	ColPatch cp = {c->ref, p, q};
-	visit_nodes(&e->base, patch_cols, &cp);
+	parse_visit_nodes(&e->base, patch_cols, &cp);
 	return e;
 }
 
@@ -1192,11 +1161,11 @@ deparse_agg_ok(const ParsedStmt *stmt, const ParseInfo *info, const DeparsePull 
 	for (size_t i = 0; c.ok && i < s->n_group_clause; i++)
 		c.ok = group_col_ok(&c.push, s->group_clause[i]);
 	for (size_t i = 0; c.ok && i < s->n_target_list; i++)
-		visit_nodes(&s->target_list[i]->base, agg_visit, &c);
+		parse_visit_nodes(&s->target_list[i]->base, agg_visit, &c);
 	if (c.ok && s->having_clause != NULL)
-		visit_nodes(&s->having_clause->base, agg_visit, &c);
+		parse_visit_nodes(&s->having_clause->base, agg_visit, &c);
 	for (size_t i = 0; c.ok && i < s->n_sort_clause; i++)
-		visit_nodes(&s->sort_clause[i]->base, agg_visit, &c);
+		parse_visit_nodes(&s->sort_clause[i]->base, agg_visit, &c);
 	arena_destroy(scratch);
 	return c.ok;
 }
@@ -1289,15 +1258,15 @@ agg_rewrite(Arena *a, const ParsedStmt *stmt, const ParseInfo *info, const Depar
 		if (unnamed)
 			(void)figure_colname(t->res_target->val, &name);
 		size_t before = c.partials.n;
-		visit_nodes(&t->base, agg_visit, &c);
+		parse_visit_nodes(&t->base, agg_visit, &c);
 		/* the combination must keep the output column's name */
 		if (unnamed && c.partials.n != before)
 			t->res_target->name = (char *)name;
 	}
 	if (s->having_clause != NULL)
-		visit_nodes(&s->having_clause->base, agg_visit, &c);
+		parse_visit_nodes(&s->having_clause->base, agg_visit, &c);
 	for (size_t i = 0; i < s->n_sort_clause; i++)
-		visit_nodes(&s->sort_clause[i]->base, agg_visit, &c);
+		parse_visit_nodes(&s->sort_clause[i]->base, agg_visit, &c);
 	SG_ASSERT(c.ok);
 	*partials = c.partials;
 	return s;

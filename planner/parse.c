@@ -790,19 +790,15 @@ name_of_list(const PgQuery__Node *n)
 	return pn;
 }
 
-/* collect_params appends the numbers of every ParamRef under m to out[*n] (capacity cap) */
-static void
-collect_params(const ProtobufCMessage *m, int32_t *out, int32_t *n, int32_t cap)
+void
+parse_visit_nodes(ProtobufCMessage *m, NodeVisitFn fn, void *arg)
 {
 	if (m == NULL)
 		return;
-	if (m->descriptor == &pg_query__param_ref__descriptor) {
-		if (*n < cap)
-			out[(*n)++] = ((const PgQuery__ParamRef *)m)->number;
+	if (m->descriptor == &pg_query__node__descriptor && fn((PgQuery__Node *)m, arg))
 		return;
-	}
 	const ProtobufCMessageDescriptor *d = m->descriptor;
-	const char *base = (const char *)m;
+	char *base = (char *)m;
 	for (unsigned i = 0; i < d->n_fields; i++) {
 		const ProtobufCFieldDescriptor *f = &d->fields[i];
 		if (f->type != PROTOBUF_C_TYPE_MESSAGE)
@@ -811,14 +807,39 @@ collect_params(const ProtobufCMessage *m, int32_t *out, int32_t *n, int32_t cap)
 		    *(const uint32_t *)(base + f->quantifier_offset) != f->id)
 			continue;
 		if (f->label == PROTOBUF_C_LABEL_REPEATED) {
-			size_t k = *(const size_t *)(base + f->quantifier_offset);
-			ProtobufCMessage *const *arr = *(ProtobufCMessage *const *const *)(base + f->offset);
-			for (size_t j = 0; j < k; j++)
-				collect_params(arr[j], out, n, cap);
+			size_t n = *(const size_t *)(base + f->quantifier_offset);
+			ProtobufCMessage **arr = *(ProtobufCMessage ***)(base + f->offset);
+			for (size_t k = 0; k < n; k++)
+				parse_visit_nodes(arr[k], fn, arg);
 		} else {
-			collect_params(*(ProtobufCMessage *const *)(base + f->offset), out, n, cap);
+			parse_visit_nodes(*(ProtobufCMessage **)(base + f->offset), fn, arg);
 		}
 	}
+}
+
+typedef struct ParamCollect {
+	int32_t *out;
+	int32_t *n;
+	int32_t cap;
+} ParamCollect;
+
+static bool
+param_visit(PgQuery__Node *node, void *arg)
+{
+	if (node->node_case != PG_QUERY__NODE__NODE_PARAM_REF)
+		return false;
+	ParamCollect *c = arg;
+	if (*c->n < c->cap)
+		c->out[(*c->n)++] = node->param_ref->number;
+	return true;
+}
+
+/* collect_params appends the numbers of every ParamRef under m to out[*n] (capacity cap) */
+static void
+collect_params(const ProtobufCMessage *m, int32_t *out, int32_t *n, int32_t cap)
+{
+	ParamCollect c = {out, n, cap};
+	parse_visit_nodes((ProtobufCMessage *)m, param_visit, &c);
 }
 
 /* inspect_on_conflict: the columns ON CONFLICT DO UPDATE assigns (set_cols) */

@@ -8,6 +8,7 @@
  */
 
 #include <pg_query/pg_query.pb-c.h>
+#include <stdbool.h>
 
 #include "common/arena.h"
 
@@ -29,5 +30,11 @@ struct ParsedStmt {
 
 /* parse_pb_allocator: a protobuf-c allocator drawing from arena a (free is a no-op) */
 void parse_pb_allocator(Arena *a, ProtobufCAllocator *out);
+
+/* NodeVisitFn: return true when the node was handled (its children are not visited) */
+typedef bool (*NodeVisitFn)(PgQuery__Node *n, void *arg);
+
+/* parse_visit_nodes: every Node under message m, pre-order, through protobuf-c descriptors */
+void parse_visit_nodes(ProtobufCMessage *m, NodeVisitFn fn, void *arg);
 
 #endif /* SG_PLANNER_PARSE_INT_H */

@@ -510,14 +510,8 @@ planner_plan_stmt_params(const CatalogSnapshot *snap, const ParsedStmt *stmt, co
                          const PlanParams *params, Arena *a, DistPlan **out, SgError *err)
 {
 	static const PlanParams none = {0};
-	if (!plan_stmt(snap, stmt, stmt_text, NULL, params != NULL ? params : &none, NULL, a, out, err))
-		return false;
-	/* every task but the planner's own internal ones runs the client's statement */
-	DistPlan *plan = *out;
-	for (int32_t i = 0; plan->kind == PLAN_TASKS && i < plan->ntasks; i++)
-		if (plan->tasks[i].nparams == 0)
-			plan->tasks[i].uses_params = true;
-	return true;
+	return planner_plan_stmt_fill(snap, stmt, stmt_text, NULL, params != NULL ? params : &none,
+	                              NULL, 0, a, out, err);
 }
 
 bool
@@ -525,15 +519,7 @@ planner_plan_stmt_sp(const CatalogSnapshot *snap, const ParsedStmt *stmt, const 
                      const char *search_path, const PlanParams *params, Arena *a, DistPlan **out,
                      SgError *err)
 {
-	if (params == NULL)
-		return plan_stmt(snap, stmt, stmt_text, search_path, NULL, NULL, a, out, err);
-	if (!plan_stmt(snap, stmt, stmt_text, search_path, params, NULL, a, out, err))
-		return false;
-	DistPlan *plan = *out;
-	for (int32_t i = 0; plan->kind == PLAN_TASKS && i < plan->ntasks; i++)
-		if (plan->tasks[i].nparams == 0)
-			plan->tasks[i].uses_params = true;
-	return true;
+	return planner_plan_stmt_fill(snap, stmt, stmt_text, search_path, params, NULL, 0, a, out, err);
 }
 
 bool
@@ -544,6 +530,8 @@ planner_plan_stmt_fill(const CatalogSnapshot *snap, const ParsedStmt *stmt, cons
 	if (!plan_stmt_fill(snap, stmt, stmt_text, search_path, params, NULL, values, nvalues, a, out,
 	                    err))
 		return false;
+	/* with Bind values, every task but the planner's own internal ones runs the client's
+	 * statement */
 	DistPlan *plan = *out;
 	for (int32_t i = 0; params != NULL && plan->kind == PLAN_TASKS && i < plan->ntasks; i++)
 		if (plan->tasks[i].nparams == 0)

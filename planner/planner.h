@@ -78,7 +78,8 @@ SG_MUSTCHECK bool planner_plan_stmt_sp(const CatalogSnapshot *snap, const Parsed
 /*
  * planner_plan_stmt_fill: after a PLAN_FILL, plan the statement again with
  * the values fill_sql returned (text, nvalues == fill_count, in order): they
- * go into the distribution column of the rows that left it out.
+ * go into the distribution column of the rows that left it out. With values
+ * NULL it is planner_plan_stmt_sp.
  */
 SG_MUSTCHECK bool planner_plan_stmt_fill(const CatalogSnapshot *snap, const ParsedStmt *stmt,
                                          const char *stmt_text, const char *search_path,
