@@ -39,6 +39,8 @@ static const Setting settings[] = {
     {"pool_wait_timeout_ms", INT(pool_wait_timeout_ms, 1, 3600000)},
     {"max_client_conn", INT(max_client_conn, 1, 1000000)},
     {"catalog_poll_ms", INT(catalog_poll_ms, 50, 3600000)},
+    {"stats_interval_ms", INT(stats_interval_ms, 0, 86400000)},
+    {"semijoin_max_keys", INT(semijoin_max_keys, 0, 10000000)},
     {"admin_user", STR(admin_user)},
     {"recovery_interval_ms", INT(recovery_interval_ms, 100, 86400000)},
     {"recovery_min_age_sec", INT(recovery_min_age_sec, 0, 86400)},
@@ -67,6 +69,8 @@ config_defaults(Config *c)
 	c->pool_wait_timeout_ms = 30000;
 	c->max_client_conn = 20000;
 	c->catalog_poll_ms = 1000;
+	c->stats_interval_ms = 10000;
+	c->semijoin_max_keys = 50000;
 	snprintf(c->admin_user, sizeof(c->admin_user), "postgres");
 	c->recovery_interval_ms = 10000;
 	c->recovery_min_age_sec = 30;

@@ -29,6 +29,11 @@ typedef struct Config {
 	int pool_wait_timeout_ms;
 	int max_client_conn;
 	int catalog_poll_ms;           /* how often to check the catalog version */
+	int stats_interval_ms;         /* how often the tables' row estimates are re-read, 0 = only
+	                                  with the catalog */
+	int semijoin_max_keys;         /* largest key set broadcast for a semi-join reduction (the
+	                                  planner's choice for joins that are not co-located), 0 =
+	                                  off */
 	char admin_user[128];          /* superuser for catalog changes and 2PC recovery */
 	int recovery_interval_ms;      /* how often in-doubt prepared transactions are resolved */
 	int recovery_min_age_sec;      /* leave younger prepared transactions to their coordinator */

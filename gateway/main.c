@@ -27,6 +27,7 @@
 #include "gateway/scram.h"
 #include "gateway/server.h"
 #include "gateway/session.h"
+#include "planner/semijoin.h"
 #include "storage/node.h"
 
 static void
@@ -314,6 +315,7 @@ main(int argc, char **argv)
 	fault_init_from_env();
 
 	SgError err;
+	semijoin_set_max_keys(cfg.semijoin_max_keys);
 	CatalogSnapshot *snap = catalog_load(cfg.metadata_node, &err);
 	if (snap == NULL) {
 		sg_log_error(NULL, "cannot load the catalog: %s", err.message);

@@ -10,6 +10,7 @@
 
 #include <stdio.h>
 #include <stdlib.h>
+#include <time.h>
 
 #include "common/log.h"
 #include "txn/recovery.h"
@@ -157,6 +158,64 @@ server_reload_catalog(Server *srv, void (*done)(void *arg), void *arg)
 	server_start_reload(srv, -1, done, arg);
 }
 
+typedef struct StatsJob {
+	Server *srv;
+	CatalogSnapshot *snap;
+	char conninfo[1024];
+} StatsJob;
+
+static void
+stats_work(void *arg)
+{
+	StatsJob *job = arg;
+	(void)catalog_stats_refresh(job->snap, job->conninfo);
+}
+
+static void
+stats_done(void *arg)
+{
+	StatsJob *job = arg;
+	job->srv->stats_running = false;
+	catalog_unref(job->snap);
+	free(job);
+}
+
+static uint64_t
+server_now_ms(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
+}
+
+/*
+ * server_maybe_refresh_stats: every stats_interval_ms, the current
+ * snapshot's row estimates are re-read in a worker (they change with the
+ * data, not with the catalog version; a new snapshot reads its own)
+ */
+static void
+server_maybe_refresh_stats(Server *srv)
+{
+	uint64_t now = server_now_ms();
+	if (srv->config->stats_interval_ms <= 0 || srv->stats_running || srv->catalog == NULL ||
+	    srv->catalog->ntables == 0)
+		return;
+	if (srv->stats_at_ms == 0)
+		srv->stats_at_ms = now; /* the snapshot read its estimates when it was loaded */
+	if (now - srv->stats_at_ms < (uint64_t)srv->config->stats_interval_ms)
+		return;
+	StatsJob *job = calloc(1, sizeof(StatsJob));
+	if (job == NULL)
+		abort();
+	job->srv = srv;
+	job->snap = srv->catalog;
+	catalog_ref(job->snap);
+	snprintf(job->conninfo, sizeof(job->conninfo), "%s", srv->config->metadata_node);
+	srv->stats_running = true;
+	srv->stats_at_ms = now;
+	loop_run_in_worker(srv->loop, stats_work, stats_done, job);
+}
+
 static void
 server_on_poll(void *arg)
 {
@@ -165,6 +224,7 @@ server_on_poll(void *arg)
 		return;
 	if (!srv->catalog_reloading)
 		server_start_reload(srv, srv->catalog ? srv->catalog->version : -1, NULL, NULL);
+	server_maybe_refresh_stats(srv);
 	loop_timer_start(srv->catalog_timer, (uint64_t)srv->config->catalog_poll_ms);
 }
 

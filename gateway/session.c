@@ -116,6 +116,10 @@ struct Session {
 	const DistPlan *commit_plan; /* the COMMIT they run after */
 	const char **fill_values;    /* PLAN_FILL: the distribution values drawn so far */
 	int32_t nfill;
+	KeySet *keysets; /* PLAN_PREFETCH: the statement's semi-join key sets so far ... */
+	int32_t nkeysets;
+	KeySet *keys_building; /* ... and the one being fetched */
+	int32_t keys_max;
 	const Portal *desc_portal; /* the portal being described ('P') */
 	bool ext_error;            /* an error was sent since the last Sync */
 	ExecBind bind;
@@ -1737,9 +1741,9 @@ session_sql_prepared(Session *s)
 		PreparedStmt *ps;
 		DistPlan *plan = NULL;
 		if (!sql_exec_bind(s, fp, &ps, &err) ||
-		    !planner_plan_stmt_sp(s->snap, ps->stmts.stmts[0], ps->stmts.texts[0],
-		                          session_setting(s, "search_path", NULL), &s->params, s->arena,
-		                          &plan, &err)) {
+		    !planner_plan_stmt_keys(s->snap, ps->stmts.stmts[0], ps->stmts.texts[0],
+		                            session_setting(s, "search_path", NULL), &s->params, NULL, 0,
+		                            NULL, -1, s->arena, &plan, &err)) {
 			session_stmt_failed(s, &err);
 			return;
 		}
@@ -2133,6 +2137,76 @@ session_fill_start(Session *s)
 		s->exec = x;
 }
 
+/* ---- semi-join key sets first (PLAN_PREFETCH) ------------------------------ */
+
+static void
+prefetch_message(void *arg, char type, const char *body, size_t len)
+{
+	Session *s = arg;
+	KeySet *ks = s->keys_building;
+	BufReader rd;
+	uint16_t ncols;
+	int32_t n;
+	const char *v;
+	buf_reader_init(&rd, body, len);
+	if (type != PQ_MSG_DATA_ROW || !buf_get_u16(&rd, &ncols) || ncols < 1 ||
+	    !buf_get_i32(&rd, &n) || n < 0 || !buf_get_bytes(&rd, (size_t)n, &v))
+		return; /* a NULL key matches nothing */
+	if (ks->n >= s->keys_max) {
+		ks->overflow = true;
+		return;
+	}
+	((const char **)ks->values)[ks->n++] = arena_strndup(s->arena, v, (size_t)n);
+}
+
+/* prefetch_done: a key set is complete: plan the statement again with every set so far */
+static void
+prefetch_done(void *arg, const SgError *err)
+{
+	Session *s = arg;
+	s->exec = NULL;
+	if (err != NULL) {
+		session_stmt_failed(s, err);
+		return;
+	}
+	KeySet *sets = ARENA_NEW_ARRAY(s->arena, KeySet, s->nkeysets + 1);
+	if (s->nkeysets > 0)
+		memcpy(sets, s->keysets, sizeof(KeySet) * (size_t)s->nkeysets);
+	sets[s->nkeysets] = *s->keys_building;
+	s->keysets = sets;
+	s->nkeysets++;
+	SgError perr;
+	DistPlan *plan = NULL;
+	const PreparedStmt *eps = s->ext ? s->ext_ps : NULL;
+	const ParsedStmt *stmt = eps != NULL ? eps->stmts.stmts[0] : s->stmts.stmts[s->cur];
+	const char *text = eps != NULL ? eps->stmts.texts[0] : s->stmts.texts[s->cur];
+	if (!planner_plan_stmt_keys(s->snap, stmt, text, session_setting(s, "search_path", NULL),
+	                            s->ext ? &s->params : NULL, NULL, 0, s->keysets, s->nkeysets,
+	                            s->arena, &plan, &perr)) {
+		session_stmt_failed(s, &perr);
+		return;
+	}
+	session_run_plan(s, plan);
+}
+
+/* session_prefetch_start: fetch the key set a semi-join reduction needs */
+static void
+session_prefetch_start(Session *s)
+{
+	const DistPlan *pp = s->plan;
+	KeySet *ks = ARENA_NEW(s->arena, KeySet);
+	ks->big = pp->prefetch_big;
+	ks->small = pp->prefetch_small;
+	ks->values = ARENA_NEW_ARRAY(s->arena, const char *, pp->prefetch_max + 1);
+	s->keys_building = ks;
+	s->keys_max = pp->prefetch_max;
+	s->plan = (DistPlan *)pp->prefetch;
+	ExecSink sink = {prefetch_message, prefetch_done, fill_is_full, s, 0};
+	Exec *x = exec_start(pp->prefetch, s->snap, &s->txn, &sink, NULL);
+	if (x != NULL)
+		s->exec = x;
+}
+
 static void
 session_run_next(Session *s)
 {
@@ -2161,9 +2235,13 @@ session_run_next(Session *s)
 	} else {
 		planned = planner_plan_copy(s->snap, s->stmts.stmts[s->cur], s->stmts.texts[s->cur], sp,
 		                            s->arena, &plan, &is_copy, &err);
+		/* a Describe plans without fetching semi-join keys (nkeys -1) */
+		s->nkeysets = 0;
 		if (planned && !is_copy)
-			planned = planner_plan_stmt_sp(s->snap, s->stmts.stmts[s->cur], s->stmts.texts[s->cur],
-			                               sp, s->ext ? &s->params : NULL, s->arena, &plan, &err);
+			planned =
+			    planner_plan_stmt_keys(s->snap, s->stmts.stmts[s->cur], s->stmts.texts[s->cur], sp,
+			                           s->ext ? &s->params : NULL, NULL, 0, NULL,
+			                           s->describing ? -1 : 0, s->arena, &plan, &err);
 		if (planned && s->learn_sql != NULL && !s->ext && s->stmts.nstmts == 1)
 			plancache_learn(s->srv->plans, s->snap, s->learn_sql, sp, s->stmts.stmts[0], plan,
 			                s->arena);
@@ -2221,6 +2299,9 @@ session_run_plan(Session *s, DistPlan *plan)
 		return;
 	case PLAN_FILL:
 		session_fill_start(s);
+		return;
+	case PLAN_PREFETCH:
+		session_prefetch_start(s);
 		return;
 	}
 }

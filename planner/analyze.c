@@ -149,12 +149,8 @@ rel_matches_qualifier(const ParseRel *r, const char *schema, const char *q)
 	return strcmp(r->alias != NULL ? r->alias : r->name, q) == 0;
 }
 
-/*
- * resolve_column: the relation a column reference of query level `scope`
- * belongs to, or -1 when unknown/ambiguous. *col gets the column name.
- */
-static int32_t
-resolve_column(const Analysis *an, int32_t scope, const ParseValue *v, const char **col)
+int32_t
+analyze_resolve_column(const Analysis *an, int32_t scope, const ParseValue *v, const char **col)
 {
 	const ParseInfo *pi = &an->pi;
 	*col = v->fields[v->nfields - 1];
@@ -196,7 +192,7 @@ analyze_dist_rel_of(const Analysis *an, int32_t scope, const ParseValue *v)
 	if (v->kind != PV_COLUMN)
 		return -1;
 	const char *col;
-	int32_t r = resolve_column(an, scope, v, &col);
+	int32_t r = analyze_resolve_column(an, scope, v, &col);
 	if (r < 0 || an->rels[r].cls != REL_DISTRIBUTED)
 		return -1;
 	return strcmp(an->rels[r].table->dist_column, col) == 0 ? r : -1;

@@ -40,6 +40,8 @@ typedef struct PlanShape {
 	int32_t one_node;     /* != 0: that task runs on this node (a cursor lives on the first) */
 	const char *temp_tag; /* != NULL: multi-stage temporary tables are sg_tmp_<tag>_<k> and
 	                         stay until the transaction ends (an open cursor reads them) */
+	bool no_prefetch;     /* the plan must run as it is: no PLAN_PREFETCH (semi-joins off) */
+	bool describe_keys;   /* EXPLAIN: semi-join key sets shown as placeholders, not fetched */
 } PlanShape;
 
 typedef struct Analysis {
@@ -50,6 +52,8 @@ typedef struct Analysis {
 	const char *search_path;  /* the session's search_path setting, NULL = public */
 	const char *const *fill;  /* after PLAN_FILL: the drawn distribution values, else NULL */
 	int32_t nfill;
+	const KeySet *keys; /* after PLAN_PREFETCH: the key sets fetched so far, in order */
+	int32_t nkeys;
 	Arena *arena; /* the plan's arena */
 	ParseInfo pi;
 	RelInfo *rels; /* [pi.nrels] */
@@ -93,6 +97,15 @@ SG_MUSTCHECK bool analyze_param_hash(Arena *a, const PlanParams *pp, const CatTa
  * enclosing levels) names; -1 otherwise.
  */
 int32_t analyze_dist_rel_of(const Analysis *an, int32_t scope, const ParseValue *v);
+
+/*
+ * analyze_resolve_column: the relation a column reference v (PV_COLUMN) of
+ * query level `scope` belongs to (searching the enclosing levels in turn),
+ * or -1 when unknown or ambiguous (an unqualified name that a relation of
+ * unknown columns could also have). *col gets the column's name.
+ */
+int32_t analyze_resolve_column(const Analysis *an, int32_t scope, const ParseValue *v,
+                               const char **col);
 
 /*
  * analyze_single_pin: when the statement's shard depends on exactly one

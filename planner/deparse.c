@@ -636,6 +636,10 @@ pushed_filters(Arena *a, const ParseInfo *info, const DeparsePull *p, NodeVec *o
 	for (size_t i = 0; i < all.n; i++)
 		if (pushable(&c, all.items[i]))
 			vec_push(out, all.items[i]);
+	if (p->extra_where != NULL) {
+		PgQuery__Node *w = template_stmt(a, arena_printf(a, "SELECT WHERE %s", p->extra_where));
+		vec_push(out, w->select_stmt->where_clause);
+	}
 }
 
 static PgQuery__Node *

@@ -83,6 +83,8 @@ typedef struct DeparsePull {
 	bool push_filters; /* copy the conditions of the relation's level that only read it */
 	bool topn;         /* also the statement's ORDER BY and LIMIT count+offset (deparse_topn_ok) */
 	bool partial_agg; /* per-shard partial aggregates grouped like the statement (deparse_agg_ok) */
+	const char *extra_where; /* NULL or one more condition for the fragments, as SQL text the
+	                            planner generated (a semi-join's key filter: semijoin.c) */
 } DeparsePull;
 
 /*

@@ -151,6 +151,8 @@ describe(Lines *l, const DistPlan *p, const Analyzed *an)
 		                         "shardgate: multi-stage, %d distributed relation(s) pulled into "
 		                         "temporary tables on node %d, final query there",
 		                         (int)p->nstages, (int)p->merge_node));
+		for (int32_t k = 0; k < p->nsemijoins; k++)
+			add_line(l, arena_printf(a, "  %s", p->semijoins[k]));
 		for (int32_t k = 0; k < p->nstages; k++) {
 			const PullStage *st = &p->stages[k];
 			const ExplainStageStat *ss = an != NULL ? &an->st->stages[k] : NULL;

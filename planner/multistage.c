@@ -57,6 +57,7 @@
 #include <string.h>
 
 #include "planner/deparse.h"
+#include "planner/semijoin.h"
 #include "planner/tasks.h"
 
 const char *
@@ -155,8 +156,8 @@ cmp_int32(const void *x, const void *y)
 
 /* build_stage: the PullStage for relation i as temporary table `temp`; *pull gets its shape */
 static bool
-build_stage(const Analysis *an, Arena *a, int32_t i, const char *temp, int32_t merge, PullStage *st,
-            DeparsePull *pull, SgError *err)
+build_stage(const Analysis *an, Arena *a, int32_t i, const char *temp, int32_t merge,
+            const char *extra_where, PullStage *st, DeparsePull *pull, SgError *err)
 {
 	const RelInfo *ri = &an->rels[i];
 	const CatTable *t = ri->table;
@@ -167,7 +168,8 @@ build_stage(const Analysis *an, Arena *a, int32_t i, const char *temp, int32_t m
 	                 .ntable_cols = t->ncolumns,
 	                 .table_cols = (const char *const *)t->columns,
 	                 .table_col_types = t->column_types,
-	                 .push_filters = true};
+	                 .push_filters = true,
+	                 .extra_where = extra_where};
 	const char **cols;
 	needed_columns(an, a, i, &p.ncols, &cols);
 	p.cols = cols;
@@ -263,6 +265,27 @@ multistage_plan(const Analysis *an, Arena *a, DistPlan *plan, SgError *err)
 		return sg_error_set(err, SQLSTATE_CONNECTION_FAILURE, "no active storage node");
 	int32_t merge = first->id;
 
+	/* semi-join reductions: key sets fetched first (PLAN_PREFETCH), one at a time */
+	SemiJoin *sj;
+	int32_t nsj = semijoin_choose(an, a, &sj);
+	const char **conds = ARENA_NEW_ARRAY(a, const char *, pi->nrels + 1);
+	const char **notes = ARENA_NEW_ARRAY(a, const char *, nsj + 1);
+	int32_t nnotes = 0;
+	for (int32_t j = 0; j < nsj; j++) {
+		const KeySet *ks = NULL;
+		for (int32_t k = 0; k < an->nkeys && ks == NULL; k++)
+			if (an->keys[k].big == sj[j].big && an->keys[k].small == sj[j].small)
+				ks = &an->keys[k];
+		if (ks == NULL && an->shape.no_prefetch)
+			continue;
+		if (ks == NULL && !an->shape.describe_keys)
+			return semijoin_prefetch(an, a, &sj[j], plan, err);
+		if (ks != NULL && ks->overflow)
+			continue;
+		conds[sj[j].big] = semijoin_condition(a, an, &sj[j], ks);
+		notes[nnotes++] = semijoin_describe(a, an, &sj[j], ks);
+	}
+
 	PullStage *stages = ARENA_NEW_ARRAY(a, PullStage, an->ndist + 1);
 	const char **temps = ARENA_NEW_ARRAY(a, const char *, an->ndist + 1);
 	DeparseRename *ren = ARENA_NEW_ARRAY(a, DeparseRename, an->ndist + 1);
@@ -272,7 +295,7 @@ multistage_plan(const Analysis *an, Arena *a, DistPlan *plan, SgError *err)
 		if (an->rels[i].cls != REL_DISTRIBUTED)
 			continue;
 		temps[n] = multistage_temp_name(a, an->shape.temp_tag, n + 1);
-		if (!build_stage(an, a, i, temps[n], merge, &stages[n], &pulls[n], err))
+		if (!build_stage(an, a, i, temps[n], merge, conds[i], &stages[n], &pulls[n], err))
 			return false;
 		ren[n] =
 		    (DeparseRename){.rel = i, .schema = "pg_temp", .keep_alias = true, .relname = temps[n]};
@@ -299,6 +322,8 @@ multistage_plan(const Analysis *an, Arena *a, DistPlan *plan, SgError *err)
 	plan->stages = stages;
 	plan->merge_node = merge;
 	plan->cleanup_sql = cleanup;
+	plan->nsemijoins = nnotes;
+	plan->semijoins = notes;
 	plan->combine = COMBINE_RELAY;
 	plan->command_tag = pi->tag;
 	plan->has_count = true;

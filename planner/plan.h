@@ -32,10 +32,25 @@ typedef enum PlanKind {
 	PLAN_TXN_CONTROL,  /* BEGIN/COMMIT/ROLLBACK/SAVEPOINT...: see TxnCommand */
 	PLAN_GATEWAY_FUNC, /* SELECT create_distributed_table(...) etc.: see GatewayFunc */
 	PLAN_COPY_IN,      /* COPY ... FROM STDIN: see CopyPlan */
-	PLAN_FILL          /* an INSERT leaving a serial distribution column out: run fill_sql on
+	PLAN_FILL,         /* an INSERT leaving a serial distribution column out: run fill_sql on
 	                      fill_node (fill_count values of the column's sequence), then plan
 	                      again with them (planner_plan_stmt_fill) */
+	PLAN_PREFETCH      /* a semi-join reduction needs a key set first: run `prefetch` (its
+	                      first column's values, at most prefetch_max), then plan again with
+	                      every key set fetched so far (planner_plan_stmt_keys) */
 } PlanKind;
+
+/*
+ * KeySet: the values a PLAN_PREFETCH returned (text, NULLs left out), or
+ * overflow when there were more than prefetch_max (the reduction is then
+ * not applied)
+ */
+typedef struct KeySet {
+	int32_t big, small; /* the reduction it was fetched for: DistPlan.prefetch_big/_small */
+	int32_t n;
+	const char *const *values;
+	bool overflow;
+} KeySet;
 
 typedef enum CopyPlanFormat { COPYPLAN_TEXT, COPYPLAN_CSV, COPYPLAN_BINARY } CopyPlanFormat;
 
@@ -184,6 +199,14 @@ typedef struct DistPlan {
 	PullStage *stages;
 	int32_t merge_node;
 	const char *cleanup_sql; /* run on merge_node after the final query (DROP temp tables) */
+
+	/* PLAN_PREFETCH */
+	const struct DistPlan *prefetch; /* PLAN_TASKS, COMBINE_CONCAT: the keys as first column */
+	int32_t prefetch_max;
+	int32_t prefetch_big, prefetch_small; /* the reduction (relation indexes), for the KeySet */
+	/* multi-stage plans with semi-join reductions: one line per reduction (EXPLAIN) */
+	int32_t nsemijoins;
+	const char *const *semijoins;
 
 	/* PLAN_FILL */
 	const char *fill_sql;

@@ -345,7 +345,9 @@ plan_explain(const Analysis *an, const PlanParams *params, Arena *a, DistPlan *p
 	static const PlanParams none = {0};
 	const PlanParams *ip_params = params == NULL && pi->explain_analyze ? &none : params;
 	DistPlan *ip;
-	if (!plan_stmt(an->snap, inner, text, an->search_path, ip_params, NULL, a, &ip, err))
+	/* plain EXPLAIN shows semi-join key sets as placeholders; ANALYZE runs without them */
+	PlanShape shape = {.no_prefetch = pi->explain_analyze, .describe_keys = !pi->explain_analyze};
+	if (!plan_stmt(an->snap, inner, text, an->search_path, ip_params, &shape, a, &ip, err))
 		return false;
 	if (pi->explain_analyze) {
 		if (!explain_analyze_plan(pi, ip, a, plan, err))
@@ -405,7 +407,8 @@ plan_sql_prepared(const Analysis *an, Arena *a, DistPlan *plan, SgError *err)
 static bool
 plan_stmt_fill(const CatalogSnapshot *snap, const ParsedStmt *stmt, const char *stmt_text,
                const char *search_path, const PlanParams *params, const PlanShape *shape,
-               const char *const *fill, int32_t nfill, Arena *a, DistPlan **out, SgError *err)
+               const char *const *fill, int32_t nfill, const KeySet *keys, int32_t nkeys, Arena *a,
+               DistPlan **out, SgError *err)
 {
 	DistPlan *plan = ARENA_NEW(a, DistPlan);
 	Analysis an;
@@ -415,6 +418,10 @@ plan_stmt_fill(const CatalogSnapshot *snap, const ParsedStmt *stmt, const char *
 		an.shape = *shape;
 	an.fill = fill;
 	an.nfill = nfill;
+	an.keys = keys;
+	an.nkeys = nkeys > 0 ? nkeys : 0;
+	if (nkeys < 0)
+		an.shape.no_prefetch = true;
 	const ParseInfo *pi = &an.pi;
 	if (pi->kind == PARSE_TXN) {
 		plan->kind = PLAN_TXN_CONTROL;
@@ -495,7 +502,8 @@ plan_stmt(const CatalogSnapshot *snap, const ParsedStmt *stmt, const char *stmt_
           const char *search_path, const PlanParams *params, const PlanShape *shape, Arena *a,
           DistPlan **out, SgError *err)
 {
-	return plan_stmt_fill(snap, stmt, stmt_text, search_path, params, shape, NULL, 0, a, out, err);
+	return plan_stmt_fill(snap, stmt, stmt_text, search_path, params, shape, NULL, 0, NULL, 0, a,
+	                      out, err);
 }
 
 bool
@@ -527,8 +535,18 @@ planner_plan_stmt_fill(const CatalogSnapshot *snap, const ParsedStmt *stmt, cons
                        const char *search_path, const PlanParams *params, const char *const *values,
                        int32_t nvalues, Arena *a, DistPlan **out, SgError *err)
 {
-	if (!plan_stmt_fill(snap, stmt, stmt_text, search_path, params, NULL, values, nvalues, a, out,
-	                    err))
+	return planner_plan_stmt_keys(snap, stmt, stmt_text, search_path, params, values, nvalues, NULL,
+	                              0, a, out, err);
+}
+
+bool
+planner_plan_stmt_keys(const CatalogSnapshot *snap, const ParsedStmt *stmt, const char *stmt_text,
+                       const char *search_path, const PlanParams *params, const char *const *values,
+                       int32_t nvalues, const KeySet *keys, int32_t nkeys, Arena *a, DistPlan **out,
+                       SgError *err)
+{
+	if (!plan_stmt_fill(snap, stmt, stmt_text, search_path, params, NULL, values, nvalues, keys,
+	                    nkeys, a, out, err))
 		return false;
 	/* with Bind values, every task but the planner's own internal ones runs the client's
 	 * statement */

@@ -61,6 +61,7 @@ wrap_inner(const Analysis *an, Arena *a, ParsedStmt **inner, const char **text, 
 	const ParseInfo *pi = &an->pi;
 	memset(shape, 0, sizeof(*shape));
 	shape->one_task = true;
+	shape->no_prefetch = true;
 	if (pi->is_declare) {
 		const CatNode *first = catalog_first_node(an->snap);
 		if (first == NULL)

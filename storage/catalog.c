@@ -201,6 +201,7 @@ catalog_read_tables(PGconn *conn, CatalogSnapshot *snap, SgError *err)
 		    PQgetisnull(res, i, 3) ? NULL : arena_strdup(snap->arena, PQgetvalue(res, i, 3));
 		t->group_id = PQgetisnull(res, i, 4) ? 0 : catalog_int32(res, i, 4);
 		t->dist_colpos = -1;
+		t->est_rows = -1;
 		if (t->kind == TABLE_DISTRIBUTED) {
 			/* fallback until the shell's columns are read below */
 			const CatGroup *g = catalog_find_group(snap, t->group_id);
@@ -322,6 +323,8 @@ catalog_load(const char *conninfo, SgError *err)
 		catalog_unref(snap);
 		return NULL;
 	}
+	if (snap->ntables > 0)
+		(void)catalog_stats_refresh(snap, conninfo);
 	sg_log_debug("catalog", "loaded version %lld: %d nodes, %d groups, %d tables",
 	             (long long)snap->version, snap->nnodes, snap->ngroups, snap->ntables);
 	return snap;

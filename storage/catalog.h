@@ -51,6 +51,11 @@ typedef struct CatTable {
 	char *dist_sequence;    /* the schema-qualified sequence of a serial / identity BY DEFAULT
 	                           distribution column (the gateway draws values for INSERTs that
 	                           leave it out), NULL otherwise */
+	int64_t est_rows;       /* row estimate from the nodes' statistics (sum over the shards for
+	                           a distributed table, one copy for a reference table), -1 unknown.
+	                           The one field that changes in a published snapshot: advisory,
+	                           read and written only with catalog_est_rows / catalog_stats_refresh
+	                           (atomic) */
 } CatTable;
 
 typedef struct CatalogSnapshot {
@@ -91,6 +96,17 @@ CatalogSnapshot *catalog_new_empty(int64_t version);
 CatalogSnapshot *catalog_load(const char *conninfo, SgError *err);
 /* catalog_read_version: blocking; current catalog version, or -1 with err filled */
 int64_t catalog_read_version(const char *conninfo, SgError *err);
+/*
+ * catalog_stats_refresh: blocking. Asks every active node for the row
+ * estimates of the catalogued tables it holds (pg_class.reltuples, or
+ * pg_stat's n_live_tup when larger: a table loaded since its last ANALYZE)
+ * and stores their sums in the tables' est_rows. The metadata conninfo gives
+ * the login; host and port are each node's. Nodes that do not answer leave
+ * the estimate unknown (-1). Returns the number of nodes that answered.
+ */
+int catalog_stats_refresh(CatalogSnapshot *snap, const char *conninfo);
+/* catalog_est_rows: t's row estimate, -1 when unknown */
+int64_t catalog_est_rows(const CatTable *t);
 void catalog_ref(CatalogSnapshot *snap);
 void catalog_unref(CatalogSnapshot *snap);
 
