@@ -999,6 +999,7 @@ merge_on_participant(Participant *p, const SgError *err, void *arg)
 			exec_complete(e);
 		return;
 	}
+	p->used_temp = true;
 	e->stage = 0;
 	stage_begin(e);
 }

@@ -834,7 +834,11 @@ txn_finish(Txn *t, bool commit, TxnDoneFn done, void *arg)
 			finish_step(f);
 		return;
 	}
-	/* two-phase commit: the first writer decides */
+	/* two-phase commit: the writer that made temporary tables decides (it cannot PREPARE;
+	 * multi-stage plans make them on one node only), otherwise the first writer */
+	for (int i = 0; i < t->nparts && f->decider == NULL; i++)
+		if (part_live(t->parts[i]) && t->parts[i]->wrote && t->parts[i]->used_temp)
+			f->decider = t->parts[i];
 	for (int i = 0; i < t->nparts && f->decider == NULL; i++)
 		if (part_live(t->parts[i]) && t->parts[i]->wrote)
 			f->decider = t->parts[i];

@@ -41,6 +41,8 @@ typedef struct Participant {
 	void *join;         /* ... and its callback context (freed if it is cancelled) */
 	bool began;         /* BEGIN was sent */
 	bool wrote;         /* a write statement ran here in this transaction */
+	bool used_temp;     /* temporary tables were made here (multi-stage): PostgreSQL cannot
+	                       PREPARE this transaction, so in a 2PC it must be the decider */
 	bool broken;        /* connection lost: the node rolled the transaction back */
 	bool prepared;      /* 2PC: PREPARE TRANSACTION succeeded */
 } Participant;
