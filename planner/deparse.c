@@ -1313,6 +1313,17 @@ deparse_agg_final(Arena *a, const ParsedStmt *stmt, const ParseInfo *info, const
 static void
 pull_target_list(Arena *a, const DeparsePull *p, PgQuery__SelectStmt *s)
 {
+	if (p->whole_row != NULL) {
+		/* `<ref>::text`: the row as its composite text (an inlined relation's rows) */
+		PgQuery__Node *t = template_stmt(a, "SELECT x::text");
+		PgQuery__Node *target = t->select_stmt->target_list[0];
+		PgQuery__ColumnRef *cr = target->res_target->val->type_cast->arg->column_ref;
+		cr->fields[0]->string->sval = (char *)p->whole_row;
+		s->n_target_list = 1;
+		s->target_list = ARENA_NEW_ARRAY(a, PgQuery__Node *, 1);
+		s->target_list[0] = target;
+		return;
+	}
 	if (p->ncols == 0) {
 		PgQuery__AStar *st = ARENA_NEW(a, PgQuery__AStar);
 		pg_query__a__star__init(st);
@@ -1553,6 +1564,61 @@ deparse_wrap_query(Arena *a, const ParsedStmt *stmt, const char *query_sql, char
 		copy_drop_text_format(a, cs);
 		ok = deparse_node(a, stmt->version, top, out, err);
 		*cs = saved;
+	}
+	return ok;
+}
+
+/* InlineFind: the Node wrapping a relation's RangeVar */
+typedef struct InlineFind {
+	const PgQuery__RangeVar *rv;
+	PgQuery__Node *found;
+} InlineFind;
+
+static bool
+inline_find(PgQuery__Node *n, void *arg)
+{
+	InlineFind *f = arg;
+	if (f->found == NULL && n->node_case == PG_QUERY__NODE__NODE_RANGE_VAR && n->range_var == f->rv)
+		f->found = n;
+	return f->found != NULL;
+}
+
+bool
+deparse_inline_rels(Arena *a, const ParsedStmt *stmt, const ParseInfo *info, const int32_t *rels,
+                    const char *const *schemas, const char *const *literals, int32_t n, char **out,
+                    SgError *err)
+{
+	PgQuery__Node **nodes = ARENA_NEW_ARRAY(a, PgQuery__Node *, n + 1);
+	for (int32_t i = 0; i < n; i++) {
+		PgQuery__RangeVar *rv = info->rels[rels[i]].node;
+		InlineFind f = {rv, NULL};
+		parse_visit_nodes((ProtobufCMessage *)stmt->raw->stmt, inline_find, &f);
+		if (f.found == NULL) {
+			for (int32_t k = 0; k < i; k++) {
+				nodes[k]->node_case = PG_QUERY__NODE__NODE_RANGE_VAR;
+				nodes[k]->range_var = info->rels[rels[k]].node;
+			}
+			return sg_error_set(err, SQLSTATE_FEATURE_NOT_SUPPORTED,
+			                    "reading the distributed table \"%s\" here is not supported",
+			                    rv->relname);
+		}
+		PgQuery__Node *t = template_stmt(a, "SELECT FROM unnest('x'::s.t[]) AS r");
+		PgQuery__Node *from = t->select_stmt->from_clause[0];
+		PgQuery__RangeFunction *rf = from->range_function;
+		PgQuery__FuncCall *fc = rf->functions[0]->list->items[0]->func_call;
+		PgQuery__TypeCast *tc = fc->args[0]->type_cast;
+		tc->arg->a_const->sval->sval = (char *)literals[i];
+		tc->type_name->names[0]->string->sval = (char *)schemas[i];
+		tc->type_name->names[1]->string->sval = rv->relname;
+		rf->alias->aliasname = rv->alias != NULL ? rv->alias->aliasname : rv->relname;
+		nodes[i] = f.found;
+		f.found->node_case = PG_QUERY__NODE__NODE_RANGE_FUNCTION;
+		f.found->range_function = rf;
+	}
+	bool ok = deparse_node(a, stmt->version, stmt->raw->stmt, out, err);
+	for (int32_t i = 0; i < n; i++) {
+		nodes[i]->node_case = PG_QUERY__NODE__NODE_RANGE_VAR;
+		nodes[i]->range_var = info->rels[rels[i]].node;
 	}
 	return ok;
 }

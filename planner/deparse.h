@@ -85,6 +85,8 @@ typedef struct DeparsePull {
 	bool partial_agg; /* per-shard partial aggregates grouped like the statement (deparse_agg_ok) */
 	const char *extra_where; /* NULL or one more condition for the fragments, as SQL text the
 	                            planner generated (a semi-join's key filter: semijoin.c) */
+	const char *whole_row;   /* != NULL: the fragment's only column is `<whole_row>::text`, the
+	                            row's composite text (this is the relation's reference name) */
 } DeparsePull;
 
 /*
@@ -188,5 +190,18 @@ SG_MUSTCHECK bool deparse_copy_select(Arena *a, const ParsedStmt *stmt, char **o
  */
 SG_MUSTCHECK bool deparse_wrap_query(Arena *a, const ParsedStmt *stmt, const char *query_sql,
                                      char **out, SgError *err);
+
+/*
+ * deparse_inline_rels: the statement with each relation rels[i] (a
+ * RangeVar) replaced by `unnest('<literals[i]>'::<schema>.<table>[]) AS
+ * <its alias or name>`: the relation's rows, fetched beforehand, as an
+ * array of its row type (the shell on every node has that type; schemas[i]
+ * is the table's schema); column names and types are the table's. The tree
+ * is restored.
+ */
+SG_MUSTCHECK bool deparse_inline_rels(Arena *a, const ParsedStmt *stmt, const ParseInfo *info,
+                                      const int32_t *rels, const char *const *schemas,
+                                      const char *const *literals, int32_t n, char **out,
+                                      SgError *err);
 
 #endif /* SG_PLANNER_DEPARSE_H */

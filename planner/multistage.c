@@ -272,10 +272,7 @@ multistage_plan(const Analysis *an, Arena *a, DistPlan *plan, SgError *err)
 	const char **notes = ARENA_NEW_ARRAY(a, const char *, nsj + 1);
 	int32_t nnotes = 0;
 	for (int32_t j = 0; j < nsj; j++) {
-		const KeySet *ks = NULL;
-		for (int32_t k = 0; k < an->nkeys && ks == NULL; k++)
-			if (an->keys[k].big == sj[j].big && an->keys[k].small == sj[j].small)
-				ks = &an->keys[k];
+		const KeySet *ks = semijoin_find_keys(an, sj[j].big, sj[j].small);
 		if (ks == NULL && an->shape.no_prefetch)
 			continue;
 		if (ks == NULL && !an->shape.describe_keys)

@@ -40,6 +40,7 @@
 #include "planner/multistage.h"
 #include "planner/parse.h"
 #include "planner/router.h"
+#include "planner/semijoin.h"
 #include "planner/tasks.h"
 #include "planner/wrap.h"
 
@@ -222,6 +223,66 @@ hide_shard_schemas(const Analysis *an, Arena *a, DistPlan *plan, SgError *err)
 	return true;
 }
 
+static bool plan_stmt(const CatalogSnapshot *snap, const ParsedStmt *stmt, const char *stmt_text,
+                      const char *search_path, const PlanParams *params, const PlanShape *shape,
+                      Arena *a, DistPlan **out, SgError *err);
+
+/*
+ * plan_inlined: an UPDATE / DELETE that fan-out cannot answer (why) because
+ * it reads distributed tables other than its target: each is read first
+ * (PLAN_PREFETCH) and the statement planned again with them inlined as
+ * arrays of rows (semijoin.h)
+ */
+static bool
+plan_inlined(const Analysis *an, Arena *a, DistPlan *plan, const SgError *why, SgError *err)
+{
+	const ParseInfo *pi = &an->pi;
+	int32_t *rels = ARENA_NEW_ARRAY(a, int32_t, pi->nrels + 1);
+	const char **lits = ARENA_NEW_ARRAY(a, const char *, pi->nrels + 1);
+	const char **schemas = ARENA_NEW_ARRAY(a, const char *, pi->nrels + 1);
+	int32_t n = 0;
+	for (int32_t i = 0; i < pi->nrels; i++) {
+		if (an->rels[i].cls != REL_DISTRIBUTED || pi->rels[i].is_target)
+			continue;
+		const KeySet *ks = semijoin_find_keys(an, -1, i);
+		if (ks == NULL && !an->shape.describe_keys) {
+			if (an->shape.no_prefetch || semijoin_max_keys_get() <= 0) {
+				*err = *why;
+				return false;
+			}
+			return semijoin_inline_prefetch(an, a, i, plan, err);
+		}
+		if (ks != NULL && ks->overflow)
+			return sg_error_set(err, SQLSTATE_FEATURE_NOT_SUPPORTED,
+			                    "%s reading more than %d rows of the distributed table \"%s\" "
+			                    "is not supported (semijoin_max_keys)",
+			                    pi->tag, (int)semijoin_max_keys_get(), pi->rels[i].name);
+		lits[n] = ks != NULL ? semijoin_rows_literal(a, ks)
+		                     : arena_printf(a, "{<rows of %s>}", pi->rels[i].name);
+		schemas[n] = an->rels[i].table->schema;
+		rels[n++] = i;
+	}
+	if (n == 0) {
+		*err = *why;
+		return false;
+	}
+	char *sql;
+	if (!deparse_inline_rels(a, an->stmt, pi, rels, schemas, lits, n, &sql, err))
+		return false;
+	StmtList sl;
+	if (!planner_split(a, sql, &sl, err))
+		return false;
+	SG_ASSERT(sl.nstmts == 1);
+	PlanShape shape = an->shape;
+	shape.no_prefetch = true;
+	DistPlan *ip;
+	if (!plan_stmt(an->snap, sl.stmts[0], sl.texts[0], an->search_path, an->params, &shape, a, &ip,
+	               err))
+		return false;
+	*plan = *ip;
+	return true;
+}
+
 /* plan_query: SELECT / INSERT / UPDATE / DELETE / MERGE */
 static bool
 plan_query(const Analysis *an, Arena *a, DistPlan *plan, int32_t first_node, SgError *err)
@@ -279,12 +340,11 @@ plan_query(const Analysis *an, Arena *a, DistPlan *plan, int32_t first_node, SgE
 		return false;
 	if (routed)
 		return true;
+	SgError why;
+	if (!fanout_applies(an, &why))
+		return plan_inlined(an, a, plan, &why, err);
 	return fanout_plan(an, a, plan, err);
 }
-
-static bool plan_stmt(const CatalogSnapshot *snap, const ParsedStmt *stmt, const char *stmt_text,
-                      const char *search_path, const PlanParams *params, const PlanShape *shape,
-                      Arena *a, DistPlan **out, SgError *err);
 
 /*
  * plan_wrapped: COPY ... TO / DECLARE CURSOR on distributed or reference

@@ -13,10 +13,18 @@
 
 static int32_t semijoin_max_keys = 50000;
 
+static char *array_literal(Arena *a, const KeySet *ks, bool dedup);
+
 void
 semijoin_set_max_keys(int32_t max_keys)
 {
 	semijoin_max_keys = max_keys;
+}
+
+int32_t
+semijoin_max_keys_get(void)
+{
+	return semijoin_max_keys;
 }
 
 /*
@@ -67,6 +75,12 @@ column_pos(const CatTable *t, const char *col)
 		if (strcmp(t->columns[i], col) == 0)
 			return i;
 	return -1;
+}
+
+static const char *
+ref_name(const ParseRel *r)
+{
+	return r->alias != NULL ? r->alias : r->name;
 }
 
 /* rel_nodes: how many nodes hold the shards relation r reads */
@@ -149,15 +163,21 @@ semijoin_choose(const Analysis *an, Arena *a, SemiJoin **out)
 	return n;
 }
 
-bool
-semijoin_prefetch(const Analysis *an, Arena *a, const SemiJoin *sj, DistPlan *plan, SgError *err)
+/*
+ * prefetch_plan: PLAN_PREFETCH reading relation rel's fragments (its shards, its own filters):
+ * column col, or the whole row as text when col is NULL
+ */
+static bool
+prefetch_plan(const Analysis *an, Arena *a, int32_t rel, const char *col, DistPlan *plan,
+              SgError *err)
 {
-	const RelInfo *ri = &an->rels[sj->small];
+	const RelInfo *ri = &an->rels[rel];
 	const CatTable *t = ri->table;
 	const CatGroup *g = ri->group;
+	const ParseRel *pr = &an->pi.rels[rel];
 	const char **cols = ARENA_NEW_ARRAY(a, const char *, 1);
-	cols[0] = sj->small_col;
-	DeparsePull p = {.rel = sj->small,
+	cols[0] = col;
+	DeparsePull p = {.rel = rel,
 	                 .table = t->name,
 	                 .shell_schema = t->schema,
 	                 .ntable_cols = t->ncolumns,
@@ -165,7 +185,8 @@ semijoin_prefetch(const Analysis *an, Arena *a, const SemiJoin *sj, DistPlan *pl
 	                 .table_col_types = t->column_types,
 	                 .ncols = 1,
 	                 .cols = cols,
-	                 .push_filters = true};
+	                 .push_filters = true,
+	                 .whole_row = col == NULL ? ref_name(pr) : NULL};
 	TaskList tl;
 	tasks_init(&tl, a);
 	const char **schemas = ARENA_NEW_ARRAY(a, const char *, g->shard_count + 1);
@@ -191,9 +212,42 @@ semijoin_prefetch(const Analysis *an, Arena *a, const SemiJoin *sj, DistPlan *pl
 	plan->kind = PLAN_PREFETCH;
 	plan->prefetch = q;
 	plan->prefetch_max = semijoin_max_keys;
+	return true;
+}
+
+bool
+semijoin_prefetch(const Analysis *an, Arena *a, const SemiJoin *sj, DistPlan *plan, SgError *err)
+{
+	if (!prefetch_plan(an, a, sj->small, sj->small_col, plan, err))
+		return false;
 	plan->prefetch_big = sj->big;
 	plan->prefetch_small = sj->small;
 	return true;
+}
+
+bool
+semijoin_inline_prefetch(const Analysis *an, Arena *a, int32_t rel, DistPlan *plan, SgError *err)
+{
+	if (!prefetch_plan(an, a, rel, NULL, plan, err))
+		return false;
+	plan->prefetch_big = -1;
+	plan->prefetch_small = rel;
+	return true;
+}
+
+const KeySet *
+semijoin_find_keys(const Analysis *an, int32_t big, int32_t small)
+{
+	for (int32_t k = 0; k < an->nkeys; k++)
+		if (an->keys[k].big == big && an->keys[k].small == small)
+			return &an->keys[k];
+	return NULL;
+}
+
+const char *
+semijoin_rows_literal(Arena *a, const KeySet *ks)
+{
+	return array_literal(a, ks, false);
 }
 
 static int
@@ -202,13 +256,14 @@ cmp_str(const void *x, const void *y)
 	return strcmp(*(const char *const *)x, *(const char *const *)y);
 }
 
-/* array_literal: `{"k1","k2",...}`, sorted, duplicates once (in a) */
+/* array_literal: `{"k1","k2",...}`; dedup: sorted, duplicates once (in a) */
 static char *
-array_literal(Arena *a, const KeySet *ks)
+array_literal(Arena *a, const KeySet *ks, bool dedup)
 {
 	const char **v = ARENA_NEW_ARRAY(a, const char *, ks->n + 1);
 	memcpy(v, ks->values, sizeof(char *) * (size_t)ks->n);
-	qsort(v, (size_t)ks->n, sizeof(char *), cmp_str);
+	if (dedup)
+		qsort(v, (size_t)ks->n, sizeof(char *), cmp_str);
 	size_t len = 3;
 	for (int32_t i = 0; i < ks->n; i++)
 		len += 2 * strlen(v[i]) + 3;
@@ -216,7 +271,7 @@ array_literal(Arena *a, const KeySet *ks)
 	char *o = out;
 	*o++ = '{';
 	for (int32_t i = 0; i < ks->n; i++) {
-		if (i > 0 && strcmp(v[i], v[i - 1]) == 0)
+		if (dedup && i > 0 && strcmp(v[i], v[i - 1]) == 0)
 			continue;
 		if (o > out + 1)
 			*o++ = ',';
@@ -251,12 +306,6 @@ sql_string(Arena *a, const char *text)
 	return out;
 }
 
-static const char *
-ref_name(const ParseRel *r)
-{
-	return r->alias != NULL ? r->alias : r->name;
-}
-
 const char *
 semijoin_condition(Arena *a, const Analysis *an, const SemiJoin *sj, const KeySet *ks)
 {
@@ -264,7 +313,7 @@ semijoin_condition(Arena *a, const Analysis *an, const SemiJoin *sj, const KeySe
 	const ParseRel *s = &an->pi.rels[sj->small];
 	const char *lit =
 	    ks != NULL
-	        ? sql_string(a, array_literal(a, ks))
+	        ? sql_string(a, array_literal(a, ks, true))
 	        : sql_string(a, arena_printf(a, "{<keys of %s.%s>}", ref_name(s), sj->small_col));
 	return arena_printf(a, "\"%s\".\"%s\" = ANY (%s::%s[])", ref_name(b), sj->big_col, lit,
 	                    sj->type_name);

@@ -41,6 +41,7 @@ typedef struct SemiJoin {
 
 /* semijoin_set_max_keys: the gateway's semijoin_max_keys (0 = no reduction); before loops run */
 void semijoin_set_max_keys(int32_t max_keys);
+int32_t semijoin_max_keys_get(void);
 
 /* semijoin_choose: the reductions for the statement, in a fixed order (in a); their count */
 int32_t semijoin_choose(const Analysis *an, Arena *a, SemiJoin **out);
@@ -51,6 +52,21 @@ int32_t semijoin_choose(const Analysis *an, Arena *a, SemiJoin **out);
  */
 SG_MUSTCHECK bool semijoin_prefetch(const Analysis *an, Arena *a, const SemiJoin *sj,
                                     DistPlan *plan, SgError *err);
+
+/*
+ * Inlined relations: an UPDATE / DELETE reading a distributed table other
+ * than its target (not co-located) reads that table's rows first (a
+ * PLAN_PREFETCH of `<ref>::text` with the table's own filters, at most
+ * semijoin_max_keys rows) and runs with the table replaced by
+ * `unnest('{rows}'::<table>[]) AS <ref>` (deparse_inline_rels): a
+ * broadcast of those rows to every node of the target.
+ */
+SG_MUSTCHECK bool semijoin_inline_prefetch(const Analysis *an, Arena *a, int32_t rel,
+                                           DistPlan *plan, SgError *err);
+/* semijoin_find_keys: the fetched set for (big, small) (big -1: an inlined relation), or NULL */
+const KeySet *semijoin_find_keys(const Analysis *an, int32_t big, int32_t small);
+/* semijoin_rows_literal: an inlined relation's rows as an array literal (in a) */
+const char *semijoin_rows_literal(Arena *a, const KeySet *ks);
 
 /*
  * semijoin_condition: `<ref>.<big_col> = ANY ('{k1,...}'::<type>[])` for the

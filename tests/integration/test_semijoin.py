@@ -189,6 +189,51 @@ def key_set_too_large_falls_back(c):
     g.close()
 
 
+WRITES = [
+    "UPDATE sj_big b SET v = s.id + 1000 FROM sj_small s WHERE b.k = s.x AND s.tag = 'tag2'",
+    "UPDATE sj_big SET t = 'moved' WHERE k IN (SELECT x FROM sj_small WHERE id < 20) AND v < 30",
+    "DELETE FROM sj_big b USING sj_small s WHERE b.k = s.x AND s.t = 'e,f'",
+    "DELETE FROM sj_big WHERE v > (SELECT count(*) FROM sj_small WHERE tag = 'tag3') + 80",
+    "UPDATE sj_big b SET v = -1 WHERE NOT EXISTS (SELECT 1 FROM sj_mid m WHERE m.y = b.k) "
+    "AND b.id % 100 = 0",
+    "DELETE FROM sj_big WHERE id = 39 AND k IN (SELECT x FROM sj_small)",
+]
+
+
+@test
+def updates_and_deletes_reading_other_tables(c):
+    # UPDATE / DELETE reading a table that is not co-located: its rows are read first and
+    # sent with the statement to every node of the target (a broadcast)
+    g = c.gw()
+    n = c.node(1)
+    ncur = n.cursor()
+    ncur.execute("SET search_path = sjref")
+    cur = g.cursor()
+    for q in WRITES:
+        cur.execute(q)
+        ncur.execute(q)
+        eq(cur.rowcount, ncur.rowcount, "row count of " + q)
+        check = "SELECT id, k, t, v FROM sj_big ORDER BY id"
+        eq(c.rows(g, check), c.rows(n, check), "table after " + q)
+    # inside a block: rolled back with the block
+    g.autocommit = False
+    cur.execute("DELETE FROM sj_big b USING sj_small s WHERE b.k = s.x")
+    assert cur.rowcount > 0
+    g.rollback()
+    g.autocommit = True
+    eq(c.rows(g, "SELECT count(*) FROM sj_big"), c.rows(n, "SELECT count(*) FROM sj_big"),
+       "rolled back")
+    # more rows than semijoin_max_keys (100): refused, nothing changed
+    try:
+        cur.execute("UPDATE sj_small s SET tag = 'x' FROM sj_big b WHERE b.k = s.x")
+        raise AssertionError("reading 20000 rows of sj_big was not refused")
+    except Exception as e:  # noqa: BLE001
+        eq(getattr(e, "pgcode", None), "0A000", str(e))
+    eq(c.rows(g, "SELECT count(*) FROM sj_small WHERE tag = 'x'"), [(0,)], "nothing changed")
+    n.close()
+    g.close()
+
+
 @test
 def two_phase_commit_after_a_multi_stage_read(c):
     # a transaction writing on several nodes that also ran a multi-stage read (temporary

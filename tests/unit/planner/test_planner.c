@@ -537,9 +537,7 @@ static const PlanCase colocated_cases[] = {
      1,
      {{NODE_OF(5),
        "SELECT * FROM sg_g1_$S(5).t t JOIN sg_g1_$S(5).u u USING (id) WHERE t.id = 5"}}},
-    /* not linked by the distribution column, or not co-located: not fan-out */
-    {"DELETE FROM t WHERE EXISTS (SELECT 1 FROM u WHERE u.w = t.id)", "0A000", 0, NULL, 0, {{0}}},
-    {"UPDATE t SET v = 'a' FROM s WHERE s.name = t.v", "0A000", 0, NULL, 0, {{0}}},
+    /* not linked by the distribution column, or not co-located: rows inlined (test_semijoin) */
 };
 
 /* multi-stage: the final query, on the first node over the temporary tables */
@@ -1039,6 +1037,95 @@ test_multistage_stages(void)
 	CU_ASSERT_STRING_EQUAL(stage_of(p, 1)->tasks[0].sql, "SELECT * FROM sg_g1_1.t t");
 	CU_ASSERT_STRING_EQUAL(p->tasks[0].sql, "SELECT * FROM pg_temp.sg_tmp_1 t JOIN loc ON loc.a = "
 	                                        "t.id WHERE t.v = $1 AND random() < t.id");
+}
+
+/* plan_keys: plan sql again with key sets (after PLAN_PREFETCH) */
+static DistPlan *
+plan_keys(const char *sql, const KeySet *keys, int32_t nkeys, SgError *err)
+{
+	StmtList sl;
+	if (!planner_split(arena, sql, &sl, err))
+		return NULL;
+	DistPlan *p = NULL;
+	if (!planner_plan_stmt_keys(snap, sl.stmts[0], sl.texts[0], NULL, NULL, NULL, 0, keys, nkeys,
+	                            arena, &p, err))
+		return NULL;
+	dump_plan(sql, p);
+	return p;
+}
+
+/*
+ * test_semijoin: a join that is not co-located, t (est. 1000 rows) with s
+ * (est. 10): s's keys fetched first, then t's fragments filtered by them;
+ * an UPDATE reading a table that is not co-located: its rows fetched, then
+ * inlined as an array of its row type
+ */
+static void
+test_semijoin(void)
+{
+	SgError err;
+	CatTable *t = (CatTable *)catalog_find_table(snap, NULL, "t");
+	CatTable *st = (CatTable *)catalog_find_table(snap, NULL, "s");
+	t->est_rows = 1000;
+	st->est_rows = 10;
+	const char *q = "SELECT count(*) FROM t JOIN s ON s.x = t.id WHERE s.name <> 'z'";
+	DistPlan *p = plan_sql(q, &err);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(p);
+	CU_ASSERT_EQUAL_FATAL(p->kind, PLAN_PREFETCH);
+	CU_ASSERT_EQUAL(p->prefetch_big, 0);
+	CU_ASSERT_EQUAL(p->prefetch_small, 1);
+	CU_ASSERT_EQUAL_FATAL(p->prefetch->ntasks, 2);
+	CU_ASSERT_STRING_EQUAL(p->prefetch->tasks[0].sql,
+	                       "SELECT x FROM sg_g2_0.s s WHERE s.name <> 'z'");
+	const char *vals[] = {"7", "3", "7"};
+	KeySet ks = {.big = 0, .small = 1, .n = 3, .values = vals};
+	p = plan_keys(q, &ks, 1, &err);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(p);
+	CU_ASSERT_EQUAL_FATAL(p->kind, PLAN_TASKS);
+	CU_ASSERT_EQUAL_FATAL(p->nstages, 2);
+	CU_ASSERT_EQUAL(p->nsemijoins, 1);
+	CU_ASSERT_STRING_EQUAL(p->stages[0].tasks[0].sql,
+	                       "SELECT id FROM sg_g1_1.t t WHERE t.id = ANY('{\"3\",\"7\"}'::int8[])");
+	/* too many keys: the plan pulls t whole */
+	ks.overflow = true;
+	p = plan_keys(q, &ks, 1, &err);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(p);
+	CU_ASSERT_EQUAL(p->nsemijoins, 0);
+	CU_ASSERT_STRING_EQUAL(p->stages[0].tasks[0].sql, "SELECT id FROM sg_g1_1.t t");
+	/* an outer join's preserved side is not filtered */
+	p = plan_sql("SELECT count(*) FROM t LEFT JOIN s ON s.x = t.id", &err);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(p);
+	CU_ASSERT_EQUAL(p->kind, PLAN_TASKS);
+	CU_ASSERT_EQUAL(p->nsemijoins, 0);
+	t->est_rows = 0;
+	st->est_rows = 0;
+
+	q = "UPDATE t SET v = 'a' FROM s WHERE s.name = t.v";
+	p = plan_sql(q, &err);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(p);
+	CU_ASSERT_EQUAL_FATAL(p->kind, PLAN_PREFETCH);
+	CU_ASSERT_EQUAL(p->prefetch_big, -1);
+	CU_ASSERT_EQUAL(p->prefetch_small, 1);
+	CU_ASSERT_STRING_EQUAL(p->prefetch->tasks[0].sql, "SELECT s::text FROM sg_g2_0.s s");
+	const char *rows[] = {"(b,1)", "(\"c d\",2)"};
+	KeySet rs = {.big = -1, .small = 1, .n = 2, .values = rows};
+	p = plan_keys(q, &rs, 1, &err);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(p);
+	CU_ASSERT_EQUAL_FATAL(p->kind, PLAN_TASKS);
+	CU_ASSERT_EQUAL(p->ntasks, 3);
+	CU_ASSERT_PTR_NOT_NULL(strstr(p->tasks[0].sql,
+	                              "UPDATE sg_g1_0.t t SET v = 'a' FROM unnest(E'{\"(b,1)\","
+	                              "\"(\\\\\"c d\\\\\",2)\"}'::public.s[]) s WHERE s.name = "
+	                              "t.v"));
+	rs.overflow = true;
+	CU_ASSERT_PTR_NULL(plan_keys(q, &rs, 1, &err));
+	CU_ASSERT_STRING_EQUAL(err.sqlstate, "0A000");
+	/* Describe / SQL EXECUTE plan without fetching: the old refusal */
+	StmtList sl;
+	CU_ASSERT_TRUE_FATAL(planner_split(arena, q, &sl, &err));
+	CU_ASSERT_FALSE(planner_plan_stmt_keys(snap, sl.stmts[0], sl.texts[0], NULL, NULL, NULL, 0,
+	                                       NULL, -1, arena, &p, &err));
+	CU_ASSERT_STRING_EQUAL(err.sqlstate, "0A000");
 }
 
 /* test_explain: the distributed plan as text rows, sent as parameters */
@@ -1757,6 +1844,7 @@ sg_register_tests(void)
 	CU_add_test(s, "gateway_funcs", test_gateway_funcs);
 	CU_add_test(s, "plan_flags", test_plan_flags);
 	CU_add_test(s, "params", test_params);
+	CU_add_test(s, "semijoin", test_semijoin);
 	CU_add_test(s, "copy_cursor", test_copy_cursor);
 	CU_add_test(s, "shards_match_postgres", test_shards_match_postgres);
 }
