@@ -227,6 +227,9 @@ static bool plan_stmt(const CatalogSnapshot *snap, const ParsedStmt *stmt, const
                       const char *search_path, const PlanParams *params, const PlanShape *shape,
                       Arena *a, DistPlan **out, SgError *err);
 
+static bool inline_sql(const Analysis *an, Arena *a, const int32_t *rels, int32_t n,
+                       bool placeholders, StmtList *out, SgError *err);
+
 /*
  * plan_inlined: an UPDATE / DELETE that fan-out cannot answer (why) because
  * it reads distributed tables other than its target: each is read first
@@ -238,8 +241,6 @@ plan_inlined(const Analysis *an, Arena *a, DistPlan *plan, const SgError *why, S
 {
 	const ParseInfo *pi = &an->pi;
 	int32_t *rels = ARENA_NEW_ARRAY(a, int32_t, pi->nrels + 1);
-	const char **lits = ARENA_NEW_ARRAY(a, const char *, pi->nrels + 1);
-	const char **schemas = ARENA_NEW_ARRAY(a, const char *, pi->nrels + 1);
 	int32_t n = 0;
 	for (int32_t i = 0; i < pi->nrels; i++) {
 		if (an->rels[i].cls != REL_DISTRIBUTED || pi->rels[i].is_target)
@@ -257,22 +258,15 @@ plan_inlined(const Analysis *an, Arena *a, DistPlan *plan, const SgError *why, S
 			                    "%s reading more than %d rows of the distributed table \"%s\" "
 			                    "is not supported (semijoin_max_keys)",
 			                    pi->tag, (int)semijoin_max_keys_get(), pi->rels[i].name);
-		lits[n] = ks != NULL ? semijoin_rows_literal(a, ks)
-		                     : arena_printf(a, "{<rows of %s>}", pi->rels[i].name);
-		schemas[n] = an->rels[i].table->schema;
 		rels[n++] = i;
 	}
 	if (n == 0) {
 		*err = *why;
 		return false;
 	}
-	char *sql;
-	if (!deparse_inline_rels(a, an->stmt, pi, rels, schemas, lits, n, &sql, err))
-		return false;
 	StmtList sl;
-	if (!planner_split(a, sql, &sl, err))
+	if (!inline_sql(an, a, rels, n, an->shape.describe_keys, &sl, err))
 		return false;
-	SG_ASSERT(sl.nstmts == 1);
 	PlanShape shape = an->shape;
 	shape.no_prefetch = true;
 	DistPlan *ip;
@@ -280,6 +274,108 @@ plan_inlined(const Analysis *an, Arena *a, DistPlan *plan, const SgError *why, S
 	               err))
 		return false;
 	*plan = *ip;
+	return true;
+}
+
+/* inline_sql: the statement with rels[0..n) inlined (rows fetched, or placeholders) */
+static bool
+inline_sql(const Analysis *an, Arena *a, const int32_t *rels, int32_t n, bool placeholders,
+           StmtList *out, SgError *err)
+{
+	const char **lits = ARENA_NEW_ARRAY(a, const char *, n + 1);
+	const char **schemas = ARENA_NEW_ARRAY(a, const char *, n + 1);
+	for (int32_t k = 0; k < n; k++) {
+		const KeySet *ks = placeholders ? NULL : semijoin_find_keys(an, -1, rels[k]);
+		lits[k] = ks != NULL ? semijoin_rows_literal(a, ks)
+		                     : arena_printf(a, "{<rows of %s>}", an->pi.rels[rels[k]].name);
+		schemas[k] = an->rels[rels[k]].table->schema;
+	}
+	char *sql;
+	if (!deparse_inline_rels(a, an->stmt, &an->pi, rels, schemas, lits, n, &sql, err) ||
+	    !planner_split(a, sql, out, err))
+		return false;
+	SG_ASSERT(out->nstmts == 1);
+	return true;
+}
+
+/*
+ * plan_broadcast: a SELECT over distributed tables that are not co-located,
+ * where every table outside the largest one's co-location group is small
+ * (node statistics: est * nodes of the largest < its est, and at most
+ * semijoin_max_keys rows): when the statement with those tables inlined
+ * would fan out (joins per shard of the largest), their rows are fetched
+ * (PLAN_PREFETCH) and sent with it to every node: a broadcast join. *done
+ * false: not applicable (the caller plans multi-stage).
+ */
+static bool
+plan_broadcast(const Analysis *an, Arena *a, DistPlan *plan, bool *done, SgError *err)
+{
+	const ParseInfo *pi = &an->pi;
+	*done = false;
+	if (an->shape.one_task || (an->shape.no_prefetch && !an->shape.describe_keys) ||
+	    semijoin_max_keys_get() <= 0)
+		return true;
+	int32_t big = -1;
+	for (int32_t i = 0; i < pi->nrels; i++) {
+		if (an->rels[i].cls != REL_DISTRIBUTED)
+			continue;
+		if (catalog_est_rows(an->rels[i].table) < 0)
+			return true;
+		if (big < 0 || catalog_est_rows(an->rels[i].table) > catalog_est_rows(an->rels[big].table))
+			big = i;
+	}
+	if (big < 0)
+		return true;
+	int64_t est_big = catalog_est_rows(an->rels[big].table);
+	int32_t nodes = 0;
+	for (int32_t k = 0; k < an->snap->nnodes; k++)
+		for (int32_t s = 0; s < an->rels[big].group->shard_count; s++)
+			if (an->rels[big].group->placement[s] == an->snap->nodes[k].id) {
+				nodes++;
+				break;
+			}
+	int32_t *rels = ARENA_NEW_ARRAY(a, int32_t, pi->nrels + 1);
+	int32_t n = 0;
+	for (int32_t i = 0; i < pi->nrels; i++) {
+		if (an->rels[i].cls != REL_DISTRIBUTED || an->rels[i].group == an->rels[big].group)
+			continue;
+		int64_t e = catalog_est_rows(an->rels[i].table);
+		if (e > semijoin_max_keys_get() || e * nodes >= est_big)
+			return true;
+		rels[n++] = i;
+	}
+	if (n == 0)
+		return true;
+	/* would it fan out? */
+	StmtList sl;
+	if (!inline_sql(an, a, rels, n, true, &sl, err))
+		return false;
+	Analysis trial;
+	SgError why;
+	if (!analyze_stmt(an->snap, sl.stmts[0], sl.texts[0], an->search_path, an->params, a, &trial,
+	                  err))
+		return false;
+	if (trial.nlocal > 0 || !fanout_applies(&trial, &why))
+		return true;
+	for (int32_t k = 0; k < n; k++) {
+		const KeySet *ks = semijoin_find_keys(an, -1, rels[k]);
+		if (ks == NULL && !an->shape.describe_keys) {
+			*done = true;
+			return semijoin_inline_prefetch(an, a, rels[k], plan, err);
+		}
+		if (ks != NULL && ks->overflow)
+			return true; /* more rows than the estimate: multi-stage */
+	}
+	if (!inline_sql(an, a, rels, n, an->shape.describe_keys, &sl, err))
+		return false;
+	PlanShape shape = an->shape;
+	shape.no_prefetch = true;
+	DistPlan *ip;
+	if (!plan_stmt(an->snap, sl.stmts[0], sl.texts[0], an->search_path, an->params, &shape, a, &ip,
+	               err))
+		return false;
+	*plan = *ip;
+	*done = true;
 	return true;
 }
 
@@ -315,6 +411,11 @@ plan_query(const Analysis *an, Arena *a, DistPlan *plan, int32_t first_node, SgE
 			SgError why;
 			if (!an->shape.one_task && fanout_applies(an, &why))
 				return fanout_plan(an, a, plan, err);
+			bool done;
+			if (!plan_broadcast(an, a, plan, &done, err))
+				return false;
+			if (done)
+				return true;
 		}
 		return multistage_plan(an, a, plan, err);
 	}

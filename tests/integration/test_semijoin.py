@@ -65,6 +65,10 @@ QUERIES = [
     "ON b.k = s.x WHERE b.v = m.id)",
     # an OR keeps the equality from filtering: no reduction may apply
     "SELECT count(*) FROM sj_big b JOIN sj_small s ON b.k = s.x OR b.v = s.id",
+    # broadcast joins (no aggregate across shards), inner and outer
+    "SELECT b.id, s.tag, b.t FROM sj_big b JOIN sj_small s ON b.k = s.x WHERE b.v < 20",
+    "SELECT b.id, s.id FROM sj_big b LEFT JOIN sj_small s ON b.k = s.x WHERE b.id % 50 = 1",
+    "SELECT b.id, s.id FROM sj_big b JOIN sj_small s ON s.t = b.t AND b.k = s.x",
     # DISTINCT and LIMIT over the reduced join
     "SELECT DISTINCT b.k FROM sj_big b JOIN sj_small s ON b.k = s.x ORDER BY b.k DESC LIMIT 5",
 ]
@@ -138,6 +142,11 @@ def explain_shows_the_reduction(c):
     assert "Semi-join" not in text, text
     text = explain(c, QUERIES[8])
     assert "Semi-join" not in text, text
+    # no aggregate across shards: the small side's rows go to the big side's nodes, which
+    # join per shard (a broadcast join)
+    text = explain(c, "SELECT b.id, s.tag FROM sj_big b JOIN sj_small s ON b.k = s.x")
+    assert "fan-out to 3 node(s)" in text, text
+    assert "JOIN unnest('{<rows of sj_small>}'::public.sj_small[]) s ON b.k = s.x" in text, text
 
 
 @test
