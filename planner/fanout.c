@@ -73,6 +73,31 @@ grouped_by_dist(const Analysis *an, int32_t s, const bool *linked)
 	return false;
 }
 
+/*
+ * windows_by_dist: every window of level s is partitioned by the
+ * distribution column of a linked relation of its own (a plain PARTITION BY
+ * item), directly or through the named window it refers to: each partition
+ * then lives in one shard, so per-shard window functions are PostgreSQL's.
+ */
+static bool
+windows_by_dist(const Analysis *an, int32_t s, const bool *linked)
+{
+	const ParseScope *sc = &an->pi.scopes[s];
+	if (sc->window_unpartitioned || sc->nwindows == 0)
+		return false;
+	for (int32_t k = 0; k < sc->nwindows; k++) {
+		bool found = false;
+		for (int32_t i = 0; i < sc->windows[k].npart && !found; i++) {
+			int32_t r = analyze_dist_rel_of(an, s, &sc->windows[k].part[i]);
+			found =
+			    r >= 0 && linked[r] && an->pi.rels[r].scope == s && !an->pi.rels[r].outer_nullable;
+		}
+		if (!found)
+			return false;
+	}
+	return true;
+}
+
 /* check_top_rel: a relation read by the top query level (not in a sublink) */
 static bool
 check_top_rel(const Analysis *an, int32_t d, const bool *linked, SgError *err)
@@ -86,6 +111,8 @@ check_top_rel(const Analysis *an, int32_t d, const bool *linked, SgError *err)
 		all |= blockers[k].flag;
 	for (int32_t s = r->scope; s >= 0; s = pi->scopes[s].parent) {
 		uint32_t f = pi->scopes[s].features;
+		if ((f & PARSE_F_WINDOW) && windows_by_dist(an, s, linked))
+			f &= ~(uint32_t)PARSE_F_WINDOW;
 		if ((f & PARSE_F_GROUP_BY) && (f & all & ~grouping) == 0 && grouped_by_dist(an, s, linked))
 			continue;
 		for (size_t k = 0; k < SG_ARRAY_LEN(blockers); k++)

@@ -491,6 +491,36 @@ is_gateway_func(const char *name)
 	                        strcmp(name, "shardgate_plan_cache") == 0);
 }
 
+/*
+ * note_window: a window definition of the current level: an inline OVER
+ * (inherits: `OVER w`, or `OVER (w ...)`) or a WINDOW entry (inherits with a
+ * base window name)
+ */
+static void
+note_window(Walk *w, const PgQuery__WindowDef *wd, bool is_entry)
+{
+	ParseScope *s = &w->info->scopes[w->scope];
+	bool inherits = (wd->refname != NULL && wd->refname[0] != '\0') ||
+	                (!is_entry && wd->name != NULL && wd->name[0] != '\0');
+	if (wd->n_partition_clause == 0) {
+		if (!inherits)
+			s->window_unpartitioned = true;
+		return;
+	}
+	ParseWindow *nw = ARENA_NEW_ARRAY(w->a, ParseWindow, s->nwindows + 1);
+	if (s->nwindows > 0)
+		memcpy(nw, s->windows, sizeof(ParseWindow) * (size_t)s->nwindows);
+	ParseWindow *win = &nw[s->nwindows];
+	win->part = ARENA_NEW_ARRAY(w->a, ParseValue, wd->n_partition_clause);
+	for (size_t i = 0; i < wd->n_partition_clause; i++) {
+		ParseValue v = value_of(w->a, wd->partition_clause[i]);
+		if (v.kind == PV_COLUMN)
+			win->part[win->npart++] = v;
+	}
+	s->windows = nw;
+	s->nwindows++;
+}
+
 static void
 note_func_call(Walk *w, const PgQuery__FuncCall *fc)
 {
@@ -500,10 +530,11 @@ note_func_call(Walk *w, const PgQuery__FuncCall *fc)
 	if (w->scope < 0)
 		return;
 	ParseScope *s = &w->info->scopes[w->scope];
-	if (fc->over != NULL)
+	if (fc->over != NULL) {
 		s->features |= PARSE_F_WINDOW;
-	else if (fc->agg_star || fc->agg_distinct || fc->n_agg_order > 0 || fc->agg_filter != NULL ||
-	         fc->agg_within_group || (name != NULL && is_aggregate_name(name)))
+		note_window(w, fc->over, false);
+	} else if (fc->agg_star || fc->agg_distinct || fc->n_agg_order > 0 || fc->agg_filter != NULL ||
+	           fc->agg_within_group || (name != NULL && is_aggregate_name(name)))
 		s->features |= PARSE_F_AGGREGATE;
 }
 
@@ -542,6 +573,9 @@ walk_select(Walk *w, const PgQuery__SelectStmt *s)
 				sc->group[sc->ngroup++] = v;
 		}
 	}
+	for (size_t i = 0; i < s->n_window_clause; i++)
+		if (s->window_clause[i]->node_case == PG_QUERY__NODE__NODE_WINDOW_DEF)
+			note_window(w, s->window_clause[i]->window_def, true);
 	add_conjuncts(w, s->where_clause);
 	for (size_t i = 0; i < s->n_from_clause; i++)
 		add_join_quals(w, s->from_clause[i]);

@@ -74,6 +74,12 @@ typedef struct ParseEquality {
 	ParseValue rhs;
 } ParseEquality;
 
+/* ParseWindow: one window's PARTITION BY items that are plain column references */
+typedef struct ParseWindow {
+	int32_t npart;
+	ParseValue *part;
+} ParseWindow;
+
 /* ParseScope: one query level (SELECT, including each arm of a set operation, or DML) */
 typedef struct ParseScope {
 	int32_t parent;    /* enclosing scope, -1 for the top */
@@ -81,6 +87,12 @@ typedef struct ParseScope {
 	void *node;        /* the SelectStmt (NULL for DML levels): for deparse.c only */
 	int32_t ngroup;    /* GROUP BY items that are plain column references */
 	ParseValue *group;
+	/* window definitions of the level (OVER (...) and WINDOW entries) with a PARTITION BY of
+	 * their own: its plain column references; a window without one that does not inherit one
+	 * from a named window sets window_unpartitioned */
+	int32_t nwindows;
+	ParseWindow *windows;
+	bool window_unpartitioned;
 } ParseScope;
 
 /*
