@@ -428,15 +428,6 @@ union_all(Arena *a, PgQuery__SelectStmt **branches, int32_t n)
 	return acc;
 }
 
-static bool
-in_list(const char *s, const char *const *list, int32_t n)
-{
-	for (int32_t i = 0; i < n; i++)
-		if (strcmp(list[i], s) == 0)
-			return true;
-	return false;
-}
-
 /*
  * is_safe_func: functions a pushed-down filter may call: immutable or
  * stable built-ins whose answer does not depend on where they run (the
@@ -460,11 +451,19 @@ is_safe_func(const char *name)
 	return false;
 }
 
-typedef struct PushCtx {
+/* PushRel: a relation the fragment reads: its reference name and columns */
+typedef struct PushRel {
 	const char *refname;
 	const char *const *cols;
 	int32_t ncols;
 	const uint32_t *types; /* [ncols] or NULL */
+} PushRel;
+
+/* PushCtx: the relations a fragment reads: `one`, plus `more` for a joined fragment */
+typedef struct PushCtx {
+	PushRel one;
+	const PushRel *more;
+	int32_t nmore;
 } PushCtx;
 
 static bool pushable(const PushCtx *c, const PgQuery__Node *n);
@@ -473,9 +472,34 @@ static PushCtx
 push_ctx(const ParseInfo *info, const DeparsePull *p)
 {
 	const ParseRel *r = &info->rels[p->rel];
-	PushCtx c = {r->alias != NULL ? r->alias : r->name, p->table_cols, p->ntable_cols,
-	             p->table_col_types};
+	PushCtx c = {.one = {r->alias != NULL ? r->alias : r->name, p->table_cols, p->ntable_cols,
+	                     p->table_col_types}};
 	return c;
+}
+
+/*
+ * push_col: the relation of c a column reference (`col` or `ref.col`) names,
+ * and the column's index in it; NULL when none does
+ */
+static const PushRel *
+push_col(const PushCtx *c, const PgQuery__ColumnRef *cr, int32_t *idx)
+{
+	const char *f0 = cr->n_fields >= 1 ? node_string_of(cr->fields[0]) : NULL;
+	const char *f1 = cr->n_fields >= 2 ? node_string_of(cr->fields[1]) : NULL;
+	if (f0 == NULL || cr->n_fields > 2 || (cr->n_fields == 2 && f1 == NULL))
+		return NULL;
+	const char *col = cr->n_fields == 2 ? f1 : f0;
+	for (int32_t k = 0; k <= c->nmore; k++) {
+		const PushRel *r = k == 0 ? &c->one : &c->more[k - 1];
+		if (cr->n_fields == 2 && strcmp(f0, r->refname) != 0)
+			continue;
+		for (int32_t i = 0; i < r->ncols; i++)
+			if (strcmp(r->cols[i], col) == 0) {
+				*idx = i;
+				return r;
+			}
+	}
+	return NULL;
 }
 
 static bool
@@ -502,15 +526,8 @@ pushable(const PushCtx *c, const PgQuery__Node *n)
 	case PG_QUERY__NODE__NODE_A_CONST:
 		return true;
 	case PG_QUERY__NODE__NODE_COLUMN_REF: {
-		const PgQuery__ColumnRef *cr = n->column_ref;
-		const char *f0 = cr->n_fields >= 1 ? node_string_of(cr->fields[0]) : NULL;
-		const char *f1 = cr->n_fields >= 2 ? node_string_of(cr->fields[1]) : NULL;
-		if (cr->n_fields == 1)
-			return f0 != NULL && in_list(f0, c->cols, c->ncols);
-		if (cr->n_fields == 2)
-			return f0 != NULL && f1 != NULL && strcmp(f0, c->refname) == 0 &&
-			       in_list(f1, c->cols, c->ncols);
-		return false;
+		int32_t idx;
+		return push_col(c, n->column_ref, &idx) != NULL;
 	}
 	case PG_QUERY__NODE__NODE_TYPE_CAST:
 		return pushable(c, n->type_cast->arg);
@@ -934,12 +951,9 @@ deparse_sum_type(const PushCtx *c, const PgQuery__Node *n)
 		return 0;
 	switch (n->node_case) {
 	case PG_QUERY__NODE__NODE_COLUMN_REF: {
-		const PgQuery__ColumnRef *cr = n->column_ref;
-		const char *f = cr->n_fields >= 1 ? node_string_of(cr->fields[cr->n_fields - 1]) : NULL;
-		for (int32_t i = 0; f != NULL && c->types != NULL && i < c->ncols; i++)
-			if (strcmp(c->cols[i], f) == 0)
-				return c->types[i];
-		return 0;
+		int32_t idx;
+		const PushRel *r = push_col(c, n->column_ref, &idx);
+		return r != NULL && r->types != NULL ? r->types[idx] : 0;
 	}
 	case PG_QUERY__NODE__NODE_A_CONST: {
 		const PgQuery__AConst *k = n->a_const;
@@ -1621,4 +1635,235 @@ deparse_inline_rels(Arena *a, const ParsedStmt *stmt, const ParseInfo *info, con
 		nodes[i]->range_var = info->rels[rels[i]].node;
 	}
 	return ok;
+}
+
+/* ---- partial aggregates over a join (planner/joinagg.c) ----------------------------- */
+
+typedef struct JaggCtx {
+	AggCtx agg;
+	const PgQuery__SelectStmt *top; /* the statement's SELECT (its GROUP BY and outputs) */
+	bool in_sort;                   /* visiting ORDER BY: bare output names are allowed */
+} JaggCtx;
+
+static PushCtx
+jagg_push(Arena *a, const DeparseJoinRel *rels, int32_t n)
+{
+	PushRel *more = ARENA_NEW_ARRAY(a, PushRel, n + 1);
+	for (int32_t i = 1; i < n; i++)
+		more[i - 1] = (PushRel){rels[i].refname, rels[i].cols, rels[i].ncols, rels[i].types};
+	PushCtx c = {.one = {rels[0].refname, rels[0].cols, rels[0].ncols, rels[0].types},
+	             .more = more,
+	             .nmore = n - 1};
+	return c;
+}
+
+static const char *
+group_key_name(Arena *a, size_t j)
+{
+	return arena_printf(a, "sg_k%d", (int)j + 1);
+}
+
+/* jagg_group_key: the GROUP BY item a column reference names (same relation and column) */
+static int32_t
+jagg_group_key(const JaggCtx *j, const PgQuery__ColumnRef *cr)
+{
+	int32_t idx, gidx;
+	const PushRel *r = push_col(&j->agg.push, cr, &idx);
+	if (r == NULL)
+		return -1;
+	for (size_t g = 0; g < j->top->n_group_clause; g++) {
+		const PgQuery__Node *gn = j->top->group_clause[g];
+		if (gn->node_case == PG_QUERY__NODE__NODE_COLUMN_REF &&
+		    push_col(&j->agg.push, gn->column_ref, &gidx) == r && gidx == idx)
+			return (int32_t)g;
+	}
+	return -1;
+}
+
+static bool
+is_output_name(const PgQuery__SelectStmt *s, const PgQuery__ColumnRef *cr)
+{
+	const char *f = cr->n_fields == 1 ? node_string_of(cr->fields[0]) : NULL;
+	for (size_t i = 0; f != NULL && i < s->n_target_list; i++) {
+		const PgQuery__ResTarget *rt = s->target_list[i]->res_target;
+		if (rt->name != NULL && strcmp(rt->name, f) == 0)
+			return true;
+	}
+	return false;
+}
+
+/*
+ * jagg_visit: aggregates as agg_visit does; a column reference outside them
+ * must name a GROUP BY item (with replace: becomes sg_m.sg_k<j>), or in ORDER
+ * BY an output column
+ */
+static bool
+jagg_visit(PgQuery__Node *n, void *arg)
+{
+	JaggCtx *j = arg;
+	if (agg_visit(n, &j->agg))
+		return true;
+	if (n->node_case != PG_QUERY__NODE__NODE_COLUMN_REF)
+		return false;
+	PgQuery__ColumnRef *cr = n->column_ref;
+	const char *f0 = cr->n_fields >= 1 ? node_string_of(cr->fields[0]) : NULL;
+	if (f0 != NULL && strcmp(f0, "sg_m") == 0)
+		return true; /* a combination's own reference */
+	int32_t g = jagg_group_key(j, cr);
+	if (g < 0) {
+		if (!(j->in_sort && is_output_name(j->top, cr)))
+			j->agg.ok = false;
+		return true;
+	}
+	if (j->agg.replace)
+		*n = *column_node(j->agg.a, "sg_m", group_key_name(j->agg.a, (size_t)g));
+	return true;
+}
+
+/* jagg_rewrite: a copy of the top SELECT with aggregates and group keys replaced (or checked) */
+static PgQuery__SelectStmt *
+jagg_rewrite(Arena *a, const ParsedStmt *stmt, const DeparseJoinRel *rels, int32_t nrels,
+             bool replace, NodeVec *partials, bool *ok)
+{
+	const PgQuery__SelectStmt *top = stmt->raw->stmt->select_stmt;
+	PgQuery__SelectStmt *s = copy_select(a, top);
+	JaggCtx j = {.agg = {.a = a,
+	                     .push = jagg_push(a, rels, nrels),
+	                     .ref = "sg_m",
+	                     .ok = true,
+	                     .replace = replace},
+	             .top = top};
+	j.agg.partials.a = a;
+	for (size_t i = 0; i < s->n_target_list && j.agg.ok; i++) {
+		PgQuery__Node *t = s->target_list[i];
+		if (t->node_case != PG_QUERY__NODE__NODE_RES_TARGET) {
+			j.agg.ok = false;
+			break;
+		}
+		const char *name = NULL;
+		if (replace && (t->res_target->name == NULL || t->res_target->name[0] == '\0') &&
+		    figure_colname(t->res_target->val, &name) > 0)
+			t->res_target->name = (char *)name; /* the output keeps PostgreSQL's name */
+		parse_visit_nodes(&t->base, jagg_visit, &j);
+	}
+	if (j.agg.ok && s->having_clause != NULL)
+		parse_visit_nodes(&s->having_clause->base, jagg_visit, &j);
+	j.in_sort = true;
+	for (size_t i = 0; j.agg.ok && i < s->n_sort_clause; i++)
+		parse_visit_nodes(&s->sort_clause[i]->base, jagg_visit, &j);
+	*partials = j.agg.partials;
+	*ok = j.agg.ok;
+	return s;
+}
+
+bool
+deparse_joinagg_ok(const ParsedStmt *stmt, const DeparseJoinRel *rels, int32_t nrels)
+{
+	const PgQuery__Node *topn = stmt->raw->stmt;
+	if (topn->node_case != PG_QUERY__NODE__NODE_SELECT_STMT || nrels < 1)
+		return false;
+	const PgQuery__SelectStmt *top = topn->select_stmt;
+	if (top->n_distinct_clause > 0 || top->n_window_clause > 0 || top->into_clause != NULL ||
+	    top->with_clause != NULL || top->n_locking_clause > 0 || top->n_from_clause == 0 ||
+	    (top->op != PG_QUERY__SET_OPERATION__SETOP_NONE &&
+	     top->op != PG_QUERY__SET_OPERATION__SET_OPERATION_UNDEFINED))
+		return false;
+	Arena *scratch = arena_create(4096);
+	PushCtx push = jagg_push(scratch, rels, nrels);
+	bool ok = true;
+	for (size_t g = 0; ok && g < top->n_group_clause; g++) {
+		int32_t idx;
+		const PgQuery__Node *gn = top->group_clause[g];
+		ok = gn->node_case == PG_QUERY__NODE__NODE_COLUMN_REF &&
+		     push_col(&push, gn->column_ref, &idx) != NULL;
+	}
+	NodeVec partials;
+	if (ok)
+		(void)jagg_rewrite(scratch, stmt, rels, nrels, false, &partials, &ok);
+	arena_destroy(scratch);
+	return ok;
+}
+
+/* jagg_fragment: the per-shard SELECT: group keys sg_k<j>, partials sg_p<k>, GROUP BY */
+static PgQuery__SelectStmt *
+jagg_fragment(Arena *a, const PgQuery__SelectStmt *top, const NodeVec *partials)
+{
+	PgQuery__SelectStmt *f = copy_select(a, top);
+	f->n_target_list = f->n_group_clause + partials->n;
+	f->target_list = ARENA_NEW_ARRAY(a, PgQuery__Node *, f->n_target_list + 1);
+	for (size_t i = 0; i < f->n_group_clause; i++)
+		f->target_list[i] = res_target_node(a, f->group_clause[i], group_key_name(a, i));
+	for (size_t i = 0; i < partials->n; i++)
+		f->target_list[f->n_group_clause + i] = partials->items[i];
+	f->having_clause = NULL;
+	f->n_sort_clause = 0;
+	f->sort_clause = NULL;
+	f->limit_count = NULL;
+	f->limit_offset = NULL;
+	f->limit_option = PG_QUERY__LIMIT_OPTION__LIMIT_OPTION_DEFAULT;
+	return f;
+}
+
+bool
+deparse_joinagg_fragment(Arena *a, const ParsedStmt *stmt, const ParseInfo *info,
+                         const DeparseJoinRel *rels, int32_t nrels, const DeparseRename *sets,
+                         int32_t nsets, int32_t per_set, const char *into_temp, char **out,
+                         SgError *err)
+{
+	NodeVec partials;
+	bool ok;
+	(void)jagg_rewrite(a, stmt, rels, nrels, true, &partials, &ok);
+	SG_ASSERT(ok);
+	PgQuery__SelectStmt **branches = ARENA_NEW_ARRAY(a, PgQuery__SelectStmt *, nsets + 1);
+	for (int32_t i = 0; i < nsets; i++) {
+		Saved *saved = apply_renames(a, info, sets + (size_t)i * (size_t)per_set, per_set);
+		branches[i] = jagg_fragment(a, stmt->raw->stmt->select_stmt, &partials);
+		restore_renames(saved, per_set);
+	}
+	PgQuery__Node *sel = select_node(a, union_all(a, branches, nsets));
+	if (into_temp == NULL)
+		return deparse_node(a, stmt->version, sel, out, err);
+	PgQuery__Node *ins = template_stmt(a, "INSERT INTO pg_temp.x SELECT");
+	ins->insert_stmt->relation->relname = (char *)into_temp;
+	ins->insert_stmt->select_stmt = sel;
+	return deparse_node(a, stmt->version, ins, out, err);
+}
+
+bool
+deparse_joinagg_create(Arena *a, const ParsedStmt *stmt, const DeparseJoinRel *rels, int32_t nrels,
+                       const char *temp, char **out, SgError *err)
+{
+	NodeVec partials;
+	bool ok;
+	(void)jagg_rewrite(a, stmt, rels, nrels, true, &partials, &ok);
+	SG_ASSERT(ok);
+	char *drop, *create;
+	if (!deparse_drop_temps(a, stmt, &temp, 1, &drop, err))
+		return false;
+	PgQuery__Node *n =
+	    template_stmt(a, "CREATE TEMP TABLE x ON COMMIT DROP AS SELECT FROM s.t WITH NO DATA");
+	n->create_table_as_stmt->into->rel->relname = (char *)temp;
+	n->create_table_as_stmt->query =
+	    select_node(a, jagg_fragment(a, stmt->raw->stmt->select_stmt, &partials));
+	if (!deparse_node(a, stmt->version, n, &create, err))
+		return false;
+	*out = arena_printf(a, "%s; %s", drop, create);
+	return true;
+}
+
+bool
+deparse_joinagg_final(Arena *a, const ParsedStmt *stmt, const DeparseJoinRel *rels, int32_t nrels,
+                      const char *temp, char **out, SgError *err)
+{
+	NodeVec partials;
+	bool ok;
+	PgQuery__SelectStmt *s = jagg_rewrite(a, stmt, rels, nrels, true, &partials, &ok);
+	SG_ASSERT(ok);
+	s->n_from_clause = 1;
+	s->from_clause = ARENA_NEW_ARRAY(a, PgQuery__Node *, 1);
+	s->from_clause[0] = range_var_node(a, range_var(a, "pg_temp", temp, "sg_m"));
+	s->where_clause = NULL;
+	for (size_t i = 0; i < s->n_group_clause; i++)
+		s->group_clause[i] = column_node(a, "sg_m", group_key_name(a, i));
+	return deparse_node(a, stmt->version, select_node(a, s), out, err);
 }

@@ -204,4 +204,46 @@ SG_MUSTCHECK bool deparse_inline_rels(Arena *a, const ParsedStmt *stmt, const Pa
                                       const char *const *literals, int32_t n, char **out,
                                       SgError *err);
 
+/*
+ * Partial aggregates over a join (planner/joinagg.c): the top SELECT
+ * aggregates over relations joined per shard (co-located distributed tables
+ * and reference tables). Each shard computes `SELECT <group item> AS
+ * sg_k<j>, ..., <partials> AS sg_p<k> FROM <its FROM> WHERE <its WHERE>
+ * GROUP BY <items>`; the merge node combines them: `SELECT <outputs with
+ * aggregates combined and group items as sg_m.sg_k<j>> FROM pg_temp.<temp>
+ * sg_m GROUP BY sg_m.sg_k1, ... HAVING ... ORDER BY ... LIMIT ...`.
+ * DeparseJoinRel: one relation of the FROM clause that expressions may
+ * read: its reference name and catalog columns.
+ */
+typedef struct DeparseJoinRel {
+	const char *refname;
+	int32_t ncols;
+	const char *const *cols;
+	const uint32_t *types; /* NULL = unknown */
+} DeparseJoinRel;
+
+/*
+ * deparse_joinagg_ok: a top SELECT without DISTINCT, window, set operation,
+ * WITH or locking; GROUP BY items plain columns of rels; aggregates the
+ * combinable ones (as deparse_agg_ok) over columns of rels; every other
+ * column reference of the outputs, HAVING and ORDER BY a GROUP BY item (ORDER
+ * BY may also name an output); no subqueries there
+ */
+bool deparse_joinagg_ok(const ParsedStmt *stmt, const DeparseJoinRel *rels, int32_t nrels);
+/* deparse_joinagg_fragment: the fragments of nsets shards (renames as deparse_union_all),
+ * UNION ALL-ed; with into_temp, `INSERT INTO pg_temp.<into_temp> ...` */
+SG_MUSTCHECK bool deparse_joinagg_fragment(Arena *a, const ParsedStmt *stmt, const ParseInfo *info,
+                                           const DeparseJoinRel *rels, int32_t nrels,
+                                           const DeparseRename *sets, int32_t nsets,
+                                           int32_t per_set, const char *into_temp, char **out,
+                                           SgError *err);
+/* deparse_joinagg_create: the temporary table, from the fragment over the shells (exact types) */
+SG_MUSTCHECK bool deparse_joinagg_create(Arena *a, const ParsedStmt *stmt,
+                                         const DeparseJoinRel *rels, int32_t nrels,
+                                         const char *temp, char **out, SgError *err);
+/* deparse_joinagg_final: the merge node's query over the temporary table */
+SG_MUSTCHECK bool deparse_joinagg_final(Arena *a, const ParsedStmt *stmt,
+                                        const DeparseJoinRel *rels, int32_t nrels, const char *temp,
+                                        char **out, SgError *err);
+
 #endif /* SG_PLANNER_DEPARSE_H */

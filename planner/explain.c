@@ -146,11 +146,18 @@ describe(Lines *l, const DistPlan *p, const Analyzed *an)
 		add_line(l, "shardgate: run by the gateway session");
 		return;
 	}
-	if (p->nstages > 0) {
+	if (p->nstages > 0 && p->partial_join) {
+		add_line(l, arena_printf(a,
+		                         "shardgate: join and partial aggregates per shard, combined in a "
+		                         "temporary table on node %d, final query there",
+		                         (int)p->merge_node));
+	} else if (p->nstages > 0) {
 		add_line(l, arena_printf(a,
 		                         "shardgate: multi-stage, %d distributed relation(s) pulled into "
 		                         "temporary tables on node %d, final query there",
 		                         (int)p->nstages, (int)p->merge_node));
+	}
+	if (p->nstages > 0) {
 		for (int32_t k = 0; k < p->nsemijoins; k++)
 			add_line(l, arena_printf(a, "  %s", p->semijoins[k]));
 		for (int32_t k = 0; k < p->nstages; k++) {

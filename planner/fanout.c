@@ -98,9 +98,13 @@ windows_by_dist(const Analysis *an, int32_t s, const bool *linked)
 	return true;
 }
 
-/* check_top_rel: a relation read by the top query level (not in a sublink) */
+/*
+ * check_top_rel: a relation read by the top query level (not in a sublink);
+ * top_grouped: the top level (scope 0) may aggregate, group, sort and limit
+ * (joinagg.c combines its per-shard partial aggregates)
+ */
 static bool
-check_top_rel(const Analysis *an, int32_t d, const bool *linked, SgError *err)
+check_top_rel(const Analysis *an, int32_t d, const bool *linked, bool top_grouped, SgError *err)
 {
 	const ParseInfo *pi = &an->pi;
 	const ParseRel *r = &pi->rels[d];
@@ -111,6 +115,8 @@ check_top_rel(const Analysis *an, int32_t d, const bool *linked, SgError *err)
 		all |= blockers[k].flag;
 	for (int32_t s = r->scope; s >= 0; s = pi->scopes[s].parent) {
 		uint32_t f = pi->scopes[s].features;
+		if (s == 0 && top_grouped)
+			f &= ~(uint32_t)(grouping | PARSE_F_ORDER_BY | PARSE_F_LIMIT);
 		if ((f & PARSE_F_WINDOW) && windows_by_dist(an, s, linked))
 			f &= ~(uint32_t)PARSE_F_WINDOW;
 		if ((f & PARSE_F_GROUP_BY) && (f & all & ~grouping) == 0 && grouped_by_dist(an, s, linked))
@@ -189,8 +195,8 @@ anchor_relations(const Analysis *an, bool *linked)
  * inside a linked correlated subquery may do anything: each evaluation
  * reads one shard's rows only.
  */
-bool
-fanout_applies(const Analysis *an, SgError *err)
+static bool
+fanout_check(const Analysis *an, bool top_grouped, SgError *err)
 {
 	int32_t d0 = an->first_dist;
 	SG_ASSERT(d0 >= 0);
@@ -220,10 +226,22 @@ fanout_applies(const Analysis *an, SgError *err)
 			                    "they are co-located and joined on their distribution columns, "
 			                    "or each is pinned to one shard on the same node");
 		}
-		if (!r->in_sublink && !check_top_rel(an, d, linked, err))
+		if (!r->in_sublink && !check_top_rel(an, d, linked, top_grouped, err))
 			return false;
 	}
 	return true;
+}
+
+bool
+fanout_applies(const Analysis *an, SgError *err)
+{
+	return fanout_check(an, false, err);
+}
+
+bool
+fanout_applies_grouped(const Analysis *an, SgError *err)
+{
+	return fanout_check(an, true, err);
 }
 
 static bool
@@ -242,16 +260,10 @@ cmp_int32(const void *x, const void *y)
 	return (a > b) - (a < b);
 }
 
-bool
-fanout_plan(const Analysis *an, Arena *a, DistPlan *plan, SgError *err)
+int32_t
+fanout_nodes(const Analysis *an, Arena *a, int32_t **out)
 {
-	const ParseInfo *pi = &an->pi;
-	int32_t d = an->first_dist;
-	SG_ASSERT(d >= 0);
-	if (!fanout_applies(an, err))
-		return false;
-	const CatGroup *g = an->rels[d].group;
-
+	const CatGroup *g = an->rels[an->first_dist].group;
 	int32_t nnodes = 0;
 	int32_t *nodes = ARENA_NEW_ARRAY(a, int32_t, g->shard_count);
 	for (int32_t s = 0; s < g->shard_count; s++) {
@@ -262,6 +274,43 @@ fanout_plan(const Analysis *an, Arena *a, DistPlan *plan, SgError *err)
 			nodes[nnodes++] = g->placement[s];
 	}
 	qsort(nodes, (size_t)nnodes, sizeof(int32_t), cmp_int32);
+	*out = nodes;
+	return nnodes;
+}
+
+int32_t
+fanout_shard_sets(const Analysis *an, Arena *a, int32_t node, DeparseRename **out)
+{
+	const ParseInfo *pi = &an->pi;
+	const CatGroup *g = an->rels[an->first_dist].group;
+	int32_t per = an->ndist;
+	DeparseRename *sets = ARENA_NEW_ARRAY(a, DeparseRename, (size_t)g->shard_count * (size_t)per);
+	int32_t nsets = 0;
+	for (int32_t s = 0; s < g->shard_count; s++) {
+		if (g->placement[s] != node)
+			continue;
+		const char *schema = catalog_shard_schema(a, g->id, s);
+		int32_t j = 0;
+		for (int32_t i = 0; i < pi->nrels; i++)
+			if (an->rels[i].cls == REL_DISTRIBUTED)
+				sets[nsets * per + j++] =
+				    (DeparseRename){.rel = i, .schema = schema, .keep_alias = true};
+		nsets++;
+	}
+	*out = sets;
+	return nsets;
+}
+
+bool
+fanout_plan(const Analysis *an, Arena *a, DistPlan *plan, SgError *err)
+{
+	const ParseInfo *pi = &an->pi;
+	int32_t d = an->first_dist;
+	SG_ASSERT(d >= 0);
+	if (!fanout_applies(an, err))
+		return false;
+	int32_t *nodes;
+	int32_t nnodes = fanout_nodes(an, a, &nodes);
 
 	/* every distributed relation is renamed to the same shard in each copy */
 	int32_t per = an->ndist;
@@ -269,20 +318,9 @@ fanout_plan(const Analysis *an, Arena *a, DistPlan *plan, SgError *err)
 	bool union_all = is_select && !has_locking(pi);
 	TaskList tl;
 	tasks_init(&tl, a);
-	DeparseRename *sets = ARENA_NEW_ARRAY(a, DeparseRename, (size_t)g->shard_count * (size_t)per);
 	for (int32_t k = 0; k < nnodes; k++) {
-		int32_t nsets = 0;
-		for (int32_t s = 0; s < g->shard_count; s++) {
-			if (g->placement[s] != nodes[k])
-				continue;
-			const char *schema = catalog_shard_schema(a, g->id, s);
-			int32_t j = 0;
-			for (int32_t i = 0; i < pi->nrels; i++)
-				if (an->rels[i].cls == REL_DISTRIBUTED)
-					sets[nsets * per + j++] =
-					    (DeparseRename){.rel = i, .schema = schema, .keep_alias = true};
-			nsets++;
-		}
+		DeparseRename *sets;
+		int32_t nsets = fanout_shard_sets(an, a, nodes[k], &sets);
 		char *sql;
 		if (union_all) {
 			if (!deparse_union_all(a, an->stmt, pi, sets, nsets, per, &sql, err))
@@ -335,7 +373,7 @@ fanout_insert_select(const Analysis *an, Arena *a, DistPlan *plan, SgError *err)
 			                    "INSERT ... SELECT into a distributed table is supported only "
 			                    "from tables co-located with it and joined on their distribution "
 			                    "columns yet");
-		if (!r->in_sublink && !check_top_rel(an, d, linked, err))
+		if (!r->in_sublink && !check_top_rel(an, d, linked, false, err))
 			return false;
 	}
 	if (nsources == 0)

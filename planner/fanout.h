@@ -6,6 +6,7 @@
 #include "common/arena.h"
 #include "common/error.h"
 #include "planner/analyze.h"
+#include "planner/deparse.h"
 #include "planner/plan.h"
 
 /*
@@ -19,6 +20,21 @@
  * construct in the way.
  */
 SG_MUSTCHECK bool fanout_applies(const Analysis *an, SgError *err);
+
+/*
+ * fanout_applies_grouped: fanout_applies with the top level allowed to
+ * aggregate, group, sort and limit across shards (joinagg.c)
+ */
+SG_MUSTCHECK bool fanout_applies_grouped(const Analysis *an, SgError *err);
+
+/* fanout_nodes: the nodes holding shards of the first distributed relation's group, ascending */
+int32_t fanout_nodes(const Analysis *an, Arena *a, int32_t **nodes);
+
+/*
+ * fanout_shard_sets: for each shard on node, one rename per distributed
+ * relation (an->ndist per set, in statement order) to that shard; the count
+ */
+int32_t fanout_shard_sets(const Analysis *an, Arena *a, int32_t node, DeparseRename **sets);
 
 /*
  * fanout_plan fills plan with one task per node holding shards: a SELECT

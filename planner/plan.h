@@ -199,6 +199,8 @@ typedef struct DistPlan {
 	PullStage *stages;
 	int32_t merge_node;
 	const char *cleanup_sql; /* run on merge_node after the final query (DROP temp tables) */
+	bool partial_join;       /* the one stage holds partial aggregates of a join run per shard
+	                            (joinagg.c), not a relation's rows */
 
 	/* PLAN_PREFETCH */
 	const struct DistPlan *prefetch; /* PLAN_TASKS, COMBINE_CONCAT: the keys as first column */

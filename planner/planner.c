@@ -37,6 +37,7 @@
 #include "planner/deparse.h"
 #include "planner/explain.h"
 #include "planner/fanout.h"
+#include "planner/joinagg.h"
 #include "planner/multistage.h"
 #include "planner/parse.h"
 #include "planner/router.h"
@@ -355,7 +356,7 @@ plan_broadcast(const Analysis *an, Arena *a, DistPlan *plan, bool *done, SgError
 	if (!analyze_stmt(an->snap, sl.stmts[0], sl.texts[0], an->search_path, an->params, a, &trial,
 	                  err))
 		return false;
-	if (trial.nlocal > 0 || !fanout_applies(&trial, &why))
+	if (trial.nlocal > 0 || (!fanout_applies(&trial, &why) && !joinagg_applies(&trial)))
 		return true;
 	for (int32_t k = 0; k < n; k++) {
 		const KeySet *ks = semijoin_find_keys(an, -1, rels[k]);
@@ -411,6 +412,8 @@ plan_query(const Analysis *an, Arena *a, DistPlan *plan, int32_t first_node, SgE
 			SgError why;
 			if (!an->shape.one_task && fanout_applies(an, &why))
 				return fanout_plan(an, a, plan, err);
+			if (joinagg_applies(an))
+				return joinagg_plan(an, a, plan, err);
 			bool done;
 			if (!plan_broadcast(an, a, plan, &done, err))
 				return false;

@@ -1161,6 +1161,42 @@ test_semijoin(void)
 	CU_ASSERT_STRING_EQUAL(err.sqlstate, "0A000");
 }
 
+/*
+ * test_joinagg: aggregates over a co-located join: partial aggregates per
+ * shard, group keys sg_k<j>, combined over the temporary table
+ */
+static void
+test_joinagg(void)
+{
+	SgError err;
+	DistPlan *p =
+	    plan_sql("SELECT t.v, count(*), sum(t.id) AS s FROM t JOIN u ON u.id = t.id JOIN r "
+	             "ON r.k = t.id GROUP BY t.v HAVING max(r.name) > 'a' ORDER BY s DESC",
+	             &err);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(p);
+	CU_ASSERT_TRUE(p->partial_join);
+	CU_ASSERT_EQUAL_FATAL(p->nstages, 1);
+	CU_ASSERT_EQUAL(p->stages[0].ntasks, 2);
+	CU_ASSERT_STRING_EQUAL(
+	    p->stages[0].tasks[0].sql,
+	    "SELECT t.v AS sg_k1, count(*) AS sg_p1, sum(t.id) AS sg_p2, max(r.name) AS sg_p3 FROM "
+	    "sg_g1_1.t t JOIN sg_g1_1.u u ON u.id = t.id JOIN r ON r.k = t.id GROUP BY t.v");
+	CU_ASSERT_PTR_NOT_NULL(strstr(p->stages[0].local_sql, "FROM sg_g1_3.t t JOIN sg_g1_3.u u"));
+	CU_ASSERT_STRING_EQUAL(p->tasks[0].sql,
+	                       "SELECT sg_m.sg_k1 AS v, COALESCE(sum(sg_m.sg_p1), 0)::bigint AS count, "
+	                       "sum(sg_m.sg_p2)::bigint AS s FROM pg_temp.sg_tmp_1 sg_m GROUP BY "
+	                       "sg_m.sg_k1 HAVING max(sg_m.sg_p3) > 'a' ORDER BY s DESC");
+	/* a column outside the GROUP BY, or an aggregate that does not combine: rows pulled */
+	p = plan_sql("SELECT t.v, u.w, count(*) FROM t JOIN u ON u.id = t.id GROUP BY t.v", &err);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(p);
+	CU_ASSERT_FALSE(p->partial_join);
+	CU_ASSERT_EQUAL(p->nstages, 2);
+	p = plan_sql("SELECT t.v, string_agg(u.w::text, ',') FROM t JOIN u ON u.id = t.id GROUP BY 1",
+	             &err);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(p);
+	CU_ASSERT_FALSE(p->partial_join);
+}
+
 /* test_explain: the distributed plan as text rows, sent as parameters */
 static void
 test_explain(void)
@@ -1878,6 +1914,7 @@ sg_register_tests(void)
 	CU_add_test(s, "plan_flags", test_plan_flags);
 	CU_add_test(s, "params", test_params);
 	CU_add_test(s, "semijoin", test_semijoin);
+	CU_add_test(s, "joinagg", test_joinagg);
 	CU_add_test(s, "copy_cursor", test_copy_cursor);
 	CU_add_test(s, "shards_match_postgres", test_shards_match_postgres);
 }

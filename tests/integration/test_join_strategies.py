@@ -304,6 +304,50 @@ def windows_partitioned_by_the_distribution_column(c):
         n.close()
 
 
+JOINAGG_QUERIES = [
+    "SELECT b.t, s.tag, count(*), sum(b.v), avg(s.x), min(b.id), max(s.t) FROM sj_big b "
+    "JOIN sj_co s ON s.id = b.id GROUP BY b.t, s.tag ORDER BY 1, 2",
+    "SELECT s.tag, sum(b.v * 2) AS total FROM sj_big b, sj_co s WHERE s.id = b.id AND b.k < 900 "
+    "GROUP BY s.tag HAVING count(*) > 10 ORDER BY total DESC LIMIT 2",
+    "SELECT count(*), sum(b.v), bool_and(b.v > 0) FROM sj_big b JOIN sj_co s USING (id) "
+    "WHERE s.tag = 'none'",
+    "SELECT upper(s.tag) AS u, b.v % 3 AS m, count(*) FROM sj_big b JOIN sj_co s ON s.id = b.id "
+    "GROUP BY s.tag, b.v ORDER BY u, m, 3 LIMIT 7",
+    "SELECT s.tag, count(*) FROM sj_big b LEFT JOIN sj_co s ON s.id = b.id GROUP BY s.tag "
+    "ORDER BY s.tag NULLS FIRST",
+]
+
+
+@test
+def aggregates_over_a_colocated_join(c):
+    # joined per shard, partial aggregates combined on the merge node; compared with plain
+    # PostgreSQL
+    g, n = c.gw(), c.node(1)
+    rows = [(i, "tag%d" % (i % 5) if i % 11 else None, i % 13, "s%d" % (i % 3))
+            for i in range(1, 20001, 2)]
+    values = ",".join("(%d,%s,%d,'%s')" % (r[0], "'%s'" % r[1] if r[1] else "NULL", r[2], r[3])
+                      for r in rows)
+    ddl = "CREATE TABLE %ssj_co (id int PRIMARY KEY, tag text, x int, t text)"
+    c.execute(g, ddl % "")
+    c.execute(g, "SELECT create_distributed_table('sj_co', 'id', colocate_with => 'sj_big')")
+    c.execute(g, "INSERT INTO sj_co VALUES " + values)
+    c.execute(n, ddl % "sjref.")
+    c.execute(n, "INSERT INTO sjref.sj_co VALUES " + values)
+    try:
+        for q in JOINAGG_QUERIES:
+            plan = explain(c, q)
+            assert "join and partial aggregates per shard" in plan, plan
+            got = gw_rows(c, q)
+            want = ref_rows(c, q)
+            if "ORDER BY" not in q:
+                got, want = sorted(got, key=repr), sorted(want, key=repr)
+            eq(got, want, q)
+    finally:
+        c.execute(g, "DROP TABLE sj_co")
+        g.close()
+        n.close()
+
+
 @test
 def cleanup(c):
     g = c.gw()

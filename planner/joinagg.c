@@ -1,0 +1,116 @@
+/*
+ * joinagg.c: partial aggregates over joins that run per shard (see
+ * joinagg.h). The plan is a multi-stage plan of one stage: the temporary
+ * table sg_tmp_1 on the merge node is created from the fragment over the
+ * shells (its partial columns get PostgreSQL's types), filled with every
+ * node's fragments (the UNION ALL of its shards, one snapshot per node),
+ * then the final query groups it again and combines the partials.
+ */
+#include "planner/joinagg.h"
+
+#include "planner/deparse.h"
+#include "planner/fanout.h"
+#include "planner/multistage.h"
+#include "planner/tasks.h"
+
+/* join_rels: the statement's relations with their columns (in a) */
+static DeparseJoinRel *
+join_rels(const Analysis *an, Arena *a)
+{
+	const ParseInfo *pi = &an->pi;
+	DeparseJoinRel *rels = ARENA_NEW_ARRAY(a, DeparseJoinRel, pi->nrels + 1);
+	for (int32_t i = 0; i < pi->nrels; i++) {
+		const ParseRel *r = &pi->rels[i];
+		const CatTable *t = an->rels[i].table;
+		rels[i] = (DeparseJoinRel){.refname = r->alias != NULL ? r->alias : r->name,
+		                           .ncols = t->ncolumns,
+		                           .cols = (const char *const *)t->columns,
+		                           .types = t->column_types};
+	}
+	return rels;
+}
+
+bool
+joinagg_applies(const Analysis *an)
+{
+	const ParseInfo *pi = &an->pi;
+	const uint32_t blockers =
+	    PARSE_F_DISTINCT | PARSE_F_WINDOW | PARSE_F_SETOP | PARSE_F_CTE | PARSE_F_LOCKING;
+	if (pi->kind != PARSE_SELECT || pi->nscopes != 1 || pi->nrels < 2 || an->ndist == 0 ||
+	    an->nlocal > 0 || pi->has_natural_join || an->shape.one_task)
+		return false;
+	uint32_t f = pi->scopes[0].features;
+	if ((f & (PARSE_F_AGGREGATE | PARSE_F_GROUP_BY)) == 0 || (f & blockers) != 0)
+		return false;
+	for (int32_t i = 0; i < pi->nrels; i++) {
+		const ParseRel *r = &pi->rels[i];
+		if (an->rels[i].table == NULL || an->rels[i].table->ncolumns == 0 || r->has_colnames ||
+		    r->is_cte_ref)
+			return false;
+	}
+	SgError why;
+	if (!fanout_applies_grouped(an, &why))
+		return false;
+	Arena *scratch = arena_create(4096);
+	bool ok = deparse_joinagg_ok(an->stmt, join_rels(an, scratch), pi->nrels);
+	arena_destroy(scratch);
+	return ok;
+}
+
+bool
+joinagg_plan(const Analysis *an, Arena *a, DistPlan *plan, SgError *err)
+{
+	const ParseInfo *pi = &an->pi;
+	const CatNode *first = catalog_first_node(an->snap);
+	if (first == NULL)
+		return sg_error_set(err, SQLSTATE_CONNECTION_FAILURE, "no active storage node");
+	int32_t merge = first->id;
+	DeparseJoinRel *rels = join_rels(an, a);
+	const char *temp = multistage_temp_name(a, an->shape.temp_tag, 1);
+	PullStage *st = ARENA_NEW(a, PullStage);
+	char *sql;
+	if (!deparse_joinagg_create(a, an->stmt, rels, pi->nrels, temp, &sql, err))
+		return false;
+	st->create_sql = sql;
+	if (!deparse_copy_in(a, an->stmt, temp, &sql, err))
+		return false;
+	st->copy_sql = sql;
+	int32_t *nodes;
+	int32_t nnodes = fanout_nodes(an, a, &nodes);
+	TaskList tl;
+	tasks_init(&tl, a);
+	for (int32_t k = 0; k < nnodes; k++) {
+		DeparseRename *sets;
+		int32_t nsets = fanout_shard_sets(an, a, nodes[k], &sets);
+		bool local = nodes[k] == merge;
+		if (!deparse_joinagg_fragment(a, an->stmt, pi, rels, pi->nrels, sets, nsets, an->ndist,
+		                              local ? temp : NULL, &sql, err))
+			return false;
+		if (local)
+			st->local_sql = sql;
+		else
+			tasks_add(&tl, nodes[k], sql);
+	}
+	st->ntasks = tl.n;
+	st->tasks = tl.tasks;
+	char *final_sql;
+	if (!deparse_joinagg_final(a, an->stmt, rels, pi->nrels, temp, &final_sql, err))
+		return false;
+	char *cleanup = NULL;
+	if (an->shape.temp_tag == NULL && !deparse_drop_temps(a, an->stmt, &temp, 1, &cleanup, err))
+		return false;
+	TaskList fl;
+	tasks_init(&fl, a);
+	tasks_add(&fl, merge, final_sql);
+	tasks_store(&fl, plan);
+	plan->nstages = 1;
+	plan->stages = st;
+	plan->merge_node = merge;
+	plan->cleanup_sql = cleanup;
+	plan->partial_join = true;
+	plan->combine = COMBINE_RELAY;
+	plan->command_tag = pi->tag;
+	plan->has_count = true;
+	plan->returns_rows = true;
+	return true;
+}
