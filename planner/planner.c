@@ -37,6 +37,7 @@
 #include "planner/deparse.h"
 #include "planner/explain.h"
 #include "planner/fanout.h"
+#include "planner/insert_select.h"
 #include "planner/multistage.h"
 #include "planner/parse.h"
 #include "planner/router.h"
@@ -222,6 +223,41 @@ hide_shard_schemas(const Analysis *an, Arena *a, DistPlan *plan, SgError *err)
 	return true;
 }
 
+static bool plan_stmt(const CatalogSnapshot *snap, const ParsedStmt *stmt, const char *stmt_text,
+                      const char *search_path, const PlanParams *params, const PlanShape *shape,
+                      Arena *a, DistPlan **out, SgError *err);
+
+/* plan_insert_query: the SELECT of an INSERT ... SELECT pulled through the gateway (with
+ * parameters, so that every task holds one statement: the session binds binary results) */
+static bool
+plan_insert_query(const Analysis *an, const ParsedStmt *sel, const char *text, Arena *a,
+                  DistPlan **out, SgError *err)
+{
+	static const PlanParams none = {0};
+	return plan_stmt(an->snap, sel, text, an->search_path, an->params != NULL ? an->params : &none,
+	                 NULL, a, out, err);
+}
+
+/*
+ * plan_insert_select: INSERT ... SELECT reading distributed tables, or into a
+ * distributed table: per shard when co-located (fanout_insert_select, via
+ * router_insert), otherwise the rows move through the gateway
+ * (insert_select.c)
+ */
+static bool
+plan_insert_select(const Analysis *an, Arena *a, DistPlan *plan, SgError *err)
+{
+	int32_t target = analyze_target(an);
+	if (an->rels[target].cls == REL_DISTRIBUTED && an->nlocal == 0) {
+		if (router_insert(an, a, plan, err))
+			return true;
+		if (strcmp(err->sqlstate, SQLSTATE_FEATURE_NOT_SUPPORTED) != 0)
+			return false;
+		memset(plan, 0, sizeof(*plan));
+	}
+	return insert_select_plan(an, a, plan_insert_query, plan, err);
+}
+
 /* plan_query: SELECT / INSERT / UPDATE / DELETE / MERGE */
 static bool
 plan_query(const Analysis *an, Arena *a, DistPlan *plan, int32_t first_node, SgError *err)
@@ -231,6 +267,9 @@ plan_query(const Analysis *an, Arena *a, DistPlan *plan, int32_t first_node, SgE
 	const RelInfo *tr = target >= 0 ? &an->rels[target] : NULL;
 	if (an->ndist == 0) {
 		if (tr != NULL && tr->cls == REL_REFERENCE) {
+			if (an->nlocal > 0 && pi->kind == PARSE_INSERT && pi->insert_has_select &&
+			    !pi->insert_default_values)
+				return insert_select_plan(an, a, plan_insert_query, plan, err);
 			if (an->nlocal > 0)
 				return sg_error_set(err, SQLSTATE_FEATURE_NOT_SUPPORTED,
 				                    "writing a reference table from the local table \"%s\" is "
@@ -257,6 +296,9 @@ plan_query(const Analysis *an, Arena *a, DistPlan *plan, int32_t first_node, SgE
 		}
 		return multistage_plan(an, a, plan, err);
 	}
+	if (pi->kind == PARSE_INSERT && pi->insert_has_select && !pi->insert_default_values &&
+	    target >= 0)
+		return plan_insert_select(an, a, plan, err);
 	if (an->nlocal > 0)
 		return refuse_local_mix(an, err);
 	if (pi->kind == PARSE_MERGE)
@@ -281,10 +323,6 @@ plan_query(const Analysis *an, Arena *a, DistPlan *plan, int32_t first_node, SgE
 		return true;
 	return fanout_plan(an, a, plan, err);
 }
-
-static bool plan_stmt(const CatalogSnapshot *snap, const ParsedStmt *stmt, const char *stmt_text,
-                      const char *search_path, const PlanParams *params, const PlanShape *shape,
-                      Arena *a, DistPlan **out, SgError *err);
 
 /*
  * plan_wrapped: COPY ... TO / DECLARE CURSOR on distributed or reference
