@@ -2138,7 +2138,8 @@ session_fill_start(Session *s)
 
 /*
  * The SELECT runs first (binary results) and its rows are kept in the
- * statement arena, counted against query_memory_limit (53200 beyond it);
+ * statement arena, counted against query_memory_limit (beyond it the rest
+ * is read and dropped, and the statement fails with 53200);
  * then, when the INSERT leaves a serial distribution column out, one value
  * per row is drawn (nextval on the first node); then the batches the planner
  * makes (planner_insert_select_next) run one after the other, each an
@@ -2167,7 +2168,7 @@ struct InselState {
 	InselRow *head, *tail;
 	int32_t nrows;
 	size_t bytes;
-	bool failed; /* err is the statement's error (the SELECT was cancelled for it) */
+	bool failed; /* err is the statement's error (the SELECT's rows are dropped) */
 	SgError err;
 	const char **fill; /* values drawn for a serial distribution column */
 	int32_t nfill, fill_count;
@@ -2259,9 +2260,9 @@ insel_select_message(void *arg, char type, const char *body, size_t len)
 		size_t limit = s->srv->config->query_memory_limit;
 		st->bytes += len + sizeof(InselRow);
 		if (limit != 0 && st->bytes > limit) {
+			/* the rest of the rows are read and dropped, not cancelled: a CancelRequest that
+			 * arrives after the SELECT ended would hit the connection's next statement */
 			insel_over_limit(st, limit);
-			if (s->exec != NULL)
-				exec_cancel(s->exec);
 			return;
 		}
 		InselRow *r = arena_alloc(s->arena, sizeof(InselRow) + len);
@@ -2362,7 +2363,7 @@ insel_select_done(void *arg, const SgError *err)
 	InselState *st = s->insel;
 	s->exec = NULL;
 	if (st->failed)
-		err = &st->err; /* the cancellation's error is ours */
+		err = &st->err;
 	if (err != NULL) {
 		session_stmt_failed(s, err);
 		return;

@@ -24,18 +24,16 @@
  *
  * Distributed target: each row's shard is the hash of its distribution
  * value as it will be stored: the same type, integers of another width
- * (compared by value), text / varchar / bpchar among themselves with
- * PostgreSQL's casts (bpchar loses trailing spaces; text into varchar(n)
- * could cut trailing spaces: refused for such values), a string literal
- * parsed as the column's type, NULL (the NULL shard, as INSERT ... VALUES).
- * Any other type → 0A000 (cast it in the SELECT). A serial distribution
- * column left out is drawn first (nextval on the first node, one value per
- * row in SELECT order) and added to the column list. Rows are grouped by
- * shard (SELECT order inside a shard); a batch holds one shard's rows
- * (the shard table renamed, `AS t`), at most INSEL_MAX_ROWS rows,
- * INSEL_MAX_PARAMS parameters and about INSEL_MAX_BYTES of values.
- * Reference target: each batch on every active node (one copy of RETURNING
- * rows and counts, from the first node); local target: the first node.
+ * (compared by value) or into a text column (its decimal form), text / varchar / bpchar among
+ * themselves with PostgreSQL's casts (bpchar loses trailing spaces; text into varchar(n) could cut
+ * trailing spaces: refused for such values), a string literal parsed as the column's type, NULL
+ * (the NULL shard, as INSERT ... VALUES). Any other type → 0A000 (cast it in the SELECT). A serial
+ * distribution column left out is drawn first (nextval on the first node, one value per row in
+ * SELECT order) and added to the column list. Rows are grouped by shard (SELECT order inside a
+ * shard); a batch holds one shard's rows (the shard table renamed, `AS t`), at most INSEL_MAX_ROWS
+ * rows, INSEL_MAX_PARAMS parameters and about INSEL_MAX_BYTES of values. Reference target: each
+ * batch on every active node (one copy of RETURNING rows and counts, from the first node); local
+ * target: the first node.
  *
  * Everything runs in the session's transaction (an implicit one when
  * there is none: several nodes commit with 2PC).
@@ -292,7 +290,7 @@ dist_hash(Arena *a, const CatTable *t, uint32_t type, bool is_text, const char *
 		return pghash_text_value(dt, arena_strndup(a, v, (size_t)len), h, err);
 	if (type == dt)
 		return pghash_binary_value(dt, v, (size_t)len, h, err);
-	if (is_int_type(type) && is_int_type(dt)) {
+	if (is_int_type(type) && (is_int_type(dt) || is_text_type(dt))) {
 		int64_t x = 0;
 		const unsigned char *u = (const unsigned char *)v;
 		int32_t want = type == PG_OID_INT2 ? 2 : type == PG_OID_INT4 ? 4 : 8;
@@ -304,7 +302,9 @@ dist_hash(Arena *a, const CatTable *t, uint32_t type, bool is_text, const char *
 		x = want == 2 ? (int16_t)acc : want == 4 ? (int32_t)acc : (int64_t)acc;
 		char text[32];
 		snprintf(text, sizeof(text), "%lld", (long long)x);
-		return pghash_text_value(dt, text, h, err); /* 22003 when out of the column's range */
+		/* an integer column stores the value (22003 when out of its range), a text one the
+		 * integer's text form */
+		return pghash_text_value(dt, text, h, err);
 	}
 	if (is_text_type(type) && is_text_type(dt)) {
 		size_t n = (size_t)len;
