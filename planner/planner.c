@@ -14,7 +14,10 @@
  *   no distributed table       -> the first node, original text; a write
  *                                 to a reference table goes to every node
  *   INSERT ... VALUES          -> router.c: rows split by shard
- *   INSERT ... SELECT          -> fanout.c: per shard when co-located
+ *   INSERT ... SELECT          -> fanout.c: per shard when co-located;
+ *                                 otherwise insert_select.c: the SELECT's
+ *                                 rows through the gateway, re-inserted in
+ *                                 per-shard batches (PLAN_INSERT_SELECT)
  *   all pinned on one node     -> router.c: one task, relayed
  *   concatenation is the answer -> fanout.c: every shard (co-located
  *                                 relations renamed to the same shard)
@@ -23,7 +26,8 @@
  *                                 runs there (top-N, partial aggregates)
  *
  * Writes mixing a distributed table with a local one (including pg_catalog
- * relations) are refused: the local table only exists on the first node.
+ * relations) are refused, except INSERT ... SELECT (its rows move through the
+ * gateway): the local table only exists on the first node.
  * A SELECT doing so runs multi-stage, on the first node.
  */
 #include "planner/planner.h"
