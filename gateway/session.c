@@ -115,6 +115,7 @@ struct Session {
 	int ndeferred, capdeferred, next_deferred;
 	const DistPlan *commit_plan; /* the COMMIT they run after */
 	const char **fill_values;    /* PLAN_FILL: the distribution values drawn so far */
+	struct InselState *insel;    /* PLAN_INSERT_SELECT: its rows and batches (statement arena) */
 	int32_t nfill;
 	KeySet *keysets; /* PLAN_PREFETCH: the statement's semi-join key sets so far ... */
 	int32_t nkeysets;
@@ -2051,7 +2052,7 @@ session_copy_message(Session *s, char type, const char *body, size_t len)
 static bool
 plan_may_change_schema(const DistPlan *p)
 {
-	if (p->kind == PLAN_EMPTY)
+	if (p->kind == PLAN_EMPTY || p->kind == PLAN_INSERT_SELECT)
 		return false;
 	if (p->kind == PLAN_TXN_CONTROL)
 		return p->txn_cmd == TXN_ROLLBACK || p->txn_cmd == TXN_ROLLBACK_TO;
@@ -2207,6 +2208,455 @@ session_prefetch_start(Session *s)
 		s->exec = x;
 }
 
+/* ---- INSERT ... SELECT through the gateway (PLAN_INSERT_SELECT) --------- */
+
+/*
+ * The SELECT runs first (binary results) and its rows are kept in the
+ * statement arena, counted against query_memory_limit (beyond it the rest
+ * is read and dropped, and the statement fails with 53200);
+ * then, when the INSERT leaves a serial distribution column out, one value
+ * per row is drawn (nextval on the first node); then the batches the planner
+ * makes (planner_insert_select_next) run one after the other, each an
+ * INSERT ... VALUES with the rows as binary parameters. RETURNING rows go to
+ * the client as they come (one RowDescription), the batches' counts are
+ * summed into one `INSERT 0 n`. All of it in the session's transaction: an
+ * implicit one when there is none, committed by session_stmt_ok (2PC when
+ * several nodes wrote); any error rolls the whole statement back.
+ */
+
+typedef struct InselState InselState;
+
+/* InselRow: one DataRow body of the SELECT */
+typedef struct InselRow {
+	struct InselRow *next;
+	uint32_t len;
+	char body[];
+} InselRow;
+
+struct InselState {
+	const DistPlan *plan; /* the PLAN_INSERT_SELECT */
+	ExecBind bind;        /* the running Exec's */
+	int32_t ncols;        /* the SELECT's RowDescription */
+	uint32_t *types;
+	bool has_rowdesc;
+	InselRow *head, *tail;
+	int32_t nrows;
+	size_t bytes;
+	bool failed; /* err is the statement's error (the SELECT's rows are dropped) */
+	SgError err;
+	const char **fill; /* values drawn for a serial distribution column */
+	int32_t nfill, fill_count;
+	InsertSelectRows rows;
+	InsertSelectRun *run;
+	Arena *batch_arena; /* one batch's plan and parameters */
+	uint64_t count;
+	bool sent_rowdesc;
+};
+
+static const int16_t insel_binary = 1;
+
+static bool
+insel_never_full(void *arg)
+{
+	(void)arg;
+	return false;
+}
+
+static void
+insel_destroy_arena(void *arg)
+{
+	arena_destroy(arg);
+}
+
+/* insel_text: the client's statement (a node's error position points into it) */
+static const char *
+insel_text(const Session *s)
+{
+	return s->ext && s->ext_ps != NULL ? s->ext_ps->stmts.texts[0] : s->stmts.texts[s->cur];
+}
+
+/* insel_over_limit: 53200, as exec.c says it for intermediate rows */
+static void
+insel_over_limit(InselState *st, size_t limit)
+{
+	SgError *err = &st->err;
+	sg_error_set(err, SQLSTATE_OUT_OF_MEMORY, "out of memory");
+	sg_error_detail(err,
+	                "The rows of INSERT ... SELECT held by the gateway exceed query_memory_limit "
+	                "(%zu bytes).",
+	                limit);
+	sg_error_hint(err, "Insert the rows in smaller parts, or raise query_memory_limit in the "
+	                   "gateway's configuration.");
+	st->failed = true;
+}
+
+/* insel_rowdesc: the SELECT's column types from its RowDescription */
+static bool
+insel_rowdesc(Session *s, InselState *st, const char *body, size_t len)
+{
+	BufReader rd;
+	uint16_t n;
+	buf_reader_init(&rd, body, len);
+	if (!buf_get_u16(&rd, &n))
+		return false;
+	st->ncols = n;
+	st->types = ARENA_NEW_ARRAY(s->arena, uint32_t, n + 1);
+	for (uint16_t i = 0; i < n; i++) {
+		const char *name;
+		uint32_t table, type;
+		int16_t attnum, typlen, format;
+		int32_t typmod;
+		if (!buf_get_cstring(&rd, &name) || !buf_get_u32(&rd, &table) ||
+		    !buf_get_i16(&rd, &attnum) || !buf_get_u32(&rd, &type) || !buf_get_i16(&rd, &typlen) ||
+		    !buf_get_i32(&rd, &typmod) || !buf_get_i16(&rd, &format))
+			return false;
+		st->types[i] = type;
+	}
+	st->has_rowdesc = true;
+	return true;
+}
+
+static void
+insel_select_message(void *arg, char type, const char *body, size_t len)
+{
+	Session *s = arg;
+	InselState *st = s->insel;
+	switch (type) {
+	case PQ_MSG_ROW_DESCRIPTION:
+		if (!insel_rowdesc(s, st, body, len) && !st->failed) {
+			sg_error_set(&st->err, SQLSTATE_PROTOCOL_VIOLATION, "malformed RowDescription");
+			st->failed = true;
+		}
+		return;
+	case PQ_MSG_DATA_ROW: {
+		if (st->failed)
+			return;
+		size_t limit = s->srv->config->query_memory_limit;
+		st->bytes += len + sizeof(InselRow);
+		if (limit != 0 && st->bytes > limit) {
+			/* the rest of the rows are read and dropped, not cancelled: a CancelRequest that
+			 * arrives after the SELECT ended would hit the connection's next statement */
+			insel_over_limit(st, limit);
+			return;
+		}
+		InselRow *r = arena_alloc(s->arena, sizeof(InselRow) + len);
+		r->next = NULL;
+		r->len = (uint32_t)len;
+		memcpy(r->body, body, len);
+		if (st->tail != NULL)
+			st->tail->next = r;
+		else
+			st->head = r;
+		st->tail = r;
+		st->nrows++;
+		return;
+	}
+	case PQ_MSG_COMMAND_COMPLETE:
+		return;
+	default:
+		sink_message(s, type, body, len); /* notices */
+		return;
+	}
+}
+
+static void insel_route(Session *s);
+
+/* insel_collect: the kept DataRows as InsertSelectRows (pointers into them) */
+static bool
+insel_collect(Session *s, InselState *st, SgError *err)
+{
+	InsertSelectRows *rows = &st->rows;
+	size_t nvals = (size_t)st->nrows * (size_t)st->ncols;
+	const char **values = ARENA_NEW_ARRAY(s->arena, const char *, nvals + 1);
+	int32_t *lengths = ARENA_NEW_ARRAY(s->arena, int32_t, nvals + 1);
+	size_t k = 0;
+	for (InselRow *r = st->head; r != NULL; r = r->next) {
+		BufReader rd;
+		uint16_t n;
+		buf_reader_init(&rd, r->body, r->len);
+		if (!buf_get_u16(&rd, &n) || n != st->ncols)
+			return sg_error_set(err, SQLSTATE_PROTOCOL_VIOLATION, "malformed DataRow");
+		for (uint16_t c = 0; c < n; c++, k++) {
+			int32_t len;
+			const char *v = NULL;
+			if (!buf_get_i32(&rd, &len) || (len > 0 && !buf_get_bytes(&rd, (size_t)len, &v)))
+				return sg_error_set(err, SQLSTATE_PROTOCOL_VIOLATION, "malformed DataRow");
+			values[k] = len < 0 ? NULL : len == 0 ? "" : v;
+			lengths[k] = len < 0 ? -1 : len;
+		}
+	}
+	rows->ncols = st->ncols;
+	rows->types = st->types;
+	rows->nrows = st->nrows;
+	rows->values = values;
+	rows->lengths = lengths;
+	return true;
+}
+
+static void
+insel_fill_message(void *arg, char type, const char *body, size_t len)
+{
+	Session *s = arg;
+	InselState *st = s->insel;
+	BufReader rd;
+	uint16_t ncols;
+	int32_t n;
+	const char *v;
+	buf_reader_init(&rd, body, len);
+	if (type == PQ_MSG_DATA_ROW && st->nfill < st->fill_count && buf_get_u16(&rd, &ncols) &&
+	    ncols >= 1 && buf_get_i32(&rd, &n) && n >= 0 && buf_get_bytes(&rd, (size_t)n, &v))
+		st->fill[st->nfill++] = arena_strndup(s->arena, v, (size_t)n);
+}
+
+static void
+insel_fill_done(void *arg, const SgError *err)
+{
+	Session *s = arg;
+	InselState *st = s->insel;
+	s->exec = NULL;
+	if (err != NULL) {
+		session_stmt_failed(s, err);
+		return;
+	}
+	if (st->nfill != st->fill_count) {
+		SgError e;
+		sg_error_set(&e, SQLSTATE_INTERNAL_ERROR, "%d values drawn for %d rows", (int)st->nfill,
+		             (int)st->fill_count);
+		session_stmt_failed(s, &e);
+		return;
+	}
+	st->rows.fill = st->fill;
+	insel_route(s);
+}
+
+/* insel_select_done: the SELECT's rows are in: draw serial values if needed, then insert */
+static void
+insel_select_done(void *arg, const SgError *err)
+{
+	Session *s = arg;
+	InselState *st = s->insel;
+	s->exec = NULL;
+	if (st->failed)
+		err = &st->err;
+	if (err != NULL) {
+		session_stmt_failed(s, err);
+		return;
+	}
+	SgError perr;
+	const char *sql;
+	int32_t node;
+	if (!st->has_rowdesc) {
+		sg_error_set(&perr, SQLSTATE_INTERNAL_ERROR, "the SELECT returned no RowDescription");
+		session_stmt_failed(s, &perr);
+		return;
+	}
+	if (!insel_collect(s, st, &perr) ||
+	    !planner_insert_select_fill(st->plan, st->ncols, st->nrows, s->arena, &sql, &node, &perr)) {
+		session_stmt_failed(s, &perr);
+		return;
+	}
+	if (sql == NULL) {
+		insel_route(s);
+		return;
+	}
+	st->fill_count = st->nrows;
+	st->fill = ARENA_NEW_ARRAY(s->arena, const char *, st->nrows + 1);
+	DistPlan *q = ARENA_NEW(s->arena, DistPlan);
+	q->kind = PLAN_TASKS;
+	q->ntasks = 1;
+	q->tasks = ARENA_NEW(s->arena, Task);
+	q->tasks[0].node_id = node;
+	q->tasks[0].sql = sql;
+	q->combine = COMBINE_RELAY;
+	q->returns_rows = true;
+	q->command_tag = "SELECT";
+	ExecSink sink = {insel_fill_message, insel_fill_done, insel_never_full, s, 0};
+	Exec *x = exec_start(q, s->snap, &s->txn, &sink, NULL);
+	if (x != NULL)
+		s->exec = x;
+}
+
+static void insel_next(Session *s);
+
+static void
+insel_batch_message(void *arg, char type, const char *body, size_t len)
+{
+	Session *s = arg;
+	InselState *st = s->insel;
+	const char *tag;
+	uint64_t n;
+	switch (type) {
+	case PQ_MSG_ROW_DESCRIPTION:
+		st->sent_rowdesc = true;
+		sink_message(s, type, body, len);
+		return;
+	case PQ_MSG_COMMAND_COMPLETE:
+		if (proto_read_command_tag(body, len, &tag) && proto_tag_count(tag, &n))
+			st->count += n;
+		return;
+	default:
+		sink_message(s, type, body, len);
+		return;
+	}
+}
+
+static void
+insel_batch_done(void *arg, const SgError *err)
+{
+	Session *s = arg;
+	s->exec = NULL;
+	if (err != NULL) {
+		session_stmt_failed(s, err);
+		return;
+	}
+	insel_next(s);
+}
+
+/* insel_route: every row's shard, then the first batch */
+static void
+insel_route(Session *s)
+{
+	InselState *st = s->insel;
+	SgError err;
+	if (!planner_insert_select_route(st->plan, &st->rows, s->arena, &st->run, &err)) {
+		session_stmt_failed(s, &err);
+		return;
+	}
+	st->batch_arena = arena_create(65536);
+	arena_on_reset(s->arena, insel_destroy_arena, st->batch_arena);
+	insel_next(s);
+}
+
+static void insel_finish(Session *s);
+
+/* insel_next: run the next batch, or finish */
+static void
+insel_next(Session *s)
+{
+	InselState *st = s->insel;
+	SgError err;
+	DistPlan *bp;
+	PlanParams pp;
+	arena_reset(st->batch_arena);
+	if (!planner_insert_select_next(st->run, st->batch_arena, &bp, &pp, &err)) {
+		session_stmt_failed(s, &err);
+		return;
+	}
+	if (bp == NULL) {
+		insel_finish(s);
+		return;
+	}
+	bp->client_text = insel_text(s);
+	ExecBind *b = &st->bind;
+	memset(b, 0, sizeof(*b));
+	b->ntypes = (int16_t)pp.n;
+	b->types = pp.types;
+	b->nformats = (int16_t)pp.n;
+	b->formats = pp.formats;
+	b->nparams = (int16_t)pp.n;
+	b->values = pp.values;
+	b->lengths = pp.lengths;
+	if (s->ext) {
+		b->nresult = s->bind.nresult; /* RETURNING in the formats the client asked for */
+		b->result_formats = s->bind.result_formats;
+	}
+	b->send_row_description = !s->ext && !st->sent_rowdesc && st->plan->returns_rows;
+	b->schema_epoch = server_schema_epoch(s->srv);
+	ExecSink sink = {insel_batch_message, insel_batch_done, sink_is_full, s, 0};
+	Exec *x = exec_start(bp, s->snap, &s->txn, &sink, b);
+	if (x != NULL)
+		s->exec = x;
+}
+
+static void
+insel_desc_message(void *arg, char type, const char *body, size_t len)
+{
+	Session *s = arg;
+	if (type == PQ_MSG_ROW_DESCRIPTION) {
+		s->insel->sent_rowdesc = true;
+		sink_message(s, type, body, len);
+	}
+}
+
+static void
+insel_desc_done(void *arg, const SgError *err)
+{
+	Session *s = arg;
+	s->exec = NULL;
+	if (err != NULL) {
+		session_stmt_failed(s, err);
+		return;
+	}
+	insel_finish(s);
+}
+
+/*
+ * insel_finish: every batch ran. RETURNING without rows still owes the
+ * simple-protocol client its RowDescription: the first node describes the
+ * statement. Then one CommandComplete with the total.
+ */
+static void
+insel_finish(Session *s)
+{
+	InselState *st = s->insel;
+	const CatNode *first = catalog_first_node(s->snap);
+	if (st->plan->returns_rows && !s->ext && !st->sent_rowdesc && first != NULL) {
+		st->sent_rowdesc = true; /* once, even if the node describes nothing */
+		DistPlan *q = ARENA_NEW(s->arena, DistPlan);
+		q->kind = PLAN_TASKS;
+		q->ntasks = 1;
+		q->tasks = ARENA_NEW(s->arena, Task);
+		q->tasks[0].node_id = first->id;
+		q->tasks[0].sql = insel_text(s);
+		q->combine = COMBINE_RELAY;
+		q->client_text = insel_text(s);
+		ExecBind *b = &st->bind;
+		memset(b, 0, sizeof(*b));
+		b->describe = 'P';
+		b->send_row_description = true;
+		ExecSink sink = {insel_desc_message, insel_desc_done, insel_never_full, s, 0};
+		Exec *x = exec_start(q, s->snap, &s->txn, &sink, b);
+		if (x != NULL)
+			s->exec = x;
+		return;
+	}
+	char tag[48];
+	int n = snprintf(tag, sizeof(tag), "INSERT 0 %llu", (unsigned long long)st->count);
+	sink_message(s, PQ_MSG_COMMAND_COMPLETE, tag, (size_t)n + 1);
+	sink_done(s, NULL);
+}
+
+/* session_insel_start: run the SELECT of a PLAN_INSERT_SELECT, keeping its rows */
+static void
+session_insel_start(Session *s)
+{
+	const DistPlan *p = s->plan;
+	InselState *st = ARENA_NEW(s->arena, InselState);
+	s->insel = st;
+	st->plan = p;
+	if (s->txn.block == TXN_BLOCK_NONE) {
+		/* the SELECT and every batch in one transaction: all rows or none */
+		txn_begin_implicit(&s->txn);
+		s->wrapped = true;
+	}
+	DistPlan *sp = ARENA_NEW(s->arena, DistPlan);
+	*sp = *p->select_plan;
+	sp->client_text = insel_text(s);
+	if (s->ext)
+		st->bind = s->bind; /* the client's parameters, for the SELECT's $n */
+	st->bind.nresult = 1;
+	st->bind.result_formats = &insel_binary;
+	st->bind.send_row_description = true;
+	st->bind.describe = 0;
+	st->bind.describe_portal = NULL;
+	st->bind.schema_epoch = server_schema_epoch(s->srv);
+	ExecSink sink = {insel_select_message, insel_select_done, insel_never_full, s,
+	                 s->srv->config->query_memory_limit};
+	Exec *x = exec_start(sp, s->snap, &s->txn, &sink, &st->bind);
+	if (x != NULL)
+		s->exec = x;
+}
+
 static void
 session_run_next(Session *s)
 {
@@ -2302,6 +2752,9 @@ session_run_plan(Session *s, DistPlan *plan)
 		return;
 	case PLAN_PREFETCH:
 		session_prefetch_start(s);
+		return;
+	case PLAN_INSERT_SELECT:
+		session_insel_start(s);
 		return;
 	}
 }

@@ -35,9 +35,12 @@ typedef enum PlanKind {
 	PLAN_FILL,         /* an INSERT leaving a serial distribution column out: run fill_sql on
 	                      fill_node (fill_count values of the column's sequence), then plan
 	                      again with them (planner_plan_stmt_fill) */
-	PLAN_PREFETCH      /* a semi-join reduction needs a key set first: run `prefetch` (its
+	PLAN_PREFETCH,     /* a semi-join reduction needs a key set first: run `prefetch` (its
 	                      first column's values, at most prefetch_max), then plan again with
 	                      every key set fetched so far (planner_plan_stmt_keys) */
+	PLAN_INSERT_SELECT /* INSERT ... SELECT whose rows move through the gateway: run select_plan,
+	                      collect its rows, then insert them in batches (planner.h:
+	                      planner_insert_select_*) */
 } PlanKind;
 
 /*
@@ -214,6 +217,11 @@ typedef struct DistPlan {
 	const char *fill_sql;
 	int32_t fill_node;
 	int32_t fill_count;
+
+	/* PLAN_INSERT_SELECT: the SELECT's plan (PLAN_TASKS) and the INSERT (opaque, see
+	 * planner/insert_select.c) */
+	const struct DistPlan *select_plan;
+	const struct InsertSelect *insert_select;
 
 	/*
 	 * EXPLAIN ANALYZE (explained != NULL): the explained statement's plan with

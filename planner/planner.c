@@ -14,7 +14,10 @@
  *   no distributed table       -> the first node, original text; a write
  *                                 to a reference table goes to every node
  *   INSERT ... VALUES          -> router.c: rows split by shard
- *   INSERT ... SELECT          -> fanout.c: per shard when co-located
+ *   INSERT ... SELECT          -> fanout.c: per shard when co-located;
+ *                                 otherwise insert_select.c: the SELECT's
+ *                                 rows through the gateway, re-inserted in
+ *                                 per-shard batches (PLAN_INSERT_SELECT)
  *   all pinned on one node     -> router.c: one task, relayed
  *   concatenation is the answer -> fanout.c: every shard (co-located
  *                                 relations renamed to the same shard)
@@ -23,7 +26,8 @@
  *                                 runs there (top-N, partial aggregates)
  *
  * Writes mixing a distributed table with a local one (including pg_catalog
- * relations) are refused: the local table only exists on the first node.
+ * relations) are refused, except INSERT ... SELECT (its rows move through the
+ * gateway): the local table only exists on the first node.
  * A SELECT doing so runs multi-stage, on the first node.
  */
 #include "planner/planner.h"
@@ -37,6 +41,7 @@
 #include "planner/deparse.h"
 #include "planner/explain.h"
 #include "planner/fanout.h"
+#include "planner/insert_select.h"
 #include "planner/joinagg.h"
 #include "planner/multistage.h"
 #include "planner/parse.h"
@@ -380,6 +385,39 @@ plan_broadcast(const Analysis *an, Arena *a, DistPlan *plan, bool *done, SgError
 	return true;
 }
 
+/* plan_insert_query: the SELECT of an INSERT ... SELECT pulled through the gateway (with
+ * parameters, so that every task holds one statement: the session binds binary results) */
+static bool
+plan_insert_query(const Analysis *an, const ParsedStmt *sel, const char *text, Arena *a,
+                  DistPlan **out, SgError *err)
+{
+	static const PlanParams none = {0};
+	/* the session runs this plan as it is: no key sets fetched first */
+	static const PlanShape shape = {.no_prefetch = true};
+	return plan_stmt(an->snap, sel, text, an->search_path, an->params != NULL ? an->params : &none,
+	                 &shape, a, out, err);
+}
+
+/*
+ * plan_insert_select: INSERT ... SELECT reading distributed tables, or into a
+ * distributed table: per shard when co-located (fanout_insert_select, via
+ * router_insert), otherwise the rows move through the gateway
+ * (insert_select.c)
+ */
+static bool
+plan_insert_select(const Analysis *an, Arena *a, DistPlan *plan, SgError *err)
+{
+	int32_t target = analyze_target(an);
+	if (an->rels[target].cls == REL_DISTRIBUTED && an->nlocal == 0) {
+		if (router_insert(an, a, plan, err))
+			return true;
+		if (strcmp(err->sqlstate, SQLSTATE_FEATURE_NOT_SUPPORTED) != 0)
+			return false;
+		memset(plan, 0, sizeof(*plan));
+	}
+	return insert_select_plan(an, a, plan_insert_query, plan, err);
+}
+
 /* plan_query: SELECT / INSERT / UPDATE / DELETE / MERGE */
 static bool
 plan_query(const Analysis *an, Arena *a, DistPlan *plan, int32_t first_node, SgError *err)
@@ -389,6 +427,9 @@ plan_query(const Analysis *an, Arena *a, DistPlan *plan, int32_t first_node, SgE
 	const RelInfo *tr = target >= 0 ? &an->rels[target] : NULL;
 	if (an->ndist == 0) {
 		if (tr != NULL && tr->cls == REL_REFERENCE) {
+			if (an->nlocal > 0 && pi->kind == PARSE_INSERT && pi->insert_has_select &&
+			    !pi->insert_default_values)
+				return insert_select_plan(an, a, plan_insert_query, plan, err);
 			if (an->nlocal > 0)
 				return sg_error_set(err, SQLSTATE_FEATURE_NOT_SUPPORTED,
 				                    "writing a reference table from the local table \"%s\" is "
@@ -422,6 +463,9 @@ plan_query(const Analysis *an, Arena *a, DistPlan *plan, int32_t first_node, SgE
 		}
 		return multistage_plan(an, a, plan, err);
 	}
+	if (pi->kind == PARSE_INSERT && pi->insert_has_select && !pi->insert_default_values &&
+	    target >= 0)
+		return plan_insert_select(an, a, plan, err);
 	if (an->nlocal > 0)
 		return refuse_local_mix(an, err);
 	if (pi->kind == PARSE_MERGE)

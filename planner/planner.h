@@ -108,6 +108,60 @@ SG_MUSTCHECK bool planner_plan_copy(const CatalogSnapshot *snap, const ParsedStm
                                     DistPlan **out, bool *is_copy, SgError *err);
 
 /*
+ * INSERT ... SELECT moved through the gateway (PLAN_INSERT_SELECT). The
+ * session runs plan->select_plan with binary results and keeps its rows,
+ * then:
+ *   1. planner_insert_select_fill: the statement drawing values for a
+ *      serial distribution column the INSERT leaves out (run it, keep the
+ *      values), or none;
+ *   2. planner_insert_select_route: checks the rows' types and computes each
+ *      row's shard;
+ *   3. planner_insert_select_next until it gives no plan: each batch is an
+ *      `INSERT ... VALUES ($1, ...), ...` (ON CONFLICT, RETURNING kept) of
+ *      one shard's rows (every node's for a reference table), planned as
+ *      PLAN_TASKS whose tasks take the batch's parameters (uses_params).
+ * Command tag: the batches' counts summed.
+ */
+typedef struct InsertSelectRun InsertSelectRun;
+
+/* InsertSelectRows: the SELECT's answer; values point into the session's copy of its rows */
+typedef struct InsertSelectRows {
+	int32_t ncols;
+	const uint32_t *types; /* [ncols]: RowDescription type oids */
+	int32_t nrows;
+	const char *const *values; /* [nrows * ncols], binary format; NULL = SQL NULL */
+	const int32_t *lengths;    /* [nrows * ncols] */
+	const char *const *fill;   /* NULL, or [nrows]: the values step 1 drew (text) */
+} InsertSelectRows;
+
+/*
+ * planner_insert_select_fill: *sql (in a) draws nrows values of the
+ * sequence of the distribution column the INSERT leaves out, to run on
+ * *node_id (one column, nrows rows, in order); *sql NULL when none is needed.
+ * Checks the SELECT's column count against the INSERT (42601 as PostgreSQL).
+ */
+SG_MUSTCHECK bool planner_insert_select_fill(const DistPlan *plan, int32_t ncols, int32_t nrows,
+                                             Arena *a, const char **sql, int32_t *node_id,
+                                             SgError *err);
+
+/*
+ * planner_insert_select_route: the batches of rows (rows and its arrays
+ * must outlive the run). 0A000 when the distribution value's type is not the
+ * column's and the stored value could differ from the one hashed; 22P02 etc.
+ * for a malformed value. The run lives in a.
+ */
+SG_MUSTCHECK bool planner_insert_select_route(const DistPlan *plan, const InsertSelectRows *rows,
+                                              Arena *a, InsertSelectRun **out, SgError *err);
+
+/*
+ * planner_insert_select_next: the next batch's plan and parameters (in
+ * arena a, which the caller may reset between batches); *out NULL when every
+ * row was handed out.
+ */
+SG_MUSTCHECK bool planner_insert_select_next(InsertSelectRun *run, Arena *a, DistPlan **out,
+                                             PlanParams *params, SgError *err);
+
+/*
  * planner_resolve_table: the catalogued table an unqualified (schema NULL) or
  * qualified name means under search_path; NULL for a local table
  */
