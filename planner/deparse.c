@@ -1756,6 +1756,19 @@ jagg_rewrite(Arena *a, const ParsedStmt *stmt, const DeparseJoinRel *rels, int32
 	return s;
 }
 
+/* from_has_subselect: a subquery in FROM (its columns are not the relations') */
+static bool
+from_has_subselect(const PgQuery__Node *n)
+{
+	if (n == NULL)
+		return false;
+	if (n->node_case == PG_QUERY__NODE__NODE_RANGE_SUBSELECT)
+		return true;
+	if (n->node_case == PG_QUERY__NODE__NODE_JOIN_EXPR)
+		return from_has_subselect(n->join_expr->larg) || from_has_subselect(n->join_expr->rarg);
+	return false;
+}
+
 bool
 deparse_joinagg_ok(const ParsedStmt *stmt, const DeparseJoinRel *rels, int32_t nrels)
 {
@@ -1768,6 +1781,9 @@ deparse_joinagg_ok(const ParsedStmt *stmt, const DeparseJoinRel *rels, int32_t n
 	    (top->op != PG_QUERY__SET_OPERATION__SETOP_NONE &&
 	     top->op != PG_QUERY__SET_OPERATION__SET_OPERATION_UNDEFINED))
 		return false;
+	for (size_t i = 0; i < top->n_from_clause; i++)
+		if (from_has_subselect(top->from_clause[i]))
+			return false;
 	Arena *scratch = arena_create(4096);
 	PushCtx push = jagg_push(scratch, rels, nrels);
 	bool ok = true;

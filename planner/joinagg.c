@@ -13,19 +13,22 @@
 #include "planner/multistage.h"
 #include "planner/tasks.h"
 
-/* join_rels: the statement's relations with their columns (in a) */
+/* join_rels: the top level's relations with their columns (in a); *n their count */
 static DeparseJoinRel *
-join_rels(const Analysis *an, Arena *a)
+join_rels(const Analysis *an, Arena *a, int32_t *n)
 {
 	const ParseInfo *pi = &an->pi;
 	DeparseJoinRel *rels = ARENA_NEW_ARRAY(a, DeparseJoinRel, pi->nrels + 1);
+	*n = 0;
 	for (int32_t i = 0; i < pi->nrels; i++) {
 		const ParseRel *r = &pi->rels[i];
 		const CatTable *t = an->rels[i].table;
-		rels[i] = (DeparseJoinRel){.refname = r->alias != NULL ? r->alias : r->name,
-		                           .ncols = t->ncolumns,
-		                           .cols = (const char *const *)t->columns,
-		                           .types = t->column_types};
+		if (r->scope != 0)
+			continue; /* a subquery's: not visible to the outputs */
+		rels[(*n)++] = (DeparseJoinRel){.refname = r->alias != NULL ? r->alias : r->name,
+		                                .ncols = t->ncolumns,
+		                                .cols = (const char *const *)t->columns,
+		                                .types = t->column_types};
 	}
 	return rels;
 }
@@ -36,14 +39,18 @@ joinagg_applies(const Analysis *an)
 	const ParseInfo *pi = &an->pi;
 	const uint32_t blockers =
 	    PARSE_F_DISTINCT | PARSE_F_WINDOW | PARSE_F_SETOP | PARSE_F_CTE | PARSE_F_LOCKING;
-	if (pi->kind != PARSE_SELECT || pi->nscopes != 1 || pi->nrels < 2 || an->ndist == 0 ||
-	    an->nlocal > 0 || pi->has_natural_join || an->shape.one_task)
+	if (pi->kind != PARSE_SELECT || pi->nrels < 2 || an->ndist == 0 || an->nlocal > 0 ||
+	    pi->has_natural_join || an->shape.one_task)
 		return false;
 	uint32_t f = pi->scopes[0].features;
 	if ((f & (PARSE_F_AGGREGATE | PARSE_F_GROUP_BY)) == 0 || (f & blockers) != 0)
 		return false;
+	/* subqueries only in WHERE / ON (run per shard: fan-out's rules); none in FROM, and none
+	 * in the outputs, HAVING or ORDER BY (deparse_joinagg_ok) */
 	for (int32_t i = 0; i < pi->nrels; i++) {
 		const ParseRel *r = &pi->rels[i];
+		if (r->scope != 0 && !r->in_sublink)
+			return false;
 		if (an->rels[i].table == NULL || an->rels[i].table->ncolumns == 0 || r->has_colnames ||
 		    r->is_cte_ref)
 			return false;
@@ -52,7 +59,9 @@ joinagg_applies(const Analysis *an)
 	if (!fanout_applies_grouped(an, &why))
 		return false;
 	Arena *scratch = arena_create(4096);
-	bool ok = deparse_joinagg_ok(an->stmt, join_rels(an, scratch), pi->nrels);
+	int32_t n;
+	DeparseJoinRel *rels = join_rels(an, scratch, &n);
+	bool ok = n >= 1 && deparse_joinagg_ok(an->stmt, rels, n);
 	arena_destroy(scratch);
 	return ok;
 }
@@ -65,11 +74,12 @@ joinagg_plan(const Analysis *an, Arena *a, DistPlan *plan, SgError *err)
 	if (first == NULL)
 		return sg_error_set(err, SQLSTATE_CONNECTION_FAILURE, "no active storage node");
 	int32_t merge = first->id;
-	DeparseJoinRel *rels = join_rels(an, a);
+	int32_t nrels;
+	DeparseJoinRel *rels = join_rels(an, a, &nrels);
 	const char *temp = multistage_temp_name(a, an->shape.temp_tag, 1);
 	PullStage *st = ARENA_NEW(a, PullStage);
 	char *sql;
-	if (!deparse_joinagg_create(a, an->stmt, rels, pi->nrels, temp, &sql, err))
+	if (!deparse_joinagg_create(a, an->stmt, rels, nrels, temp, &sql, err))
 		return false;
 	st->create_sql = sql;
 	if (!deparse_copy_in(a, an->stmt, temp, &sql, err))
@@ -83,7 +93,7 @@ joinagg_plan(const Analysis *an, Arena *a, DistPlan *plan, SgError *err)
 		DeparseRename *sets;
 		int32_t nsets = fanout_shard_sets(an, a, nodes[k], &sets);
 		bool local = nodes[k] == merge;
-		if (!deparse_joinagg_fragment(a, an->stmt, pi, rels, pi->nrels, sets, nsets, an->ndist,
+		if (!deparse_joinagg_fragment(a, an->stmt, pi, rels, nrels, sets, nsets, an->ndist,
 		                              local ? temp : NULL, &sql, err))
 			return false;
 		if (local)
@@ -94,7 +104,7 @@ joinagg_plan(const Analysis *an, Arena *a, DistPlan *plan, SgError *err)
 	st->ntasks = tl.n;
 	st->tasks = tl.tasks;
 	char *final_sql;
-	if (!deparse_joinagg_final(a, an->stmt, rels, pi->nrels, temp, &final_sql, err))
+	if (!deparse_joinagg_final(a, an->stmt, rels, nrels, temp, &final_sql, err))
 		return false;
 	char *cleanup = NULL;
 	if (an->shape.temp_tag == NULL && !deparse_drop_temps(a, an->stmt, &temp, 1, &cleanup, err))

@@ -16,8 +16,8 @@
  * the merge node combines them (deparse.h, "Partial aggregates over a
  * join"). Only the partial rows move: one per group per shard.
  *
- * Applies to a single-level statement (no subquery) reading two or more
- * relations, no local table, whose top level aggregates or groups (with
+ * Applies to a statement reading two or more relations (subqueries only in
+ * WHERE / ON, run per shard), no local table, whose top level aggregates or groups (with
  * HAVING, ORDER BY, LIMIT allowed) and whose relations would fan out
  * otherwise (fanout_applies_grouped); the outputs as deparse_joinagg_ok.
  */

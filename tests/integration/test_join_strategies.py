@@ -315,6 +315,11 @@ JOINAGG_QUERIES = [
     "GROUP BY s.tag, b.v ORDER BY u, m, 3 LIMIT 7",
     "SELECT s.tag, count(*) FROM sj_big b LEFT JOIN sj_co s ON s.id = b.id GROUP BY s.tag "
     "ORDER BY s.tag NULLS FIRST",
+    # subqueries in WHERE run per shard: correlated on the distribution column, or over no
+    # distributed table
+    "SELECT s.tag, count(*) FROM sj_big b JOIN sj_co s ON s.id = b.id WHERE EXISTS "
+    "(SELECT 1 FROM sj_co s2 WHERE s2.id = b.id AND s2.x > 3) AND b.v < (SELECT 50) "
+    "GROUP BY s.tag ORDER BY 1",
 ]
 
 

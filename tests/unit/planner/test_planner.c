@@ -903,7 +903,7 @@ test_multistage_stages(void)
 {
 	SgError err;
 	DistPlan *p = plan_sql("SELECT v, count(*) FROM t WHERE id > 10 AND v LIKE 'a%' AND "
-	                       "v <> (SELECT max(name) FROM r) GROUP BY v",
+	                       "v <> (SELECT max(a) FROM loc) GROUP BY v",
 	                       &err);
 	CU_ASSERT_PTR_NOT_NULL_FATAL(p);
 	CU_ASSERT_EQUAL(p->nstages, 1);
