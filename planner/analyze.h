@@ -35,6 +35,12 @@ typedef struct RelInfo {
  * CURSOR must look like (planner/wrap.c): the wrapper statement replaces
  * its one final statement.
  */
+/* InlinedRel: a relation the planner replaced by the array of its rows (semijoin.h) */
+typedef struct InlinedRel {
+	const char *refname; /* its alias (or name) in the statement */
+	const CatTable *table;
+} InlinedRel;
+
 typedef struct PlanShape {
 	bool one_task;        /* one relayed task: no fan-out (rows of several nodes) */
 	int32_t one_node;     /* != 0: that task runs on this node (a cursor lives on the first) */
@@ -42,6 +48,8 @@ typedef struct PlanShape {
 	                         stay until the transaction ends (an open cursor reads them) */
 	bool no_prefetch;     /* the plan must run as it is: no PLAN_PREFETCH (semi-joins off) */
 	bool describe_keys;   /* EXPLAIN: semi-join key sets shown as placeholders, not fetched */
+	int32_t ninlined;     /* relations of the statement that are inlined rows: their columns */
+	const InlinedRel *inlined;
 } PlanShape;
 
 typedef struct Analysis {

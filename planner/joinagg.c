@@ -18,8 +18,15 @@ static DeparseJoinRel *
 join_rels(const Analysis *an, Arena *a, int32_t *n)
 {
 	const ParseInfo *pi = &an->pi;
-	DeparseJoinRel *rels = ARENA_NEW_ARRAY(a, DeparseJoinRel, pi->nrels + 1);
+	DeparseJoinRel *rels = ARENA_NEW_ARRAY(a, DeparseJoinRel, pi->nrels + an->shape.ninlined + 1);
 	*n = 0;
+	for (int32_t i = 0; i < an->shape.ninlined; i++) {
+		const CatTable *t = an->shape.inlined[i].table;
+		rels[(*n)++] = (DeparseJoinRel){.refname = an->shape.inlined[i].refname,
+		                                .ncols = t->ncolumns,
+		                                .cols = (const char *const *)t->columns,
+		                                .types = t->column_types};
+	}
 	for (int32_t i = 0; i < pi->nrels; i++) {
 		const ParseRel *r = &pi->rels[i];
 		const CatTable *t = an->rels[i].table;
@@ -39,8 +46,8 @@ joinagg_applies(const Analysis *an)
 	const ParseInfo *pi = &an->pi;
 	const uint32_t blockers =
 	    PARSE_F_DISTINCT | PARSE_F_WINDOW | PARSE_F_SETOP | PARSE_F_CTE | PARSE_F_LOCKING;
-	if (pi->kind != PARSE_SELECT || pi->nrels < 2 || an->ndist == 0 || an->nlocal > 0 ||
-	    pi->has_natural_join || an->shape.one_task)
+	if (pi->kind != PARSE_SELECT || pi->nrels + an->shape.ninlined < 2 || an->ndist == 0 ||
+	    an->nlocal > 0 || pi->has_natural_join || an->shape.one_task)
 		return false;
 	uint32_t f = pi->scopes[0].features;
 	if ((f & (PARSE_F_AGGREGATE | PARSE_F_GROUP_BY)) == 0 || (f & blockers) != 0)

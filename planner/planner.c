@@ -341,6 +341,7 @@ plan_broadcast(const Analysis *an, Arena *a, DistPlan *plan, bool *done, SgError
 				break;
 			}
 	int32_t *rels = ARENA_NEW_ARRAY(a, int32_t, pi->nrels + 1);
+	InlinedRel *inl = ARENA_NEW_ARRAY(a, InlinedRel, pi->nrels + an->shape.ninlined + 1);
 	int32_t n = 0;
 	for (int32_t i = 0; i < pi->nrels; i++) {
 		if (an->rels[i].cls != REL_DISTRIBUTED || an->rels[i].group == an->rels[big].group)
@@ -348,11 +349,15 @@ plan_broadcast(const Analysis *an, Arena *a, DistPlan *plan, bool *done, SgError
 		int64_t e = catalog_est_rows(an->rels[i].table);
 		if (e > semijoin_max_keys_get() || e * nodes >= est_big)
 			return true;
+		inl[n] = (InlinedRel){pi->rels[i].alias != NULL ? pi->rels[i].alias : pi->rels[i].name,
+		                      an->rels[i].table};
 		rels[n++] = i;
 	}
 	if (n == 0)
 		return true;
-	/* would it fan out? */
+	for (int32_t k = 0; k < an->shape.ninlined; k++)
+		inl[n + k] = an->shape.inlined[k];
+	/* would it fan out, or aggregate per shard? */
 	StmtList sl;
 	if (!inline_sql(an, a, rels, n, true, &sl, err))
 		return false;
@@ -361,6 +366,9 @@ plan_broadcast(const Analysis *an, Arena *a, DistPlan *plan, bool *done, SgError
 	if (!analyze_stmt(an->snap, sl.stmts[0], sl.texts[0], an->search_path, an->params, a, &trial,
 	                  err))
 		return false;
+	trial.shape = an->shape;
+	trial.shape.inlined = inl;
+	trial.shape.ninlined = n + an->shape.ninlined;
 	if (trial.nlocal > 0 || (!fanout_applies(&trial, &why) && !joinagg_applies(&trial)))
 		return true;
 	for (int32_t k = 0; k < n; k++) {
@@ -374,7 +382,7 @@ plan_broadcast(const Analysis *an, Arena *a, DistPlan *plan, bool *done, SgError
 	}
 	if (!inline_sql(an, a, rels, n, an->shape.describe_keys, &sl, err))
 		return false;
-	PlanShape shape = an->shape;
+	PlanShape shape = trial.shape;
 	shape.no_prefetch = true;
 	DistPlan *ip;
 	if (!plan_stmt(an->snap, sl.stmts[0], sl.texts[0], an->search_path, an->params, &shape, a, &ip,

@@ -46,7 +46,11 @@ def load(cur, schema):
 
 
 QUERIES = [
-    # int keys, filter on the small side, aggregate over the join
+    # int keys, filter on the small side, an aggregate that does not combine across shards:
+    # semi-join reduction of the big side
+    "SELECT count(DISTINCT b.v), sum(b.v) FROM sj_big b JOIN sj_small s ON b.k = s.x "
+    "WHERE s.tag <> 'tag1'",
+    # the same with aggregates that combine: broadcast join, partial aggregates per shard
     "SELECT count(*), sum(b.v) FROM sj_big b JOIN sj_small s ON b.k = s.x WHERE s.tag <> 'tag1'",
     # the same written in WHERE, grouped and ordered
     "SELECT s.tag, count(*), min(b.id) FROM sj_big b, sj_small s WHERE b.k = s.x "
@@ -139,10 +143,15 @@ def explain_shows_the_reduction(c):
     # the small side is pulled as before, filtered by its own condition
     assert "s.tag <> 'tag1'" in text, text
     # an outer join's preserved side: no reduction
-    text = explain(c, QUERIES[4])
+    text = explain(c, QUERIES[5])
     assert "Semi-join" not in text, text
-    text = explain(c, QUERIES[8])
+    text = explain(c, QUERIES[9])
     assert "Semi-join" not in text, text
+    # aggregates that combine over a broadcast join: joined and aggregated per shard
+    for q in (QUERIES[1], QUERIES[2]):
+        text = explain(c, q)
+        assert "join and partial aggregates per shard" in text, text
+        assert "unnest('{<rows of sj_small>}'::public.sj_small[]) s" in text, text
     # no aggregate across shards: the small side's rows go to the big side's nodes, which
     # join per shard (a broadcast join)
     text = explain(c, "SELECT b.id, s.tag FROM sj_big b JOIN sj_small s ON b.k = s.x")
