@@ -1093,7 +1093,7 @@ test_semijoin(void)
 	CatTable *st = (CatTable *)catalog_find_table(snap, NULL, "s");
 	t->est_rows = 1000;
 	st->est_rows = 10;
-	const char *q = "SELECT count(*) FROM t JOIN s ON s.x = t.id WHERE s.name <> 'z'";
+	const char *q = "SELECT count(DISTINCT t.v) FROM t JOIN s ON s.x = t.id WHERE s.name <> 'z'";
 	DistPlan *p = plan_sql(q, &err);
 	CU_ASSERT_PTR_NOT_NULL_FATAL(p);
 	CU_ASSERT_EQUAL_FATAL(p->kind, PLAN_PREFETCH);
@@ -1110,15 +1110,15 @@ test_semijoin(void)
 	CU_ASSERT_EQUAL_FATAL(p->nstages, 2);
 	CU_ASSERT_EQUAL(p->nsemijoins, 1);
 	CU_ASSERT_STRING_EQUAL(p->stages[0].tasks[0].sql,
-	                       "SELECT id FROM sg_g1_1.t t WHERE t.id = ANY('{\"3\",\"7\"}'::int8[])");
+	                       "SELECT * FROM sg_g1_1.t t WHERE t.id = ANY('{\"3\",\"7\"}'::int8[])");
 	/* too many keys: the plan pulls t whole */
 	ks.overflow = true;
 	p = plan_keys(q, &ks, 1, &err);
 	CU_ASSERT_PTR_NOT_NULL_FATAL(p);
 	CU_ASSERT_EQUAL(p->nsemijoins, 0);
-	CU_ASSERT_STRING_EQUAL(p->stages[0].tasks[0].sql, "SELECT id FROM sg_g1_1.t t");
+	CU_ASSERT_STRING_EQUAL(p->stages[0].tasks[0].sql, "SELECT * FROM sg_g1_1.t t");
 	/* an outer join's preserved side is not filtered */
-	p = plan_sql("SELECT count(*) FROM t LEFT JOIN s ON s.x = t.id", &err);
+	p = plan_sql("SELECT count(DISTINCT t.v) FROM t LEFT JOIN s ON s.x = t.id", &err);
 	CU_ASSERT_PTR_NOT_NULL_FATAL(p);
 	CU_ASSERT_EQUAL(p->kind, PLAN_TASKS);
 	CU_ASSERT_EQUAL(p->nsemijoins, 0);
