@@ -41,6 +41,7 @@ static const Setting settings[] = {
     {"catalog_poll_ms", INT(catalog_poll_ms, 50, 3600000)},
     {"stats_interval_ms", INT(stats_interval_ms, 0, 86400000)},
     {"semijoin_max_keys", INT(semijoin_max_keys, 0, 10000000)},
+    {"join_broadcast_min_rows", INT(join_broadcast_min_rows, 0, 2000000000)},
     {"admin_user", STR(admin_user)},
     {"recovery_interval_ms", INT(recovery_interval_ms, 100, 86400000)},
     {"recovery_min_age_sec", INT(recovery_min_age_sec, 0, 86400)},
@@ -71,6 +72,7 @@ config_defaults(Config *c)
 	c->catalog_poll_ms = 1000;
 	c->stats_interval_ms = 10000;
 	c->semijoin_max_keys = 50000;
+	c->join_broadcast_min_rows = 100000;
 	snprintf(c->admin_user, sizeof(c->admin_user), "postgres");
 	c->recovery_interval_ms = 10000;
 	c->recovery_min_age_sec = 30;

@@ -31,6 +31,8 @@ typedef struct Config {
 	int catalog_poll_ms;           /* how often to check the catalog version */
 	int stats_interval_ms;         /* how often the tables' row estimates are re-read, 0 = only
 	                                  with the catalog */
+	int join_broadcast_min_rows;   /* a join that is not co-located broadcasts its small side only
+	                                  when the big side is estimated at least this many rows */
 	int semijoin_max_keys;         /* largest key set broadcast for a semi-join reduction (the
 	                                  planner's choice for joins that are not co-located), 0 =
 	                                  off */

@@ -332,14 +332,6 @@ plan_broadcast(const Analysis *an, Arena *a, DistPlan *plan, bool *done, SgError
 	}
 	if (big < 0)
 		return true;
-	int64_t est_big = catalog_est_rows(an->rels[big].table);
-	int32_t nodes = 0;
-	for (int32_t k = 0; k < an->snap->nnodes; k++)
-		for (int32_t s = 0; s < an->rels[big].group->shard_count; s++)
-			if (an->rels[big].group->placement[s] == an->snap->nodes[k].id) {
-				nodes++;
-				break;
-			}
 	int32_t *rels = ARENA_NEW_ARRAY(a, int32_t, pi->nrels + 1);
 	InlinedRel *inl = ARENA_NEW_ARRAY(a, InlinedRel, pi->nrels + an->shape.ninlined + 1);
 	int32_t n = 0;
@@ -347,7 +339,7 @@ plan_broadcast(const Analysis *an, Arena *a, DistPlan *plan, bool *done, SgError
 		if (an->rels[i].cls != REL_DISTRIBUTED || an->rels[i].group == an->rels[big].group)
 			continue;
 		int64_t e = catalog_est_rows(an->rels[i].table);
-		if (e > semijoin_max_keys_get() || e * nodes >= est_big)
+		if (!semijoin_worth(an, big, e))
 			return true;
 		inl[n] = (InlinedRel){pi->rels[i].alias != NULL ? pi->rels[i].alias : pi->rels[i].name,
 		                      an->rels[i].table};

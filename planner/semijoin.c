@@ -12,13 +12,25 @@
 #include "planner/tasks.h"
 
 static int32_t semijoin_max_keys = 50000;
+static int32_t semijoin_min_big_rows = 100000;
 
 static char *array_literal(Arena *a, const KeySet *ks, bool dedup);
 
 void
-semijoin_set_max_keys(int32_t max_keys)
+semijoin_set_limits(int32_t max_keys, int32_t min_big_rows)
 {
 	semijoin_max_keys = max_keys;
+	semijoin_min_big_rows = min_big_rows;
+}
+
+bool
+semijoin_worth(const Analysis *an, int32_t big, int64_t est_small)
+{
+	const RelInfo *ri = &an->rels[big];
+	int64_t est_big = catalog_est_rows(ri->table);
+	int64_t shards = ri->shard >= 0 ? 1 : ri->group->shard_count;
+	return est_small >= 0 && est_small <= semijoin_max_keys && est_big >= semijoin_min_big_rows &&
+	       est_small * shards < est_big;
 }
 
 int32_t
@@ -83,23 +95,6 @@ ref_name(const ParseRel *r)
 	return r->alias != NULL ? r->alias : r->name;
 }
 
-/* rel_nodes: how many nodes hold the shards relation r reads */
-static int32_t
-rel_nodes(const Analysis *an, int32_t r)
-{
-	const RelInfo *ri = &an->rels[r];
-	if (ri->shard >= 0)
-		return 1;
-	int32_t n = 0;
-	for (int32_t k = 0; k < an->snap->nnodes; k++) {
-		bool holds = false;
-		for (int32_t s = 0; s < ri->group->shard_count && !holds; s++)
-			holds = ri->group->placement[s] == an->snap->nodes[k].id;
-		n += holds;
-	}
-	return n;
-}
-
 /* usable: may relation r take part in a reduction of an equality of level `scope`? */
 static bool
 usable(const Analysis *an, int32_t r, int32_t scope)
@@ -142,7 +137,7 @@ semijoin_choose(const Analysis *an, Arena *a, SemiJoin **out)
 		const CatTable *st = an->rels[small].table;
 		const char *type =
 		    st->column_types != NULL ? key_type_name(st->column_types[big == r1 ? p2 : p1]) : NULL;
-		if (type == NULL || es > semijoin_max_keys || es * rel_nodes(an, big) >= eb)
+		if (type == NULL || !semijoin_worth(an, big, es))
 			continue;
 		int32_t k = 0;
 		while (k < n && sj[k].big != big)

@@ -24,9 +24,8 @@
  * unchanged, so the answer is PostgreSQL's; the reduction only drops B rows
  * the equality rejects anyway.
  *
- * Chosen when est(S) * (nodes holding B) < est(B) and est(S) is at most
- * semijoin_max_keys (the broadcast is then smaller than what it saves); at
- * most one reduction per relation (its smallest partner). A key set found
+ * Chosen when est(S) is at most semijoin_max_keys and semijoin_worth(B, S);
+ * at most one reduction per relation (its smallest partner). A key set found
  * larger than semijoin_max_keys is not used (the plan pulls B whole).
  */
 
@@ -39,9 +38,22 @@ typedef struct SemiJoin {
 	int64_t est_big, est_small;
 } SemiJoin;
 
-/* semijoin_set_max_keys: the gateway's semijoin_max_keys (0 = no reduction); before loops run */
-void semijoin_set_max_keys(int32_t max_keys);
+/*
+ * semijoin_set_limits: the gateway's semijoin_max_keys (0 = no reduction) and
+ * join_broadcast_min_rows; before the loops run
+ */
+void semijoin_set_limits(int32_t max_keys, int32_t min_big_rows);
 int32_t semijoin_max_keys_get(void);
+
+/*
+ * semijoin_worth: is sending est_small rows (or keys) with the fragments of
+ * big cheaper than pulling big? The rows go inline in the SQL of every shard
+ * of big (each node parses and hashes them once per shard), so est_small x
+ * shards of big must stay below est_big, and big must be at least
+ * join_broadcast_min_rows (below that the pull is cheap and the extra round
+ * trip is not)
+ */
+bool semijoin_worth(const Analysis *an, int32_t big, int64_t est_small);
 
 /* semijoin_choose: the reductions for the statement, in a fixed order (in a); their count */
 int32_t semijoin_choose(const Analysis *an, Arena *a, SemiJoin **out);

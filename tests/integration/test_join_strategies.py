@@ -9,7 +9,8 @@ reduction; planner/semijoin.c). Every answer is compared with plain
 PostgreSQL holding the same data (plain tables on node 1, schema sjref).
 
 The gateway runs with stats_interval_ms = 300 (estimates follow ANALYZE
-quickly) and semijoin_max_keys = 100 (so a key set can overflow).
+quickly), semijoin_max_keys = 100 (so a key set can overflow) and
+join_broadcast_min_rows = 1000 (the test's big table has 20000 rows).
 """
 
 import os
@@ -373,4 +374,5 @@ def cleanup(c):
 
 
 if __name__ == "__main__":
-    harness.main(nodes=3, gateway_set=["stats_interval_ms=300", "semijoin_max_keys=100"])
+    harness.main(nodes=3, gateway_set=["stats_interval_ms=300", "semijoin_max_keys=100",
+                                      "join_broadcast_min_rows=1000"])

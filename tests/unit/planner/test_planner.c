@@ -1080,7 +1080,7 @@ plan_keys(const char *sql, const KeySet *keys, int32_t nkeys, SgError *err)
 }
 
 /*
- * test_semijoin: a join that is not co-located, t (est. 1000 rows) with s
+ * test_semijoin: a join that is not co-located, t (est. 1000000 rows) with s
  * (est. 10): s's keys fetched first, then t's fragments filtered by them;
  * an UPDATE reading a table that is not co-located: its rows fetched, then
  * inlined as an array of its row type
@@ -1091,7 +1091,7 @@ test_semijoin(void)
 	SgError err;
 	CatTable *t = (CatTable *)catalog_find_table(snap, NULL, "t");
 	CatTable *st = (CatTable *)catalog_find_table(snap, NULL, "s");
-	t->est_rows = 1000;
+	t->est_rows = 1000000;
 	st->est_rows = 10;
 	const char *q = "SELECT count(DISTINCT t.v) FROM t JOIN s ON s.x = t.id WHERE s.name <> 'z'";
 	DistPlan *p = plan_sql(q, &err);
