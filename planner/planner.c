@@ -251,6 +251,11 @@ plan_inlined(const Analysis *an, Arena *a, DistPlan *plan, const SgError *why, S
 	for (int32_t i = 0; i < pi->nrels; i++) {
 		if (an->rels[i].cls != REL_DISTRIBUTED || pi->rels[i].is_target)
 			continue;
+		if (!semijoin_inlinable(an->rels[i].table))
+			return sg_error_set(err, SQLSTATE_FEATURE_NOT_SUPPORTED,
+			                    "%s reading the distributed table \"%s\" (not co-located, with "
+			                    "float or non-built-in columns) is not supported",
+			                    pi->tag, pi->rels[i].name);
 		const KeySet *ks = semijoin_find_keys(an, -1, i);
 		if (ks == NULL && !an->shape.describe_keys) {
 			if (an->shape.no_prefetch || semijoin_max_keys_get() <= 0) {
@@ -339,7 +344,7 @@ plan_broadcast(const Analysis *an, Arena *a, DistPlan *plan, bool *done, SgError
 		if (an->rels[i].cls != REL_DISTRIBUTED || an->rels[i].group == an->rels[big].group)
 			continue;
 		int64_t e = catalog_est_rows(an->rels[i].table);
-		if (!semijoin_worth(an, big, e))
+		if (!semijoin_worth(an, big, e) || !semijoin_inlinable(an->rels[i].table))
 			return true;
 		inl[n] = (InlinedRel){pi->rels[i].alias != NULL ? pi->rels[i].alias : pi->rels[i].name,
 		                      an->rels[i].table};

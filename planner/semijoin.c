@@ -24,6 +24,24 @@ semijoin_set_limits(int32_t max_keys, int32_t min_big_rows)
 }
 
 bool
+semijoin_inlinable(const CatTable *t)
+{
+	/* text forms that depend on extra_float_digits (floats, their arrays, geometric types) */
+	static const uint32_t lossy[] = {600, 601, 602, 603, 604, 628, 700, 701, 718, 1021, 1022};
+	if (t->column_types == NULL || t->ncolumns == 0)
+		return false;
+	for (int32_t i = 0; i < t->ncolumns; i++) {
+		uint32_t oid = t->column_types[i];
+		if (oid == 0 || oid >= 16384)
+			return false; /* a type of the database: its text form is not known here */
+		for (size_t k = 0; k < SG_ARRAY_LEN(lossy); k++)
+			if (oid == lossy[k])
+				return false;
+	}
+	return true;
+}
+
+bool
 semijoin_worth(const Analysis *an, int32_t big, int64_t est_small)
 {
 	const RelInfo *ri = &an->rels[big];

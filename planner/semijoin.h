@@ -75,6 +75,12 @@ SG_MUSTCHECK bool semijoin_prefetch(const Analysis *an, Arena *a, const SemiJoin
  */
 SG_MUSTCHECK bool semijoin_inline_prefetch(const Analysis *an, Arena *a, int32_t rel,
                                            DistPlan *plan, SgError *err);
+/*
+ * semijoin_inlinable: may t's rows be inlined? Their text form must read back
+ * as the same values on any node of the session: built-in types other than
+ * floats (their output follows extra_float_digits) and geometric types
+ */
+bool semijoin_inlinable(const CatTable *t);
 /* semijoin_find_keys: the fetched set for (big, small) (big -1: an inlined relation), or NULL */
 const KeySet *semijoin_find_keys(const Analysis *an, int32_t big, int32_t small);
 /* semijoin_rows_literal: an inlined relation's rows as an array literal (in a) */
