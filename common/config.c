@@ -42,6 +42,7 @@ static const Setting settings[] = {
     {"stats_interval_ms", INT(stats_interval_ms, 0, 86400000)},
     {"semijoin_max_keys", INT(semijoin_max_keys, 0, 10000000)},
     {"join_broadcast_min_rows", INT(join_broadcast_min_rows, 0, 2000000000)},
+    {"join_repartition_min_rows", INT(join_repartition_min_rows, 0, 2000000000)},
     {"admin_user", STR(admin_user)},
     {"recovery_interval_ms", INT(recovery_interval_ms, 100, 86400000)},
     {"recovery_min_age_sec", INT(recovery_min_age_sec, 0, 86400)},
@@ -73,6 +74,7 @@ config_defaults(Config *c)
 	c->stats_interval_ms = 10000;
 	c->semijoin_max_keys = 50000;
 	c->join_broadcast_min_rows = 100000;
+	c->join_repartition_min_rows = 1000000;
 	snprintf(c->admin_user, sizeof(c->admin_user), "postgres");
 	c->recovery_interval_ms = 10000;
 	c->recovery_min_age_sec = 30;

@@ -33,6 +33,8 @@ typedef struct Config {
 	                                  with the catalog */
 	int join_broadcast_min_rows;   /* a join that is not co-located broadcasts its small side only
 	                                  when the big side is estimated at least this many rows */
+	int join_repartition_min_rows; /* ... and repartitions two large sides on the join key only
+	                                  when together they are estimated at least this many rows */
 	int semijoin_max_keys;         /* largest key set broadcast for a semi-join reduction (the
 	                                  planner's choice for joins that are not co-located), 0 =
 	                                  off */

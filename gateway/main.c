@@ -315,7 +315,8 @@ main(int argc, char **argv)
 	fault_init_from_env();
 
 	SgError err;
-	semijoin_set_limits(cfg.semijoin_max_keys, cfg.join_broadcast_min_rows);
+	semijoin_set_limits(cfg.semijoin_max_keys, cfg.join_broadcast_min_rows,
+	                    cfg.join_repartition_min_rows);
 	CatalogSnapshot *snap = catalog_load(cfg.metadata_node, &err);
 	if (snap == NULL) {
 		sg_log_error(NULL, "cannot load the catalog: %s", err.message);

@@ -120,6 +120,7 @@ struct Session {
 	KeySet *keysets; /* PLAN_PREFETCH: the statement's semi-join key sets so far ... */
 	int32_t nkeysets;
 	KeySet *keys_building; /* ... and the one being fetched */
+	bool keys_in_block;    /* the statement started inside a transaction block */
 	int32_t keys_max;
 	const Portal *desc_portal; /* the portal being described ('P') */
 	bool ext_error;            /* an error was sent since the last Sync */
@@ -1744,7 +1745,7 @@ session_sql_prepared(Session *s)
 		if (!sql_exec_bind(s, fp, &ps, &err) ||
 		    !planner_plan_stmt_keys(s->snap, ps->stmts.stmts[0], ps->stmts.texts[0],
 		                            session_setting(s, "search_path", NULL), &s->params, NULL, 0,
-		                            NULL, -1, s->arena, &plan, &err)) {
+		                            NULL, -1, true, s->arena, &plan, &err)) {
 			session_stmt_failed(s, &err);
 			return;
 		}
@@ -2183,7 +2184,7 @@ prefetch_done(void *arg, const SgError *err)
 	const char *text = eps != NULL ? eps->stmts.texts[0] : s->stmts.texts[s->cur];
 	if (!planner_plan_stmt_keys(s->snap, stmt, text, session_setting(s, "search_path", NULL),
 	                            s->ext ? &s->params : NULL, NULL, 0, s->keysets, s->nkeysets,
-	                            s->arena, &plan, &perr)) {
+	                            s->keys_in_block, s->arena, &plan, &perr)) {
 		session_stmt_failed(s, &perr);
 		return;
 	}
@@ -2687,11 +2688,13 @@ session_run_next(Session *s)
 		                            s->arena, &plan, &is_copy, &err);
 		/* a Describe plans without fetching semi-join keys (nkeys -1) */
 		s->nkeysets = 0;
+		s->keys_in_block = s->txn.block != TXN_BLOCK_NONE; /* as the statement starts */
 		if (planned && !is_copy)
 			planned =
 			    planner_plan_stmt_keys(s->snap, s->stmts.stmts[s->cur], s->stmts.texts[s->cur], sp,
 			                           s->ext ? &s->params : NULL, NULL, 0, NULL,
-			                           s->describing ? -1 : 0, s->arena, &plan, &err);
+			                           s->describing ? -1 : 0, s->keys_in_block, s->arena, &plan,
+			                           &err);
 		if (planned && s->learn_sql != NULL && !s->ext && s->stmts.nstmts == 1)
 			plancache_learn(s->srv->plans, s->snap, s->learn_sql, sp, s->stmts.stmts[0], plan,
 			                s->arena);

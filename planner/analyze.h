@@ -48,6 +48,7 @@ typedef struct PlanShape {
 	                         stay until the transaction ends (an open cursor reads them) */
 	bool no_prefetch;     /* the plan must run as it is: no PLAN_PREFETCH (semi-joins off) */
 	bool describe_keys;   /* EXPLAIN: semi-join key sets shown as placeholders, not fetched */
+	bool in_block;        /* the session is inside a transaction block (no repartition) */
 	int32_t ninlined;     /* relations of the statement that are inlined rows: their columns */
 	const InlinedRel *inlined;
 } PlanShape;

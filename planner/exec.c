@@ -846,8 +846,49 @@ merge_set_handler(Exec *e)
 	node_set_handler(e->merge->conn, &h);
 }
 
+static void merge_on_participant(Participant *p, const SgError *err, void *arg);
+static void stage_send(Exec *e);
+
+/* stage_dest: the node stage k fills (its dest_node, or the merge node) */
+static int32_t
+stage_dest(const Exec *e, int32_t k)
+{
+	int32_t d = e->plan->stages[k].dest_node;
+	return d != 0 ? d : e->plan->merge_node;
+}
+
+/*
+ * stage_begin: start the current stage on its node: e->merge is that node's
+ * participant (a repartition's stages change node: the participant is taken
+ * first, merge_on_participant then sends)
+ */
 static void
 stage_begin(Exec *e)
+{
+	int32_t dest = stage_dest(e, e->stage);
+	if (e->merge != NULL && e->merge->node_id == dest) {
+		stage_send(e);
+		return;
+	}
+	if (e->merge != NULL && e->merge->conn != NULL)
+		node_set_handler(e->merge->conn, NULL);
+	const CatNode *node = catalog_find_node(e->snap, dest);
+	if (node == NULL) {
+		SgError err;
+		sg_error_set(&err, SQLSTATE_INTERNAL_ERROR, "node %d is not in the catalog", (int)dest);
+		exec_record_error(e, &err);
+		if (e->starting)
+			e->complete_pending = true; /* exec_start completes it */
+		else
+			exec_complete(e);
+		return;
+	}
+	txn_participant(e->txn, node->id, node->host, node->port, merge_on_participant, e);
+}
+
+/* stage_send: the current stage's CREATE and COPY to its node */
+static void
+stage_send(Exec *e)
 {
 	const PullStage *st = &e->plan->stages[e->stage];
 	Buf b;
@@ -1000,8 +1041,7 @@ merge_on_participant(Participant *p, const SgError *err, void *arg)
 		return;
 	}
 	p->used_temp = true;
-	e->stage = 0;
-	stage_begin(e);
+	stage_send(e);
 }
 
 Exec *
@@ -1021,17 +1061,9 @@ exec_start(const DistPlan *plan, const CatalogSnapshot *snap, Txn *txn, const Ex
 		e->started_at = exec_now_us();
 	}
 	if (plan->nstages > 0) {
-		const CatNode *node = catalog_find_node(snap, plan->merge_node);
-		if (node == NULL) {
-			SgError err;
-			sg_error_set(&err, SQLSTATE_INTERNAL_ERROR, "merge node %d is not in the catalog",
-			             plan->merge_node);
-			exec_record_error(e, &err);
-			exec_complete(e);
-			return NULL;
-		}
+		e->stage = 0;
 		e->starting = true;
-		txn_participant(txn, node->id, node->host, node->port, merge_on_participant, e);
+		stage_begin(e);
 		e->starting = false;
 		if (e->complete_pending) {
 			exec_complete(e);

@@ -146,7 +146,14 @@ describe(Lines *l, const DistPlan *p, const Analyzed *an)
 		add_line(l, "shardgate: run by the gateway session");
 		return;
 	}
-	if (p->nstages > 0 && p->partial_join) {
+	bool repartitioned = false;
+	for (int32_t k = 0; k < p->nstages; k++)
+		repartitioned = repartitioned ||
+		                (p->stages[k].dest_node != 0 && p->stages[k].dest_node != p->merge_node);
+	if (repartitioned) {
+		add_line(l, "shardgate: repartition join, the rows of both sides hashed to every node, "
+		            "joined there");
+	} else if (p->nstages > 0 && p->partial_join) {
 		add_line(l, arena_printf(a,
 		                         "shardgate: join and partial aggregates per shard, combined in a "
 		                         "temporary table on node %d, final query there",
@@ -168,12 +175,13 @@ describe(Lines *l, const DistPlan *p, const Analyzed *an)
 				    l, arena_printf(a, "  Stage %d (actual time=%s)", (int)k + 1, ms(a, ss->usec)));
 			else
 				add_line(l, arena_printf(a, "  Stage %d", (int)k + 1));
-			add_line(l, arena_printf(a, "    create on node %d: %s; %s", (int)p->merge_node,
-			                         st->create_sql, st->copy_sql));
+			int32_t dest = st->dest_node != 0 ? st->dest_node : p->merge_node;
+			add_line(l, arena_printf(a, "    create on node %d: %s; %s", (int)dest, st->create_sql,
+			                         st->copy_sql));
 			describe_frags(l, st->tasks, st->ntasks, an, ss != NULL ? ss->frags : NULL);
 			if (st->local_sql != NULL) {
-				add_line(l, arena_printf(a, "    node %d (local shards): %s", (int)p->merge_node,
-				                         st->local_sql));
+				add_line(
+				    l, arena_printf(a, "    node %d (local shards): %s", (int)dest, st->local_sql));
 				if (ss != NULL)
 					add_measured(l, &ss->local, an, "inserted", "      ");
 			}

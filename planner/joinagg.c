@@ -8,6 +8,8 @@
  */
 #include "planner/joinagg.h"
 
+#include <string.h>
+
 #include "planner/deparse.h"
 #include "planner/fanout.h"
 #include "planner/multistage.h"
@@ -130,4 +132,38 @@ joinagg_plan(const Analysis *an, Arena *a, DistPlan *plan, SgError *err)
 	plan->has_count = true;
 	plan->returns_rows = true;
 	return true;
+}
+
+bool
+joinagg_gather_stage(const Analysis *an, Arena *a, const DeparseRename *ren, int32_t nren,
+                     const int32_t *nodes, int32_t nnodes, int32_t merge, const char *temp,
+                     PullStage *st, char **final_sql, SgError *err)
+{
+	const ParseInfo *pi = &an->pi;
+	int32_t nrels;
+	DeparseJoinRel *rels = join_rels(an, a, &nrels);
+	memset(st, 0, sizeof(*st));
+	char *sql;
+	if (!deparse_joinagg_create(a, an->stmt, rels, nrels, temp, &sql, err))
+		return false;
+	st->create_sql = sql;
+	if (!deparse_copy_in(a, an->stmt, temp, &sql, err))
+		return false;
+	st->copy_sql = sql;
+	st->dest_node = merge;
+	TaskList tl;
+	tasks_init(&tl, a);
+	for (int32_t k = 0; k < nnodes; k++) {
+		bool local = nodes[k] == merge;
+		if (!deparse_joinagg_fragment(a, an->stmt, pi, rels, nrels, ren, 1, nren,
+		                              local ? temp : NULL, &sql, err))
+			return false;
+		if (local)
+			st->local_sql = sql;
+		else
+			tasks_add(&tl, nodes[k], sql);
+	}
+	st->ntasks = tl.n;
+	st->tasks = tl.tasks;
+	return deparse_joinagg_final(a, an->stmt, rels, nrels, temp, final_sql, err);
 }

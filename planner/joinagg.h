@@ -6,6 +6,7 @@
 #include "common/arena.h"
 #include "common/error.h"
 #include "planner/analyze.h"
+#include "planner/deparse.h"
 #include "planner/plan.h"
 
 /*
@@ -27,5 +28,16 @@ bool joinagg_applies(const Analysis *an);
 
 /* joinagg_plan: the plan (one pull stage of partial rows, the final query on the first node) */
 SG_MUSTCHECK bool joinagg_plan(const Analysis *an, Arena *a, DistPlan *plan, SgError *err);
+
+/*
+ * joinagg_gather_stage: for a statement whose relations were repartitioned
+ * into temporary tables on every node (renames: relation -> pg_temp table),
+ * the stage gathering each node's partial aggregates into `temp` on the merge
+ * node, and the final query there
+ */
+SG_MUSTCHECK bool joinagg_gather_stage(const Analysis *an, Arena *a, const DeparseRename *ren,
+                                       int32_t nren, const int32_t *nodes, int32_t nnodes,
+                                       int32_t merge, const char *temp, PullStage *st,
+                                       char **final_sql, SgError *err);
 
 #endif /* SG_PLANNER_JOINAGG_H */

@@ -241,6 +241,18 @@ build_stage(const Analysis *an, Arena *a, int32_t i, const char *temp, int32_t m
 }
 
 bool
+multistage_build_stage(const Analysis *an, Arena *a, int32_t rel, const char *temp, int32_t dest,
+                       const char *extra_where, PullStage *st, SgError *err)
+{
+	DeparsePull pull;
+	memset(st, 0, sizeof(*st));
+	if (!build_stage(an, a, rel, temp, dest, extra_where, st, &pull, err))
+		return false;
+	st->dest_node = dest;
+	return true;
+}
+
+bool
 multistage_plan(const Analysis *an, Arena *a, DistPlan *plan, SgError *err)
 {
 	const ParseInfo *pi = &an->pi;

@@ -23,6 +23,16 @@
 const char *multistage_temp_name(Arena *a, const char *tag, int32_t k);
 
 /*
+ * multistage_build_stage: the pull of relation rel (its referenced columns,
+ * its own filters and extra_where if not NULL) into the temporary table
+ * `temp` on node dest: fragments from the other nodes holding its shards,
+ * dest's own shards inserted there, then ANALYZE (dest_node = dest)
+ */
+SG_MUSTCHECK bool multistage_build_stage(const Analysis *an, Arena *a, int32_t rel,
+                                         const char *temp, int32_t dest, const char *extra_where,
+                                         PullStage *st, SgError *err);
+
+/*
  * multistage_plan fills plan (PLAN_TASKS with stages, merge_node = the
  * first node, one final task there, COMBINE_RELAY; an->shape.temp_tag:
  * tagged temporary tables, no cleanup_sql). 0A000 for FOR

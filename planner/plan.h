@@ -157,6 +157,9 @@ typedef struct PullStage {
 	int32_t ntasks;
 	Task *tasks;           /* fragments on nodes other than merge_node */
 	const char *local_sql; /* NULL or INSERT INTO pg_temp.x SELECT ... on merge_node */
+	int32_t dest_node;     /* != 0: the temporary table is made on this node instead of
+	                          merge_node (a repartition: tasks then run on the other nodes,
+	                          local_sql on this one) */
 } PullStage;
 
 typedef struct DistPlan {

@@ -45,6 +45,7 @@
 #include "planner/joinagg.h"
 #include "planner/multistage.h"
 #include "planner/parse.h"
+#include "planner/repartition.h"
 #include "planner/router.h"
 #include "planner/semijoin.h"
 #include "planner/tasks.h"
@@ -398,7 +399,7 @@ plan_insert_query(const Analysis *an, const ParsedStmt *sel, const char *text, A
 {
 	static const PlanParams none = {0};
 	/* the session runs this plan as it is: no key sets fetched first */
-	static const PlanShape shape = {.no_prefetch = true};
+	static const PlanShape shape = {.no_prefetch = true, .in_block = true};
 	return plan_stmt(an->snap, sel, text, an->search_path, an->params != NULL ? an->params : &none,
 	                 &shape, a, out, err);
 }
@@ -462,6 +463,10 @@ plan_query(const Analysis *an, Arena *a, DistPlan *plan, int32_t first_node, SgE
 				return joinagg_plan(an, a, plan, err);
 			bool done;
 			if (!plan_broadcast(an, a, plan, &done, err))
+				return false;
+			if (done)
+				return true;
+			if (!repartition_plan(an, a, plan, &done, err))
 				return false;
 			if (done)
 				return true;
@@ -559,7 +564,9 @@ plan_explain(const Analysis *an, const PlanParams *params, Arena *a, DistPlan *p
 	const PlanParams *ip_params = params == NULL && pi->explain_analyze ? &none : params;
 	DistPlan *ip;
 	/* plain EXPLAIN shows semi-join key sets as placeholders; ANALYZE runs without them */
-	PlanShape shape = {.no_prefetch = pi->explain_analyze, .describe_keys = !pi->explain_analyze};
+	PlanShape shape = {.no_prefetch = pi->explain_analyze,
+	                   .describe_keys = !pi->explain_analyze,
+	                   .in_block = an->shape.in_block};
 	if (!plan_stmt(an->snap, inner, text, an->search_path, ip_params, &shape, a, &ip, err))
 		return false;
 	if (pi->explain_analyze) {
@@ -620,8 +627,8 @@ plan_sql_prepared(const Analysis *an, Arena *a, DistPlan *plan, SgError *err)
 static bool
 plan_stmt_fill(const CatalogSnapshot *snap, const ParsedStmt *stmt, const char *stmt_text,
                const char *search_path, const PlanParams *params, const PlanShape *shape,
-               const char *const *fill, int32_t nfill, const KeySet *keys, int32_t nkeys, Arena *a,
-               DistPlan **out, SgError *err)
+               const char *const *fill, int32_t nfill, const KeySet *keys, int32_t nkeys,
+               bool in_block, Arena *a, DistPlan **out, SgError *err)
 {
 	DistPlan *plan = ARENA_NEW(a, DistPlan);
 	Analysis an;
@@ -635,6 +642,8 @@ plan_stmt_fill(const CatalogSnapshot *snap, const ParsedStmt *stmt, const char *
 	an.nkeys = nkeys > 0 ? nkeys : 0;
 	if (nkeys < 0)
 		an.shape.no_prefetch = true;
+	if (in_block)
+		an.shape.in_block = true;
 	const ParseInfo *pi = &an.pi;
 	if (pi->kind == PARSE_TXN) {
 		plan->kind = PLAN_TXN_CONTROL;
@@ -715,8 +724,8 @@ plan_stmt(const CatalogSnapshot *snap, const ParsedStmt *stmt, const char *stmt_
           const char *search_path, const PlanParams *params, const PlanShape *shape, Arena *a,
           DistPlan **out, SgError *err)
 {
-	return plan_stmt_fill(snap, stmt, stmt_text, search_path, params, shape, NULL, 0, NULL, 0, a,
-	                      out, err);
+	return plan_stmt_fill(snap, stmt, stmt_text, search_path, params, shape, NULL, 0, NULL, 0,
+	                      false, a, out, err);
 }
 
 bool
@@ -749,17 +758,17 @@ planner_plan_stmt_fill(const CatalogSnapshot *snap, const ParsedStmt *stmt, cons
                        int32_t nvalues, Arena *a, DistPlan **out, SgError *err)
 {
 	return planner_plan_stmt_keys(snap, stmt, stmt_text, search_path, params, values, nvalues, NULL,
-	                              0, a, out, err);
+	                              0, false, a, out, err);
 }
 
 bool
 planner_plan_stmt_keys(const CatalogSnapshot *snap, const ParsedStmt *stmt, const char *stmt_text,
                        const char *search_path, const PlanParams *params, const char *const *values,
-                       int32_t nvalues, const KeySet *keys, int32_t nkeys, Arena *a, DistPlan **out,
-                       SgError *err)
+                       int32_t nvalues, const KeySet *keys, int32_t nkeys, bool in_block, Arena *a,
+                       DistPlan **out, SgError *err)
 {
 	if (!plan_stmt_fill(snap, stmt, stmt_text, search_path, params, NULL, values, nvalues, keys,
-	                    nkeys, a, out, err))
+	                    nkeys, in_block, a, out, err))
 		return false;
 	/* with Bind values, every task but the planner's own internal ones runs the client's
 	 * statement */

@@ -91,13 +91,14 @@ SG_MUSTCHECK bool planner_plan_stmt_fill(const CatalogSnapshot *snap, const Pars
  * PLAN_PREFETCH: keys are every key set fetched so far for this statement
  * (each tagged with the reduction it was fetched for). The plan may ask for
  * the next key set (PLAN_PREFETCH again). nkeys -1: plan without semi-join
- * reductions, never PLAN_PREFETCH (Describe, SQL-level EXECUTE).
+ * reductions, never PLAN_PREFETCH (Describe, SQL-level EXECUTE). in_block:
+ * the session is inside a transaction block (no repartition: repartition.h).
  */
 SG_MUSTCHECK bool planner_plan_stmt_keys(const CatalogSnapshot *snap, const ParsedStmt *stmt,
                                          const char *stmt_text, const char *search_path,
                                          const PlanParams *params, const char *const *values,
                                          int32_t nvalues, const KeySet *keys, int32_t nkeys,
-                                         Arena *a, DistPlan **out, SgError *err);
+                                         bool in_block, Arena *a, DistPlan **out, SgError *err);
 
 /*
  * planner_plan_copy: plans `COPY ... FROM STDIN`. *is_copy false (and true

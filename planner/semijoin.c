@@ -13,14 +13,16 @@
 
 static int32_t semijoin_max_keys = 50000;
 static int32_t semijoin_min_big_rows = 100000;
+static int32_t semijoin_min_repartition_rows = 1000000;
 
 static char *array_literal(Arena *a, const KeySet *ks, bool dedup);
 
 void
-semijoin_set_limits(int32_t max_keys, int32_t min_big_rows)
+semijoin_set_limits(int32_t max_keys, int32_t min_big_rows, int32_t min_repartition_rows)
 {
 	semijoin_max_keys = max_keys;
 	semijoin_min_big_rows = min_big_rows;
+	semijoin_min_repartition_rows = min_repartition_rows;
 }
 
 bool
@@ -55,6 +57,12 @@ int32_t
 semijoin_max_keys_get(void)
 {
 	return semijoin_max_keys;
+}
+
+int32_t
+semijoin_min_repartition_rows_get(void)
+{
+	return semijoin_min_repartition_rows;
 }
 
 /*

@@ -39,11 +39,12 @@ typedef struct SemiJoin {
 } SemiJoin;
 
 /*
- * semijoin_set_limits: the gateway's semijoin_max_keys (0 = no reduction) and
- * join_broadcast_min_rows; before the loops run
+ * semijoin_set_limits: the gateway's semijoin_max_keys (0 = no reduction),
+ * join_broadcast_min_rows and join_repartition_min_rows; before the loops run
  */
-void semijoin_set_limits(int32_t max_keys, int32_t min_big_rows);
+void semijoin_set_limits(int32_t max_keys, int32_t min_big_rows, int32_t min_repartition_rows);
 int32_t semijoin_max_keys_get(void);
+int32_t semijoin_min_repartition_rows_get(void);
 
 /*
  * semijoin_worth: is sending est_small rows (or keys) with the fragments of

@@ -99,7 +99,7 @@ int64_t catalog_read_version(const char *conninfo, SgError *err);
 /*
  * catalog_stats_refresh: blocking. Asks every active node for the row
  * estimates of the catalogued tables it holds (pg_class.reltuples, or
- * pg_stat's n_live_tup when larger: a table loaded since its last ANALYZE)
+ * pg_stat's n_live_tup before the first ANALYZE saw rows)
  * and stores their sums in the tables' est_rows. The metadata conninfo gives
  * the login; host and port are each node's. Nodes that do not answer leave
  * the estimate unknown (-1). Returns the number of nodes that answered.

@@ -7,10 +7,12 @@
  * logical tables (reference tables keep their rows there). A distributed
  * table's estimate is the sum over the nodes of its shard tables in its
  * group's schemas; a reference table's is the first answering node's copy.
- * The estimate of a table is max(reltuples, n_live_tup): reltuples is what
- * the last ANALYZE saw (-1 before any), n_live_tup follows inserts and
- * deletes as they commit, so a table loaded after its last ANALYZE is not
- * taken for empty.
+ * A shard's estimate is reltuples, what the last ANALYZE (or VACUUM) saw,
+ * when that is above 0; otherwise n_live_tup, which follows inserts and
+ * deletes as their statistics are flushed (a table loaded and not analyzed
+ * yet is not taken for empty). n_live_tup alone can count rows twice: an
+ * ANALYZE resets it, and a loading backend's pending counts may be added
+ * after that.
  */
 #include <libpq-fe.h>
 #include <stdio.h>
@@ -22,7 +24,7 @@
 
 static const char stats_sql[] =
     "SELECT n.nspname, c.relname, "
-    "greatest(c.reltuples, coalesce(s.n_live_tup, 0), 0)::bigint "
+    "(CASE WHEN c.reltuples > 0 THEN c.reltuples ELSE coalesce(s.n_live_tup, 0) END)::bigint "
     "FROM pg_catalog.pg_class c "
     "JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace "
     "LEFT JOIN pg_catalog.pg_stat_all_tables s ON s.relid = c.oid "

@@ -10,7 +10,8 @@ PostgreSQL holding the same data (plain tables on node 1, schema sjref).
 
 The gateway runs with stats_interval_ms = 300 (estimates follow ANALYZE
 quickly), semijoin_max_keys = 100 (so a key set can overflow) and
-join_broadcast_min_rows = 1000 (the test's big table has 20000 rows).
+join_broadcast_min_rows = join_repartition_min_rows = 1000 (the test's big
+table has 20000 rows).
 """
 
 import os
@@ -372,6 +373,55 @@ def aggregates_over_a_colocated_join(c):
         n.close()
 
 
+REPARTITION_QUERIES = [
+    "SELECT b.id, r.id, r.w FROM sj_big b JOIN sj_rb r ON b.k = r.k WHERE b.id < 3000",
+    "SELECT r.w, count(*), sum(b.v), min(b.t), max(r.id) FROM sj_big b, sj_rb r "
+    "WHERE b.k = r.k GROUP BY r.w ORDER BY 1",
+    "SELECT count(*) FROM sj_big b JOIN sj_rb r ON r.k = b.k AND r.w = 3",
+    "SELECT b.t, r.w FROM sj_big b JOIN sj_rb r ON b.k = r.k WHERE r.id BETWEEN 100 AND 130 "
+    "ORDER BY 1 NULLS FIRST, 2",
+]
+
+
+@test
+def repartition_of_two_large_tables(c):
+    # neither side is small enough to broadcast: both are hashed on the join key to every
+    # node, which joins its part; compared with plain PostgreSQL, and inside a transaction
+    # block (where the plan pulls both sides to one node instead)
+    rows = [(i, i % 3000, i % 7) for i in range(1, 6001)]
+    values = ",".join("(%d,%d,%d)" % r for r in rows)
+    ddl = "CREATE TABLE %ssj_rb (id int PRIMARY KEY, k bigint, w int)"
+    g, n = c.gw(), c.node(1)
+    c.execute(g, ddl % "")
+    c.execute(g, "SELECT create_distributed_table('sj_rb', 'id', colocate_with => 'none')")
+    c.execute(g, "INSERT INTO sj_rb VALUES " + values)
+    c.execute(g, "ANALYZE sj_rb")
+    c.execute(n, ddl % "sjref.")
+    c.execute(n, "INSERT INTO sjref.sj_rb VALUES " + values)
+    try:
+        wait_until(lambda: "repartition join" in explain(c, REPARTITION_QUERIES[0]), timeout=30,
+                   what="the estimates of sj_rb reach the planner")
+        text = explain(c, REPARTITION_QUERIES[1])
+        assert "Repartition: b.k and r.k" in text and "partial aggregates combined" in text, text
+        for q in REPARTITION_QUERIES:
+            want = ref_rows(c, q)
+            got = gw_rows(c, q)
+            if "ORDER BY" not in q:
+                got, want = sorted(got, key=repr), sorted(want, key=repr)
+            eq(got, want, q)
+            g.autocommit = False
+            got = c.rows(g, q)
+            g.rollback()
+            g.autocommit = True
+            if "ORDER BY" not in q:
+                got = sorted(got, key=repr)
+            eq(got, want, "in a block: " + q)
+    finally:
+        c.execute(g, "DROP TABLE sj_rb")
+        g.close()
+        n.close()
+
+
 @test
 def cleanup(c):
     g = c.gw()
@@ -384,4 +434,5 @@ def cleanup(c):
 
 if __name__ == "__main__":
     harness.main(nodes=3, gateway_set=["stats_interval_ms=300", "semijoin_max_keys=100",
-                                      "join_broadcast_min_rows=1000"])
+                                      "join_broadcast_min_rows=1000",
+                                      "join_repartition_min_rows=1000"])

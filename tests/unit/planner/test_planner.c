@@ -1073,7 +1073,7 @@ plan_keys(const char *sql, const KeySet *keys, int32_t nkeys, SgError *err)
 		return NULL;
 	DistPlan *p = NULL;
 	if (!planner_plan_stmt_keys(snap, sl.stmts[0], sl.texts[0], NULL, NULL, NULL, 0, keys, nkeys,
-	                            arena, &p, err))
+	                            false, arena, &p, err))
 		return NULL;
 	dump_plan(sql, p);
 	return p;
@@ -1149,7 +1149,7 @@ test_semijoin(void)
 	StmtList sl;
 	CU_ASSERT_TRUE_FATAL(planner_split(arena, q, &sl, &err));
 	CU_ASSERT_FALSE(planner_plan_stmt_keys(snap, sl.stmts[0], sl.texts[0], NULL, NULL, NULL, 0,
-	                                       NULL, -1, arena, &p, &err));
+	                                       NULL, -1, false, arena, &p, &err));
 	CU_ASSERT_STRING_EQUAL(err.sqlstate, "0A000");
 }
 
@@ -1187,6 +1187,48 @@ test_joinagg(void)
 	             &err);
 	CU_ASSERT_PTR_NOT_NULL_FATAL(p);
 	CU_ASSERT_FALSE(p->partial_join);
+}
+
+/*
+ * test_repartition: two large tables that are not co-located, joined on
+ * integer keys: each side hashed to every node (stages with dest_node), the
+ * statement run per node over the two temporary tables
+ */
+static void
+test_repartition(void)
+{
+	SgError err;
+	CatTable *t = (CatTable *)catalog_find_table(snap, NULL, "t");
+	CatTable *st = (CatTable *)catalog_find_table(snap, NULL, "s");
+	t->est_rows = 2000000;
+	st->est_rows = 2000000;
+	DistPlan *p = plan_sql("SELECT t.v, s.name FROM t JOIN s ON s.x = t.id WHERE t.v <> 'a'", &err);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(p);
+	CU_ASSERT_EQUAL_FATAL(p->nstages, 6);
+	for (int32_t k = 0; k < 3; k++) {
+		CU_ASSERT_EQUAL(p->stages[2 * k].dest_node, k + 1);
+		CU_ASSERT_EQUAL(p->stages[2 * k + 1].dest_node, k + 1);
+	}
+	/* node 1's part of t, from node 2's shard; node 2's own shard of t goes in by INSERT */
+	CU_ASSERT_STRING_EQUAL(p->stages[0].tasks[0].sql,
+	                       "SELECT * FROM sg_g1_1.t t WHERE t.v <> 'a' AND "
+	                       "((pg_catalog.hashint8(t.id::int8) & 2147483647) % 3) = 0");
+	CU_ASSERT_PTR_NOT_NULL(strstr(p->stages[2].local_sql, "INSERT INTO pg_temp.sg_tmp_1"));
+	CU_ASSERT_PTR_NOT_NULL(strstr(p->stages[2].local_sql, "% 3) = 1"));
+	CU_ASSERT_EQUAL(p->combine, COMBINE_CONCAT);
+	CU_ASSERT_EQUAL_FATAL(p->ntasks, 3);
+	CU_ASSERT_STRING_EQUAL(p->tasks[2].sql, "SELECT t.v, s.name FROM pg_temp.sg_tmp_1 t JOIN "
+	                                        "pg_temp.sg_tmp_2 s ON s.x = t.id WHERE t.v <> 'a'");
+	CU_ASSERT_EQUAL(p->tasks[2].node_id, 3);
+	/* aggregated: a gathering stage into the first node, combined there */
+	p = plan_sql("SELECT s.name, count(*) FROM t JOIN s ON s.x = t.id GROUP BY s.name", &err);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(p);
+	CU_ASSERT_EQUAL_FATAL(p->nstages, 7);
+	CU_ASSERT_EQUAL(p->stages[6].dest_node, 1);
+	CU_ASSERT_EQUAL(p->ntasks, 1);
+	CU_ASSERT_PTR_NOT_NULL(strstr(p->tasks[0].sql, "FROM pg_temp.sg_tmp_3 sg_m GROUP BY"));
+	t->est_rows = 0;
+	st->est_rows = 0;
 }
 
 /* test_explain: the distributed plan as text rows, sent as parameters */
@@ -2059,6 +2101,7 @@ sg_register_tests(void)
 	CU_add_test(s, "params", test_params);
 	CU_add_test(s, "semijoin", test_semijoin);
 	CU_add_test(s, "joinagg", test_joinagg);
+	CU_add_test(s, "repartition", test_repartition);
 	CU_add_test(s, "copy_cursor", test_copy_cursor);
 	CU_add_test(s, "shards_match_postgres", test_shards_match_postgres);
 	CU_add_test(s, "insert_select_pulled", test_insert_select_pulled);
