@@ -202,6 +202,8 @@ copy_select(Arena *a, const PgQuery__SelectStmt *s)
 	return copy;
 }
 
+static void hoist_inlined(Arena *a, PgQuery__SelectStmt *top);
+
 bool
 deparse_union_all(Arena *a, const ParsedStmt *stmt, const ParseInfo *info,
                   const DeparseRename *sets, int32_t nsets, int32_t per_set, char **out,
@@ -230,6 +232,7 @@ deparse_union_all(Arena *a, const ParsedStmt *stmt, const ParseInfo *info,
 		u->rarg = branch;
 		acc = u;
 	}
+	hoist_inlined(a, acc);
 	PgQuery__Node node;
 	pg_query__node__init(&node);
 	node.node_case = PG_QUERY__NODE__NODE_SELECT_STMT;
@@ -1394,7 +1397,10 @@ deparse_pull_fragment(Arena *a, const ParsedStmt *stmt, const ParseInfo *info, c
 			add_topn(a, stmt->raw->stmt->select_stmt, s);
 		branches[i] = s;
 	}
-	PgQuery__Node *sel = select_node(a, union_all(a, branches, nschemas));
+	PgQuery__SelectStmt *u = union_all(a, branches, nschemas);
+	if (nschemas > 1 && p->extra_where != NULL)
+		hoist_inlined(a, u);
+	PgQuery__Node *sel = select_node(a, u);
 	if (into_temp == NULL)
 		return deparse_node(a, stmt->version, sel, out, err);
 	PgQuery__Node *ins = template_stmt(a, "INSERT INTO pg_temp.x SELECT");
@@ -1836,7 +1842,10 @@ deparse_joinagg_fragment(Arena *a, const ParsedStmt *stmt, const ParseInfo *info
 		branches[i] = jagg_fragment(a, stmt->raw->stmt->select_stmt, &partials);
 		restore_renames(saved, per_set);
 	}
-	PgQuery__Node *sel = select_node(a, union_all(a, branches, nsets));
+	PgQuery__SelectStmt *u = union_all(a, branches, nsets);
+	if (nsets > 1)
+		hoist_inlined(a, u);
+	PgQuery__Node *sel = select_node(a, u);
 	if (into_temp == NULL)
 		return deparse_node(a, stmt->version, sel, out, err);
 	PgQuery__Node *ins = template_stmt(a, "INSERT INTO pg_temp.x SELECT");
@@ -1882,4 +1891,81 @@ deparse_joinagg_final(Arena *a, const ParsedStmt *stmt, const DeparseJoinRel *re
 	for (size_t i = 0; i < s->n_group_clause; i++)
 		s->group_clause[i] = column_node(a, "sg_m", group_key_name(a, i));
 	return deparse_node(a, stmt->version, select_node(a, s), out, err);
+}
+
+/* ---- inlined relations hoisted into WITH queries ------------------------------------ */
+
+/* is_inlined: `unnest('<literal>'::<type>[]) AS <alias>`, an inlined relation (semijoin.h) */
+static bool
+is_inlined(const PgQuery__RangeFunction *rf)
+{
+	if (rf->alias == NULL || rf->alias->aliasname == NULL || rf->n_functions != 1 || rf->lateral ||
+	    rf->ordinality || rf->is_rowsfrom ||
+	    rf->functions[0]->node_case != PG_QUERY__NODE__NODE_LIST ||
+	    rf->functions[0]->list->n_items < 1 ||
+	    rf->functions[0]->list->items[0]->node_case != PG_QUERY__NODE__NODE_FUNC_CALL)
+		return false;
+	const PgQuery__FuncCall *fc = rf->functions[0]->list->items[0]->func_call;
+	const char *name = fc->n_funcname == 1 ? node_string_of(fc->funcname[0]) : NULL;
+	if (name == NULL || strcmp(name, "unnest") != 0 || fc->n_args != 1 ||
+	    fc->args[0]->node_case != PG_QUERY__NODE__NODE_TYPE_CAST)
+		return false;
+	const PgQuery__TypeCast *tc = fc->args[0]->type_cast;
+	return tc->arg != NULL && tc->arg->node_case == PG_QUERY__NODE__NODE_A_CONST &&
+	       tc->arg->a_const->val_case == PG_QUERY__A__CONST__VAL_SVAL && tc->type_name != NULL &&
+	       tc->type_name->n_array_bounds == 1;
+}
+
+typedef struct Hoist {
+	Arena *a;
+	NodeVec ctes; /* CommonTableExpr nodes */
+	const char *names[16];
+	int n;
+} Hoist;
+
+static bool
+hoist_visit(PgQuery__Node *n, void *arg)
+{
+	Hoist *h = arg;
+	if (n->node_case != PG_QUERY__NODE__NODE_RANGE_FUNCTION || !is_inlined(n->range_function))
+		return false;
+	const char *alias = n->range_function->alias->aliasname;
+	const char *cte = arena_printf(h->a, "sg_inline_%s", alias);
+	bool seen = false;
+	for (int i = 0; i < h->n && !seen; i++)
+		seen = strcmp(h->names[i], cte) == 0;
+	if (!seen && h->n < (int)SG_ARRAY_LEN(h->names)) {
+		PgQuery__Node *t = template_stmt(h->a, "WITH x AS MATERIALIZED (SELECT * FROM y) SELECT");
+		PgQuery__Node *c = t->select_stmt->with_clause->ctes[0];
+		c->common_table_expr->ctename = (char *)cte;
+		PgQuery__Node *from = ARENA_NEW(h->a, PgQuery__Node);
+		*from = *n;
+		c->common_table_expr->ctequery->select_stmt->from_clause[0] = from;
+		vec_push(&h->ctes, c);
+		h->names[h->n++] = cte;
+	} else if (!seen) {
+		return true; /* too many: left inline */
+	}
+	n->node_case = PG_QUERY__NODE__NODE_RANGE_VAR;
+	n->range_var = range_var(h->a, NULL, cte, alias);
+	return true;
+}
+
+/*
+ * hoist_inlined: the inlined relations of every branch of top (a UNION ALL
+ * of per-shard copies) become MATERIALIZED WITH queries of top, so that a
+ * node parses and builds their rows once, not once per shard
+ */
+static void
+hoist_inlined(Arena *a, PgQuery__SelectStmt *top)
+{
+	Hoist h = {.a = a, .ctes = {.a = a}};
+	parse_visit_nodes(&top->base, hoist_visit, &h);
+	if (h.ctes.n == 0)
+		return;
+	PgQuery__WithClause *w = ARENA_NEW(a, PgQuery__WithClause);
+	pg_query__with_clause__init(w);
+	w->n_ctes = h.ctes.n;
+	w->ctes = h.ctes.items;
+	top->with_clause = w;
 }

@@ -345,7 +345,7 @@ plan_broadcast(const Analysis *an, Arena *a, DistPlan *plan, bool *done, SgError
 		if (an->rels[i].cls != REL_DISTRIBUTED || an->rels[i].group == an->rels[big].group)
 			continue;
 		int64_t e = catalog_est_rows(an->rels[i].table);
-		if (!semijoin_worth(an, big, e) || !semijoin_inlinable(an->rels[i].table))
+		if (!semijoin_worth(an, big, e, true) || !semijoin_inlinable(an->rels[i].table))
 			return true;
 		inl[n] = (InlinedRel){pi->rels[i].alias != NULL ? pi->rels[i].alias : pi->rels[i].name,
 		                      an->rels[i].table};

@@ -154,7 +154,7 @@ repartition_plan(const Analysis *an, Arena *a, DistPlan *plan, bool *done, SgErr
 		return true;
 	int64_t ea = catalog_est_rows(an->rels[ra].table), eb = catalog_est_rows(an->rels[rb].table);
 	if (ea < 0 || eb < 0 || ea + eb < semijoin_min_repartition_rows_get() ||
-	    semijoin_worth(an, ra, eb) || semijoin_worth(an, rb, ea))
+	    semijoin_worth(an, ra, eb, true) || semijoin_worth(an, rb, ea, true))
 		return true;
 	const char *ca, *cb;
 	KeyKind kind = join_key(an, ra, rb, &ca, &cb);

@@ -44,13 +44,22 @@ semijoin_inlinable(const CatTable *t)
 }
 
 bool
-semijoin_worth(const Analysis *an, int32_t big, int64_t est_small)
+semijoin_worth(const Analysis *an, int32_t big, int64_t est_small, bool per_node)
 {
 	const RelInfo *ri = &an->rels[big];
 	int64_t est_big = catalog_est_rows(ri->table);
-	int64_t shards = ri->shard >= 0 ? 1 : ri->group->shard_count;
+	int64_t copies = ri->shard >= 0 ? 1 : ri->group->shard_count;
+	if (per_node && copies > 1) {
+		copies = 0; /* the nodes holding big's shards */
+		for (int32_t k = 0; k < an->snap->nnodes; k++)
+			for (int32_t s = 0; s < ri->group->shard_count; s++)
+				if (ri->group->placement[s] == an->snap->nodes[k].id) {
+					copies++;
+					break;
+				}
+	}
 	return est_small >= 0 && est_small <= semijoin_max_keys && est_big >= semijoin_min_big_rows &&
-	       est_small * shards < est_big;
+	       est_small * copies < est_big;
 }
 
 int32_t
@@ -163,7 +172,7 @@ semijoin_choose(const Analysis *an, Arena *a, SemiJoin **out)
 		const CatTable *st = an->rels[small].table;
 		const char *type =
 		    st->column_types != NULL ? key_type_name(st->column_types[big == r1 ? p2 : p1]) : NULL;
-		if (type == NULL || !semijoin_worth(an, big, es))
+		if (type == NULL || !semijoin_worth(an, big, es, true))
 			continue;
 		int32_t k = 0;
 		while (k < n && sj[k].big != big)
@@ -336,8 +345,12 @@ semijoin_condition(Arena *a, const Analysis *an, const SemiJoin *sj, const KeySe
 	    ks != NULL
 	        ? sql_string(a, array_literal(a, ks, true))
 	        : sql_string(a, arena_printf(a, "{<keys of %s.%s>}", ref_name(s), sj->small_col));
-	return arena_printf(a, "\"%s\".\"%s\" = ANY (%s::%s[])", ref_name(b), sj->big_col, lit,
-	                    sj->type_name);
+	/* an inlined relation of its own: each node reads the keys once (a WITH query, hoisted by
+	 * the deparser), every shard's branch probes them */
+	return arena_printf(a,
+	                    "\"%s\".\"%s\" IN (SELECT sg_key FROM unnest(%s::%s[]) AS "
+	                    "sg_keys(sg_key))",
+	                    ref_name(b), sj->big_col, lit, sj->type_name);
 }
 
 const char *

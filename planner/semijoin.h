@@ -48,13 +48,14 @@ int32_t semijoin_min_repartition_rows_get(void);
 
 /*
  * semijoin_worth: is sending est_small rows (or keys) with the fragments of
- * big cheaper than pulling big? The rows go inline in the SQL of every shard
- * of big (each node parses and hashes them once per shard), so est_small x
- * shards of big must stay below est_big, and big must be at least
+ * big cheaper than pulling big? The copies sent (once per node of big when
+ * per_node: broadcast rows are a WITH query of each node's statement; once
+ * per shard otherwise: semi-join keys sit in each shard's condition) times
+ * est_small must stay below est_big, and big must be at least
  * join_broadcast_min_rows (below that the pull is cheap and the extra round
  * trip is not)
  */
-bool semijoin_worth(const Analysis *an, int32_t big, int64_t est_small);
+bool semijoin_worth(const Analysis *an, int32_t big, int64_t est_small, bool per_node);
 
 /* semijoin_choose: the reductions for the statement, in a fixed order (in a); their count */
 int32_t semijoin_choose(const Analysis *an, Arena *a, SemiJoin **out);

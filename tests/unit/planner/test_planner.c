@@ -1110,7 +1110,14 @@ test_semijoin(void)
 	CU_ASSERT_EQUAL_FATAL(p->nstages, 2);
 	CU_ASSERT_EQUAL(p->nsemijoins, 1);
 	CU_ASSERT_STRING_EQUAL(p->stages[0].tasks[0].sql,
-	                       "SELECT * FROM sg_g1_1.t t WHERE t.id = ANY('{\"3\",\"7\"}'::int8[])");
+	                       "SELECT * FROM sg_g1_1.t t WHERE t.id IN (SELECT sg_key FROM "
+	                       "unnest('{\"3\",\"7\"}'::int8[]) sg_keys(sg_key))");
+	/* two shards on node 1: the keys once, a WITH query of the node's statement */
+	CU_ASSERT_PTR_NOT_NULL(strstr(p->stages[0].local_sql,
+	                              "WITH sg_inline_sg_keys AS MATERIALIZED (SELECT * FROM "
+	                              "unnest('{\"3\",\"7\"}'::int8[]) sg_keys(sg_key))"));
+	CU_ASSERT_PTR_NOT_NULL(
+	    strstr(p->stages[0].local_sql, "t.id IN (SELECT sg_key FROM sg_inline_sg_keys sg_keys)"));
 	/* too many keys: the plan pulls t whole */
 	ks.overflow = true;
 	p = plan_keys(q, &ks, 1, &err);
