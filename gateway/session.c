@@ -53,6 +53,7 @@
 
 #define SESS_READ_CHUNK 16384
 #define SESS_KEEP_BUF 8192
+#define SESS_HOLD_MAX 65536 /* output held back while a statement runs (sink_message flushes) */
 #define SESS_SMALL_MESSAGE_LIMIT 10000
 #define SESS_MAX_PIPELINED (1024 * 1024) /* input buffered while a statement runs */
 
@@ -98,6 +99,8 @@ struct Session {
 	bool in_worker;    /* a worker job refers to this session */
 	bool dead;         /* closed while a worker job was running */
 	bool out_full;     /* node reads are paused for back-pressure */
+	bool out_held;     /* output kept back while a statement runs (see session_process) */
+	bool out_ready;    /* `out` holds a ReadyForQuery: it goes out at once */
 	/* extended query protocol */
 	PortalSet portals;
 	bool ext;                  /* the running statement came from Execute (or Describe) */
@@ -183,7 +186,7 @@ session_update_watch(Session *s)
 	if (s->watch == NULL)
 		return;
 	short ev = 0;
-	if (buf_avail(&s->out) > 0)
+	if (buf_avail(&s->out) > 0 && !(s->out_held && s->state == SESS_QUERY))
 		ev |= LOOP_WRITE;
 	/* read more only when we can act on it: not while a statement runs */
 	if (s->state != SESS_CLOSING && s->state != SESS_QUERY &&
@@ -233,6 +236,7 @@ session_end(Session *s)
 static bool
 session_flush(Session *s)
 {
+	s->out_held = false;
 	while (buf_avail(&s->out) > 0) {
 		ssize_t n = send(s->fd, buf_head(&s->out), buf_avail(&s->out), MSG_NOSIGNAL);
 		if (n > 0) {
@@ -245,6 +249,8 @@ session_flush(Session *s)
 			break;
 		return false;
 	}
+	if (buf_avail(&s->out) == 0)
+		s->out_ready = false;
 	if (s->out_full && buf_avail(&s->out) < s->srv->config->client_out_limit / 2) {
 		s->out_full = false;
 		if (s->exec != NULL)
@@ -265,6 +271,7 @@ static void
 session_send_ready(Session *s)
 {
 	proto_write_ready(&s->out, txn_status_byte(&s->txn));
+	s->out_ready = true;
 }
 
 /* session_fatal: send a FATAL error and close once it is flushed */
@@ -701,7 +708,7 @@ sink_message(void *arg, char type, const char *body, size_t len)
 	proto_write_message(&s->out, type, body, len);
 	if (s->describing && s->desc_learn != NULL)
 		proto_write_message(&s->desc_buf, type, body, len);
-	if (buf_avail(&s->out) >= 65536)
+	if (buf_avail(&s->out) >= SESS_HOLD_MAX)
 		(void)session_flush(s); /* a failure shows up as a read error */
 }
 
@@ -711,6 +718,7 @@ sink_is_full(void *arg)
 	Session *s = arg;
 	if (buf_avail(&s->out) >= s->srv->config->client_out_limit) {
 		s->out_full = true;
+		s->out_held = false;
 		session_update_watch(s);
 		return true;
 	}
@@ -2708,6 +2716,21 @@ session_is_small_type(char type)
 
 static void session_process_messages(Session *s);
 
+/*
+ * session_may_hold_output: a statement is running and what `out` holds so
+ * far (BindComplete, a cached RowDescription, ...) may wait for its results:
+ * one write and one wake-up of the client per statement instead of two.
+ * PostgreSQL, too, sends nothing before ReadyForQuery (or a full buffer), so
+ * the client sees the same bytes; a ReadyForQuery, a lot of output or a socket
+ * that already refused bytes (write interest armed) is flushed at once.
+ */
+static bool
+session_may_hold_output(const Session *s)
+{
+	return s->state == SESS_QUERY && !s->out_ready && buf_avail(&s->out) < SESS_HOLD_MAX &&
+	       s->watch != NULL && !(watch_events(s->watch) & LOOP_WRITE);
+}
+
 /* session_process: act on every whole message buffered, as long as the state allows */
 static void
 session_process(Session *s)
@@ -2717,6 +2740,10 @@ session_process(Session *s)
 	s->in_process = true;
 	session_process_messages(s);
 	s->in_process = false;
+	if (!s->must_destroy && session_may_hold_output(s)) {
+		s->out_held = true; /* the statement's end flushes it, with its results */
+		return;
+	}
 	/* the only place a session ends while handling input: after its last words are out */
 	if (s->must_destroy || !session_flush(s) ||
 	    (s->state == SESS_CLOSING && buf_avail(&s->out) == 0))
