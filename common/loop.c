@@ -34,6 +34,7 @@ struct Loop {
 	struct event *wake_ev;
 	int pending_jobs;
 	SignalWatch *signals; /* list, freed with the loop */
+	char scratch[LOOP_SCRATCH_SIZE];
 };
 
 struct Watch {
@@ -90,6 +91,12 @@ loop_on_wake(evutil_socket_t fd, short what, void *arg)
 	(void)fd;
 	(void)what;
 	(void)loop_run_wakes(arg);
+}
+
+char *
+loop_scratch(Loop *loop)
+{
+	return loop->scratch;
 }
 
 bool

@@ -2597,12 +2597,12 @@ session_ext_sync(Session *s)
 static bool
 session_extended(Session *s, char type, const char *body, size_t len)
 {
-	SgError err;
-	sg_error_clear(&err);
+	SgError err; /* 1.8 kB: cleared only where its emptiness is read (Parse) */
 	if (s->skip_to_sync)
 		return true; /* after an error everything up to Sync is discarded */
 	switch (type) {
 	case PQ_MSG_PARSE: {
+		sg_error_clear(&err);
 		Arena *tmp = arena_create(1024);
 		ParseMsg pm;
 		bool ok = proto_read_parse(body, len, tmp, &pm, &err);
@@ -2834,8 +2834,20 @@ session_on_socket(int fd, short events, void *arg)
 	}
 	if (!(events & LOOP_READ))
 		return;
-	buf_reserve(&s->in, SESS_READ_CHUNK);
-	ssize_t n = recv(s->fd, s->in.data + s->in.len, s->in.cap - s->in.len, 0);
+	ssize_t n;
+	if (buf_avail(&s->in) == 0) {
+		/* the usual case, a request at a time: read into the loop's scratch and keep what
+		 * came, so that `in` stays small and is not reallocated for every statement */
+		char *tmp = loop_scratch(s->srv->loop);
+		n = recv(s->fd, tmp, LOOP_SCRATCH_SIZE, 0);
+		if (n > 0)
+			buf_append(&s->in, tmp, (size_t)n);
+	} else {
+		buf_reserve(&s->in, SESS_READ_CHUNK);
+		n = recv(s->fd, s->in.data + s->in.len, s->in.cap - s->in.len, 0);
+		if (n > 0)
+			s->in.len += (size_t)n;
+	}
 	if (n == 0) {
 		session_destroy(s);
 		return;
@@ -2846,7 +2858,6 @@ session_on_socket(int fd, short events, void *arg)
 		session_destroy(s);
 		return;
 	}
-	s->in.len += (size_t)n;
 	session_process(s);
 }
 
