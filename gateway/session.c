@@ -905,6 +905,9 @@ session_stmt_failed(Session *s, const SgError *err)
 		s->skip_to_sync = true;
 	s->ext_error = true;
 	s->describing = false;
+	if (s->txn.block != TXN_BLOCK_NONE && s->txn.nparts > 0)
+		(void)session_flush(s); /* as PostgreSQL, the error goes out before the locks are
+		                         * released (a failure shows up at the statement's end) */
 	if (s->txn.block == TXN_BLOCK_EXPLICIT && s->txn.nsavepoints == 0 && s->txn.nparts > 0) {
 		/* as PostgreSQL: the failed transaction releases its locks now, on every node;
 		 * the block stays failed until the client's ROLLBACK */

@@ -122,6 +122,7 @@ exec_zalloc(size_t n)
 	void *p = malloc(n);
 	if (p == NULL)
 		abort();
+	__asm__ volatile("" : : "r"(p) : "memory"); /* or GCC folds malloc + memset into calloc */
 	memset(p, 0, n);
 	return p;
 }
