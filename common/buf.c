@@ -49,8 +49,9 @@ buf_compact(Buf *b)
 	b->len = n;
 }
 
+/* buf_reserve_slow: buf_reserve when the room is not there yet (compact or grow) */
 void
-buf_reserve(Buf *b, size_t extra)
+buf_reserve_slow(Buf *b, size_t extra)
 {
 	if (b->cap - b->len >= extra)
 		return;
@@ -94,7 +95,8 @@ buf_append(Buf *b, const void *p, size_t n)
 void
 buf_append_u8(Buf *b, uint8_t v)
 {
-	buf_append(b, &v, 1);
+	buf_reserve(b, 1);
+	b->data[b->len++] = (char)v;
 }
 
 void

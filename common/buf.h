@@ -23,7 +23,14 @@ typedef struct Buf {
 void buf_init(Buf *b);
 void buf_free(Buf *b);
 void buf_clear(Buf *b);
-void buf_reserve(Buf *b, size_t extra);
+/* buf_reserve: room for extra more bytes after len (inline: every append checks it) */
+void buf_reserve_slow(Buf *b, size_t extra);
+static inline void
+buf_reserve(Buf *b, size_t extra)
+{
+	if (b->cap - b->len < extra)
+		buf_reserve_slow(b, extra);
+}
 /* buf_release_if_large frees the storage of an empty buffer grown past keep bytes */
 void buf_release_if_large(Buf *b, size_t keep);
 static inline size_t

@@ -60,6 +60,15 @@ void loop_post(Loop *loop, WorkFn fn, void *arg);
 bool loop_drain(Loop *loop);
 
 int loop_pending_jobs(const Loop *loop);
+
+/*
+ * loop_scratch: LOOP_SCRATCH_SIZE bytes owned by the loop, for a socket read
+ * whose bytes are copied out at once (so a connection's own buffer need not
+ * be sized for the largest read). Valid until the next call: never keep it,
+ * and copy out before running anything that may read into it.
+ */
+#define LOOP_SCRATCH_SIZE 16384
+char *loop_scratch(Loop *loop);
 /* loop_on_signal: fn(arg) on the loop thread when signo arrives */
 void loop_on_signal(Loop *loop, int signo, TimerFn fn, void *arg);
 

@@ -53,6 +53,7 @@
 
 #define SESS_READ_CHUNK 16384
 #define SESS_KEEP_BUF 8192
+#define SESS_HOLD_MAX 65536 /* output held back while a statement runs (sink_message flushes) */
 #define SESS_SMALL_MESSAGE_LIMIT 10000
 #define SESS_MAX_PIPELINED (1024 * 1024) /* input buffered while a statement runs */
 
@@ -98,6 +99,8 @@ struct Session {
 	bool in_worker;    /* a worker job refers to this session */
 	bool dead;         /* closed while a worker job was running */
 	bool out_full;     /* node reads are paused for back-pressure */
+	bool out_held;     /* output kept back while a statement runs (see session_process) */
+	bool out_ready;    /* `out` holds a ReadyForQuery: it goes out at once */
 	/* extended query protocol */
 	PortalSet portals;
 	bool ext;                  /* the running statement came from Execute (or Describe) */
@@ -189,7 +192,7 @@ session_update_watch(Session *s)
 	if (s->watch == NULL)
 		return;
 	short ev = 0;
-	if (buf_avail(&s->out) > 0)
+	if (buf_avail(&s->out) > 0 && !(s->out_held && s->state == SESS_QUERY))
 		ev |= LOOP_WRITE;
 	/* read more only when we can act on it: not while a statement runs */
 	if (s->state != SESS_CLOSING && s->state != SESS_QUERY &&
@@ -239,6 +242,7 @@ session_end(Session *s)
 static bool
 session_flush(Session *s)
 {
+	s->out_held = false;
 	while (buf_avail(&s->out) > 0) {
 		ssize_t n = send(s->fd, buf_head(&s->out), buf_avail(&s->out), MSG_NOSIGNAL);
 		if (n > 0) {
@@ -251,6 +255,8 @@ session_flush(Session *s)
 			break;
 		return false;
 	}
+	if (buf_avail(&s->out) == 0)
+		s->out_ready = false;
 	if (s->out_full && buf_avail(&s->out) < s->srv->config->client_out_limit / 2) {
 		s->out_full = false;
 		if (s->exec != NULL)
@@ -271,6 +277,7 @@ static void
 session_send_ready(Session *s)
 {
 	proto_write_ready(&s->out, txn_status_byte(&s->txn));
+	s->out_ready = true;
 }
 
 /* session_fatal: send a FATAL error and close once it is flushed */
@@ -707,7 +714,7 @@ sink_message(void *arg, char type, const char *body, size_t len)
 	proto_write_message(&s->out, type, body, len);
 	if (s->describing && s->desc_learn != NULL)
 		proto_write_message(&s->desc_buf, type, body, len);
-	if (buf_avail(&s->out) >= 65536)
+	if (buf_avail(&s->out) >= SESS_HOLD_MAX)
 		(void)session_flush(s); /* a failure shows up as a read error */
 }
 
@@ -717,6 +724,7 @@ sink_is_full(void *arg)
 	Session *s = arg;
 	if (buf_avail(&s->out) >= s->srv->config->client_out_limit) {
 		s->out_full = true;
+		s->out_held = false;
 		session_update_watch(s);
 		return true;
 	}
@@ -903,6 +911,9 @@ session_stmt_failed(Session *s, const SgError *err)
 		s->skip_to_sync = true;
 	s->ext_error = true;
 	s->describing = false;
+	if (s->txn.block != TXN_BLOCK_NONE && s->txn.nparts > 0)
+		(void)session_flush(s); /* as PostgreSQL, the error goes out before the locks are
+		                         * released (a failure shows up at the statement's end) */
 	if (s->txn.block == TXN_BLOCK_EXPLICIT && s->txn.nsavepoints == 0 && s->txn.nparts > 0) {
 		/* as PostgreSQL: the failed transaction releases its locks now, on every node;
 		 * the block stays failed until the client's ROLLBACK */
@@ -3126,12 +3137,12 @@ session_ext_sync(Session *s)
 static bool
 session_extended(Session *s, char type, const char *body, size_t len)
 {
-	SgError err;
-	sg_error_clear(&err);
+	SgError err; /* 1.8 kB: cleared only where its emptiness is read (Parse) */
 	if (s->skip_to_sync)
 		return true; /* after an error everything up to Sync is discarded */
 	switch (type) {
 	case PQ_MSG_PARSE: {
+		sg_error_clear(&err);
 		Arena *tmp = arena_create(1024);
 		ParseMsg pm;
 		bool ok = proto_read_parse(body, len, tmp, &pm, &err);
@@ -3245,6 +3256,21 @@ session_is_small_type(char type)
 
 static void session_process_messages(Session *s);
 
+/*
+ * session_may_hold_output: a statement is running and what `out` holds so
+ * far (BindComplete, a cached RowDescription, ...) may wait for its results:
+ * one write and one wake-up of the client per statement instead of two.
+ * PostgreSQL, too, sends nothing before ReadyForQuery (or a full buffer), so
+ * the client sees the same bytes; a ReadyForQuery, a lot of output or a socket
+ * that already refused bytes (write interest armed) is flushed at once.
+ */
+static bool
+session_may_hold_output(const Session *s)
+{
+	return s->state == SESS_QUERY && !s->out_ready && buf_avail(&s->out) < SESS_HOLD_MAX &&
+	       s->watch != NULL && !(watch_events(s->watch) & LOOP_WRITE);
+}
+
 /* session_process: act on every whole message buffered, as long as the state allows */
 static void
 session_process(Session *s)
@@ -3254,6 +3280,10 @@ session_process(Session *s)
 	s->in_process = true;
 	session_process_messages(s);
 	s->in_process = false;
+	if (!s->must_destroy && session_may_hold_output(s)) {
+		s->out_held = true; /* the statement's end flushes it, with its results */
+		return;
+	}
 	/* the only place a session ends while handling input: after its last words are out */
 	if (s->must_destroy || !session_flush(s) ||
 	    (s->state == SESS_CLOSING && buf_avail(&s->out) == 0))
@@ -3344,8 +3374,20 @@ session_on_socket(int fd, short events, void *arg)
 	}
 	if (!(events & LOOP_READ))
 		return;
-	buf_reserve(&s->in, SESS_READ_CHUNK);
-	ssize_t n = recv(s->fd, s->in.data + s->in.len, s->in.cap - s->in.len, 0);
+	ssize_t n;
+	if (buf_avail(&s->in) == 0) {
+		/* the usual case, a request at a time: read into the loop's scratch and keep what
+		 * came, so that `in` stays small and is not reallocated for every statement */
+		char *tmp = loop_scratch(s->srv->loop);
+		n = recv(s->fd, tmp, LOOP_SCRATCH_SIZE, 0);
+		if (n > 0)
+			buf_append(&s->in, tmp, (size_t)n);
+	} else {
+		buf_reserve(&s->in, SESS_READ_CHUNK);
+		n = recv(s->fd, s->in.data + s->in.len, s->in.cap - s->in.len, 0);
+		if (n > 0)
+			s->in.len += (size_t)n;
+	}
 	if (n == 0) {
 		session_destroy(s);
 		return;
@@ -3356,7 +3398,6 @@ session_on_socket(int fd, short events, void *arg)
 		session_destroy(s);
 		return;
 	}
-	s->in.len += (size_t)n;
 	session_process(s);
 }
 

@@ -89,7 +89,8 @@ struct Exec {
 	bool sent_rowdesc;
 	uint64_t count;
 	bool has_err;
-	SgError err;
+	SgError *err; /* the first error (malloc'd when it happens): a small Exec stays on malloc's
+	               * fast path */
 	bool abandoned;
 	bool starting;         /* inside exec_start: defer completion */
 	bool complete_pending; /* finished while starting */
@@ -109,6 +110,22 @@ struct Exec {
 
 /* rows for the merge node queued in the gateway above this: the sources pause */
 #define EXEC_MERGE_BACKLOG (1024 * 1024)
+
+/*
+ * exec_zalloc: zeroed memory for the per-statement objects (Exec, its runs):
+ * malloc + memset, because glibc's calloc skips the thread cache and costs a
+ * trip through the allocator's bins for every statement. Aborts when out of memory.
+ */
+static void *
+exec_zalloc(size_t n)
+{
+	void *p = malloc(n);
+	if (p == NULL)
+		abort();
+	__asm__ volatile("" : : "r"(p) : "memory"); /* or GCC folds malloc + memset into calloc */
+	memset(p, 0, n);
+	return p;
+}
 
 static uint64_t
 exec_now_us(void)
@@ -172,14 +189,17 @@ exec_record_error(Exec *e, const SgError *err)
 {
 	if (e->has_err)
 		return;
-	e->err = *err;
+	e->err = malloc(sizeof(SgError));
+	if (e->err == NULL)
+		abort();
+	*e->err = *err;
 	e->has_err = true;
-	exec_logical_schema(e->snap, &e->err);
+	exec_logical_schema(e->snap, e->err);
 	if (e->deadlock_victim && strcmp(err->sqlstate, SQLSTATE_QUERY_CANCELED) == 0) {
-		sg_error_set(&e->err, SQLSTATE_DEADLOCK_DETECTED, "deadlock detected");
-		sg_error_detail(&e->err, "The transaction waited for a lock held by another transaction "
-		                         "that waited, on another node, for a lock this one holds.");
-		sg_error_hint(&e->err, "See server log for query details.");
+		sg_error_set(e->err, SQLSTATE_DEADLOCK_DETECTED, "deadlock detected");
+		sg_error_detail(e->err, "The transaction waited for a lock held by another transaction "
+		                        "that waited, on another node, for a lock this one holds.");
+		sg_error_hint(e->err, "See server log for query details.");
 	}
 }
 
@@ -203,6 +223,7 @@ exec_free(Exec *e)
 		node_on_drained(e->merge->conn, NULL, NULL);
 	exec_free_runs(e);
 	explain_stats_free(e->plan, e->xs);
+	free(e->err);
 	free(e);
 }
 
@@ -315,10 +336,11 @@ exec_complete(Exec *e)
 		e->sink.message(e->sink.arg, PQ_MSG_COMMAND_COMPLETE, tag, strlen(tag) + 1);
 	}
 	ExecSink sink = e->sink;
-	SgError err = e->err;
-	bool has_err = e->has_err;
+	SgError *err = e->err;
+	e->err = NULL;
 	exec_free(e);
-	sink.done(sink.arg, has_err ? &err : NULL);
+	sink.done(sink.arg, err);
+	free(err);
 }
 
 static void
@@ -722,9 +744,7 @@ static void
 exec_build_runs(Exec *e, const Task *tasks, int ntasks, bool is_source, ExplainTaskStat *stats)
 {
 	exec_free_runs(e);
-	e->runs = calloc((size_t)ntasks + 1, sizeof(NodeRun));
-	if (e->runs == NULL)
-		abort();
+	e->runs = exec_zalloc(((size_t)ntasks + 1) * sizeof(NodeRun));
 	for (int i = 0; i < ntasks; i++) {
 		int32_t id = tasks[i].node_id;
 		NodeRun *r = NULL;
@@ -738,9 +758,7 @@ exec_build_runs(Exec *e, const Task *tasks, int ntasks, bool is_source, ExplainT
 			r->tasklist = tasks;
 			r->is_source = is_source;
 			r->stats = stats;
-			r->tasks = calloc((size_t)ntasks, sizeof(int));
-			if (r->tasks == NULL)
-				abort();
+			r->tasks = exec_zalloc((size_t)ntasks * sizeof(int));
 		}
 		r->tasks[r->ntasks++] = i;
 	}
@@ -1048,9 +1066,7 @@ Exec *
 exec_start(const DistPlan *plan, const CatalogSnapshot *snap, Txn *txn, const ExecSink *sink,
            const ExecBind *bind)
 {
-	Exec *e = calloc(1, sizeof(Exec));
-	if (e == NULL)
-		abort();
+	Exec *e = exec_zalloc(sizeof(Exec));
 	e->plan = plan;
 	e->snap = snap;
 	e->txn = txn;

@@ -139,6 +139,8 @@ test_shard_schema(void)
 	CU_ASSERT_STRING_EQUAL(catalog_shard_schema(a, 1, 0), "sg_g1_0");
 	CU_ASSERT_STRING_EQUAL(catalog_shard_schema(a, 12, 31), "sg_g12_31");
 	CU_ASSERT_STRING_EQUAL(catalog_shard_schema(a, 4096, 4095), "sg_g4096_4095");
+	CU_ASSERT_STRING_EQUAL(catalog_shard_schema(a, 2147483647, 0), "sg_g2147483647_0");
+	CU_ASSERT_STRING_EQUAL(catalog_shard_schema(a, -1, 7), "sg_g-1_7");
 	arena_destroy(a);
 }
 
