@@ -2701,11 +2701,10 @@ session_run_next(Session *s)
 		s->nkeysets = 0;
 		s->keys_in_block = s->txn.block != TXN_BLOCK_NONE; /* as the statement starts */
 		if (planned && !is_copy)
-			planned =
-			    planner_plan_stmt_keys(s->snap, s->stmts.stmts[s->cur], s->stmts.texts[s->cur], sp,
-			                           s->ext ? &s->params : NULL, NULL, 0, NULL,
-			                           s->describing ? -1 : 0, s->keys_in_block, s->arena, &plan,
-			                           &err);
+			planned = planner_plan_stmt_keys(s->snap, s->stmts.stmts[s->cur],
+			                                 s->stmts.texts[s->cur], sp, s->ext ? &s->params : NULL,
+			                                 NULL, 0, NULL, s->describing ? -1 : 0,
+			                                 s->keys_in_block, s->arena, &plan, &err);
 		if (planned && s->learn_sql != NULL && !s->ext && s->stmts.nstmts == 1)
 			plancache_learn(s->srv->plans, s->snap, s->learn_sql, sp, s->stmts.stmts[0], plan,
 			                s->arena);
