@@ -8,8 +8,10 @@ show the rows and time the gateway measured; a write really writes, in the
 usual transaction handling. Also: the per-query memory limit (53200).
 """
 
+import atexit
 import os
 import re
+import shutil
 import sys
 import tempfile
 
@@ -26,6 +28,7 @@ MEMORY_LIMIT_KB = 256
 
 def _make_wrapper():
     d = tempfile.mkdtemp(prefix="sg-explain-bin-", dir="/tmp")
+    atexit.register(shutil.rmtree, d, True)  # the wrapper's directory goes with the run
     os.chmod(d, 0o755)
     path = os.path.join(d, "shardgate-memory-limit")
     with open(path, "w") as f:
