@@ -129,15 +129,6 @@ analyze_shard_index(const Analysis *an, const CatTable *t, const CatGroup *g, co
 	return true;
 }
 
-static bool
-table_has_column(const CatTable *t, const char *col)
-{
-	for (int32_t i = 0; i < t->ncolumns; i++)
-		if (strcmp(t->columns[i], col) == 0)
-			return true;
-	return false;
-}
-
 /* rel_matches_qualifier: does `q.col` (or `schema.q.col`) name relation r? */
 static bool
 rel_matches_qualifier(const ParseRel *r, const char *schema, const char *q)
@@ -146,7 +137,7 @@ rel_matches_qualifier(const ParseRel *r, const char *schema, const char *q)
 		const char *rs = r->schema != NULL ? r->schema : "public";
 		return r->alias == NULL && strcmp(rs, schema) == 0 && strcmp(r->name, q) == 0;
 	}
-	return strcmp(r->alias != NULL ? r->alias : r->name, q) == 0;
+	return strcmp(parse_ref_name(r), q) == 0;
 }
 
 int32_t
@@ -165,7 +156,7 @@ analyze_resolve_column(const Analysis *an, int32_t scope, const ParseValue *v, c
 				const RelInfo *ri = &an->rels[i];
 				if (ri->table == NULL)
 					unknown = true;
-				else if (table_has_column(ri->table, *col)) {
+				else if (catalog_column_index(ri->table, *col) >= 0) {
 					found = i;
 					nfound++;
 				}

@@ -475,8 +475,7 @@ static PushCtx
 push_ctx(const ParseInfo *info, const DeparsePull *p)
 {
 	const ParseRel *r = &info->rels[p->rel];
-	PushCtx c = {.one = {r->alias != NULL ? r->alias : r->name, p->table_cols, p->ntable_cols,
-	                     p->table_col_types}};
+	PushCtx c = {.one = {parse_ref_name(r), p->table_cols, p->ntable_cols, p->table_col_types}};
 	return c;
 }
 
@@ -1265,11 +1264,8 @@ agg_rewrite(Arena *a, const ParsedStmt *stmt, const ParseInfo *info, const Depar
 {
 	const ParseRel *r = &info->rels[p->rel];
 	PgQuery__SelectStmt *s = copy_select(a, stmt->raw->stmt->select_stmt);
-	AggCtx c = {.a = a,
-	            .push = push_ctx(info, p),
-	            .ref = r->alias != NULL ? r->alias : r->name,
-	            .ok = true,
-	            .replace = true};
+	AggCtx c = {
+	    .a = a, .push = push_ctx(info, p), .ref = parse_ref_name(r), .ok = true, .replace = true};
 	c.partials.a = a;
 	for (size_t i = 0; i < s->n_target_list; i++) {
 		PgQuery__Node *t = s->target_list[i];
@@ -1320,8 +1316,7 @@ deparse_agg_final(Arena *a, const ParsedStmt *stmt, const ParseInfo *info, const
 	PgQuery__SelectStmt *s = agg_rewrite(a, stmt, info, p, &partials);
 	s->from_clause = ARENA_NEW_ARRAY(a, PgQuery__Node *, 1);
 	s->n_from_clause = 1;
-	s->from_clause[0] =
-	    range_var_node(a, range_var(a, "pg_temp", temp, r->alias != NULL ? r->alias : r->name));
+	s->from_clause[0] = range_var_node(a, range_var(a, "pg_temp", temp, parse_ref_name(r)));
 	s->where_clause = NULL;
 	return deparse_node(a, stmt->version, select_node(a, s), out, err);
 }
@@ -1369,6 +1364,19 @@ pull_target_list(Arena *a, const DeparsePull *p, PgQuery__SelectStmt *s)
 		s->target_list[i] = res_target_node(a, column_node(a, NULL, p->cols[i]), NULL);
 }
 
+/* deparse_select_into: sel as it is, or `INSERT INTO pg_temp.<into_temp> <sel>` */
+static bool
+deparse_select_into(Arena *a, const ParsedStmt *stmt, PgQuery__SelectStmt *sel,
+                    const char *into_temp, char **out, SgError *err)
+{
+	if (into_temp == NULL)
+		return deparse_node(a, stmt->version, select_node(a, sel), out, err);
+	PgQuery__Node *ins = template_stmt(a, "INSERT INTO pg_temp.x SELECT");
+	ins->insert_stmt->relation->relname = (char *)into_temp;
+	ins->insert_stmt->select_stmt = select_node(a, sel);
+	return deparse_node(a, stmt->version, ins, out, err);
+}
+
 bool
 deparse_pull_fragment(Arena *a, const ParsedStmt *stmt, const ParseInfo *info, const DeparsePull *p,
                       const char *const *schemas, int32_t nschemas, const char *into_temp,
@@ -1400,13 +1408,7 @@ deparse_pull_fragment(Arena *a, const ParsedStmt *stmt, const ParseInfo *info, c
 	PgQuery__SelectStmt *u = union_all(a, branches, nschemas);
 	if (nschemas > 1 && p->extra_where != NULL)
 		hoist_inlined(a, u);
-	PgQuery__Node *sel = select_node(a, u);
-	if (into_temp == NULL)
-		return deparse_node(a, stmt->version, sel, out, err);
-	PgQuery__Node *ins = template_stmt(a, "INSERT INTO pg_temp.x SELECT");
-	ins->insert_stmt->relation->relname = (char *)into_temp;
-	ins->insert_stmt->select_stmt = sel;
-	return deparse_node(a, stmt->version, ins, out, err);
+	return deparse_select_into(a, stmt, u, into_temp, out, err);
 }
 
 bool
@@ -1427,8 +1429,8 @@ deparse_pull_create(Arena *a, const ParsedStmt *stmt, const ParseInfo *info, con
 	if (p->partial_agg) {
 		/* partial aggregates over the (empty) shell: their result types, exactly */
 		const ParseRel *r = &info->rels[p->rel];
-		s->from_clause[0] = range_var_node(
-		    a, range_var(a, p->shell_schema, p->table, r->alias != NULL ? r->alias : r->name));
+		s->from_clause[0] =
+		    range_var_node(a, range_var(a, p->shell_schema, p->table, parse_ref_name(r)));
 		agg_fragment_list(a, stmt, info, p, s);
 	} else {
 		pull_target_list(a, p, s);
@@ -1845,13 +1847,7 @@ deparse_joinagg_fragment(Arena *a, const ParsedStmt *stmt, const ParseInfo *info
 	PgQuery__SelectStmt *u = union_all(a, branches, nsets);
 	if (nsets > 1)
 		hoist_inlined(a, u);
-	PgQuery__Node *sel = select_node(a, u);
-	if (into_temp == NULL)
-		return deparse_node(a, stmt->version, sel, out, err);
-	PgQuery__Node *ins = template_stmt(a, "INSERT INTO pg_temp.x SELECT");
-	ins->insert_stmt->relation->relname = (char *)into_temp;
-	ins->insert_stmt->select_stmt = sel;
-	return deparse_node(a, stmt->version, ins, out, err);
+	return deparse_select_into(a, stmt, u, into_temp, out, err);
 }
 
 bool

@@ -34,7 +34,7 @@ join_rels(const Analysis *an, Arena *a, int32_t *n)
 		const CatTable *t = an->rels[i].table;
 		if (r->scope != 0)
 			continue; /* a subquery's: not visible to the outputs */
-		rels[(*n)++] = (DeparseJoinRel){.refname = r->alias != NULL ? r->alias : r->name,
+		rels[(*n)++] = (DeparseJoinRel){.refname = parse_ref_name(r),
 		                                .ncols = t->ncolumns,
 		                                .cols = (const char *const *)t->columns,
 		                                .types = t->column_types};
@@ -76,65 +76,6 @@ joinagg_applies(const Analysis *an)
 }
 
 bool
-joinagg_plan(const Analysis *an, Arena *a, DistPlan *plan, SgError *err)
-{
-	const ParseInfo *pi = &an->pi;
-	const CatNode *first = catalog_first_node(an->snap);
-	if (first == NULL)
-		return sg_error_set(err, SQLSTATE_CONNECTION_FAILURE, "no active storage node");
-	int32_t merge = first->id;
-	int32_t nrels;
-	DeparseJoinRel *rels = join_rels(an, a, &nrels);
-	const char *temp = multistage_temp_name(a, an->shape.temp_tag, 1);
-	PullStage *st = ARENA_NEW(a, PullStage);
-	char *sql;
-	if (!deparse_joinagg_create(a, an->stmt, rels, nrels, temp, &sql, err))
-		return false;
-	st->create_sql = sql;
-	if (!deparse_copy_in(a, an->stmt, temp, &sql, err))
-		return false;
-	st->copy_sql = sql;
-	int32_t *nodes;
-	int32_t nnodes = fanout_nodes(an, a, &nodes);
-	TaskList tl;
-	tasks_init(&tl, a);
-	for (int32_t k = 0; k < nnodes; k++) {
-		DeparseRename *sets;
-		int32_t nsets = fanout_shard_sets(an, a, nodes[k], &sets);
-		bool local = nodes[k] == merge;
-		if (!deparse_joinagg_fragment(a, an->stmt, pi, rels, nrels, sets, nsets, an->ndist,
-		                              local ? temp : NULL, &sql, err))
-			return false;
-		if (local)
-			st->local_sql = sql;
-		else
-			tasks_add(&tl, nodes[k], sql);
-	}
-	st->ntasks = tl.n;
-	st->tasks = tl.tasks;
-	char *final_sql;
-	if (!deparse_joinagg_final(a, an->stmt, rels, nrels, temp, &final_sql, err))
-		return false;
-	char *cleanup = NULL;
-	if (an->shape.temp_tag == NULL && !deparse_drop_temps(a, an->stmt, &temp, 1, &cleanup, err))
-		return false;
-	TaskList fl;
-	tasks_init(&fl, a);
-	tasks_add(&fl, merge, final_sql);
-	tasks_store(&fl, plan);
-	plan->nstages = 1;
-	plan->stages = st;
-	plan->merge_node = merge;
-	plan->cleanup_sql = cleanup;
-	plan->partial_join = true;
-	plan->combine = COMBINE_RELAY;
-	plan->command_tag = pi->tag;
-	plan->has_count = true;
-	plan->returns_rows = true;
-	return true;
-}
-
-bool
 joinagg_gather_stage(const Analysis *an, Arena *a, const DeparseRename *ren, int32_t nren,
                      const int32_t *nodes, int32_t nnodes, int32_t merge, const char *temp,
                      PullStage *st, char **final_sql, SgError *err)
@@ -154,8 +95,16 @@ joinagg_gather_stage(const Analysis *an, Arena *a, const DeparseRename *ren, int
 	TaskList tl;
 	tasks_init(&tl, a);
 	for (int32_t k = 0; k < nnodes; k++) {
+		const DeparseRename *sets = ren;
+		int32_t nsets = 1, per = nren;
+		if (ren == NULL) {
+			DeparseRename *shard_sets;
+			nsets = fanout_shard_sets(an, a, nodes[k], &shard_sets);
+			sets = shard_sets;
+			per = an->ndist;
+		}
 		bool local = nodes[k] == merge;
-		if (!deparse_joinagg_fragment(a, an->stmt, pi, rels, nrels, ren, 1, nren,
+		if (!deparse_joinagg_fragment(a, an->stmt, pi, rels, nrels, sets, nsets, per,
 		                              local ? temp : NULL, &sql, err))
 			return false;
 		if (local)
@@ -166,4 +115,38 @@ joinagg_gather_stage(const Analysis *an, Arena *a, const DeparseRename *ren, int
 	st->ntasks = tl.n;
 	st->tasks = tl.tasks;
 	return deparse_joinagg_final(a, an->stmt, rels, nrels, temp, final_sql, err);
+}
+
+bool
+joinagg_plan(const Analysis *an, Arena *a, DistPlan *plan, SgError *err)
+{
+	const ParseInfo *pi = &an->pi;
+	const CatNode *first = catalog_first_node(an->snap);
+	if (first == NULL)
+		return sg_error_set(err, SQLSTATE_CONNECTION_FAILURE, "no active storage node");
+	int32_t merge = first->id;
+	const char *temp = multistage_temp_name(a, an->shape.temp_tag, 1);
+	PullStage *st = ARENA_NEW(a, PullStage);
+	int32_t *nodes;
+	int32_t nnodes = fanout_nodes(an, a, &nodes);
+	char *final_sql;
+	if (!joinagg_gather_stage(an, a, NULL, 0, nodes, nnodes, merge, temp, st, &final_sql, err))
+		return false;
+	char *cleanup = NULL;
+	if (an->shape.temp_tag == NULL && !deparse_drop_temps(a, an->stmt, &temp, 1, &cleanup, err))
+		return false;
+	TaskList fl;
+	tasks_init(&fl, a);
+	tasks_add(&fl, merge, final_sql);
+	tasks_store(&fl, plan);
+	plan->nstages = 1;
+	plan->stages = st;
+	plan->merge_node = merge;
+	plan->cleanup_sql = cleanup;
+	plan->partial_join = true;
+	plan->combine = COMBINE_RELAY;
+	plan->command_tag = pi->tag;
+	plan->has_count = true;
+	plan->returns_rows = true;
+	return true;
 }

@@ -30,10 +30,10 @@ bool joinagg_applies(const Analysis *an);
 SG_MUSTCHECK bool joinagg_plan(const Analysis *an, Arena *a, DistPlan *plan, SgError *err);
 
 /*
- * joinagg_gather_stage: for a statement whose relations were repartitioned
- * into temporary tables on every node (renames: relation -> pg_temp table),
- * the stage gathering each node's partial aggregates into `temp` on the merge
- * node, and the final query there
+ * joinagg_gather_stage: the stage filling `temp` on merge with every node's
+ * partial aggregates, and the final query combining them. Each node's
+ * fragment reads its own shards (ren NULL: fan-out's shard renames), or the
+ * relations renamed as ren says (a repartition's temporary tables).
  */
 SG_MUSTCHECK bool joinagg_gather_stage(const Analysis *an, Arena *a, const DeparseRename *ren,
                                        int32_t nren, const int32_t *nodes, int32_t nnodes,

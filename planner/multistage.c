@@ -89,7 +89,7 @@ needed_columns(const Analysis *an, Arena *a, int32_t i, int32_t *ncols, const ch
 	const ParseInfo *pi = &an->pi;
 	const ParseRel *r = &pi->rels[i];
 	const CatTable *t = an->rels[i].table;
-	const char *ref = r->alias != NULL ? r->alias : r->name;
+	const char *ref = parse_ref_name(r);
 	*ncols = 0;
 	*cols = NULL;
 	if (t->ncolumns == 0 || r->has_colnames || pi->has_natural_join)
@@ -137,8 +137,7 @@ system_column_used(const Analysis *an)
 			bool is_user_column = false;
 			for (int32_t r = 0; r < pi->nrels && !is_user_column; r++) {
 				const CatTable *t = an->rels[r].table;
-				for (int32_t j = 0; t != NULL && j < t->ncolumns; j++)
-					is_user_column = is_user_column || strcmp(t->columns[j], name) == 0;
+				is_user_column = t != NULL && catalog_column_index(t, name) >= 0;
 			}
 			if (!is_user_column)
 				return name;

@@ -1631,3 +1631,9 @@ parse_inspect(Arena *a, const ParsedStmt *stmt, ParseInfo *info)
 	}
 	classify(info, a, top);
 }
+
+const char *
+parse_ref_name(const ParseRel *r)
+{
+	return r->alias != NULL ? r->alias : r->name;
+}

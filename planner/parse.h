@@ -246,6 +246,9 @@ typedef struct ParseInfo {
 	const char *set_refused; /* non-NULL: 0A000 with this construct name */
 } ParseInfo;
 
+/* parse_ref_name: how the statement refers to relation r: its alias, or its name */
+const char *parse_ref_name(const ParseRel *r);
+
 /*
  * parse_split parses sql once and returns its statements in out (trees,
  * texts: all in arena a). Empty input (or only ';' and comments) gives

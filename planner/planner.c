@@ -236,6 +236,8 @@ static bool plan_stmt(const CatalogSnapshot *snap, const ParsedStmt *stmt, const
 
 static bool inline_sql(const Analysis *an, Arena *a, const int32_t *rels, int32_t n,
                        bool placeholders, StmtList *out, SgError *err);
+static bool plan_with_inlined(const Analysis *an, Arena *a, const int32_t *rels, int32_t n,
+                              const PlanShape *shape, DistPlan *plan, SgError *err);
 
 /*
  * plan_inlined: an UPDATE / DELETE that fan-out cannot answer (why) because
@@ -276,13 +278,25 @@ plan_inlined(const Analysis *an, Arena *a, DistPlan *plan, const SgError *why, S
 		*err = *why;
 		return false;
 	}
+	return plan_with_inlined(an, a, rels, n, &an->shape, plan, err);
+}
+
+/*
+ * plan_with_inlined: plan the statement again with rels[0..n) inlined (their
+ * fetched rows; placeholders for EXPLAIN), shaped like shape, nothing more
+ * fetched
+ */
+static bool
+plan_with_inlined(const Analysis *an, Arena *a, const int32_t *rels, int32_t n,
+                  const PlanShape *shape, DistPlan *plan, SgError *err)
+{
 	StmtList sl;
 	if (!inline_sql(an, a, rels, n, an->shape.describe_keys, &sl, err))
 		return false;
-	PlanShape shape = an->shape;
-	shape.no_prefetch = true;
+	PlanShape again = *shape;
+	again.no_prefetch = true;
 	DistPlan *ip;
-	if (!plan_stmt(an->snap, sl.stmts[0], sl.texts[0], an->search_path, an->params, &shape, a, &ip,
+	if (!plan_stmt(an->snap, sl.stmts[0], sl.texts[0], an->search_path, an->params, &again, a, &ip,
 	               err))
 		return false;
 	*plan = *ip;
@@ -347,8 +361,7 @@ plan_broadcast(const Analysis *an, Arena *a, DistPlan *plan, bool *done, SgError
 		int64_t e = catalog_est_rows(an->rels[i].table);
 		if (!semijoin_worth(an, big, e, true) || !semijoin_inlinable(an->rels[i].table))
 			return true;
-		inl[n] = (InlinedRel){pi->rels[i].alias != NULL ? pi->rels[i].alias : pi->rels[i].name,
-		                      an->rels[i].table};
+		inl[n] = (InlinedRel){parse_ref_name(&pi->rels[i]), an->rels[i].table};
 		rels[n++] = i;
 	}
 	if (n == 0)
@@ -378,17 +391,8 @@ plan_broadcast(const Analysis *an, Arena *a, DistPlan *plan, bool *done, SgError
 		if (ks != NULL && ks->overflow)
 			return true; /* more rows than the estimate: multi-stage */
 	}
-	if (!inline_sql(an, a, rels, n, an->shape.describe_keys, &sl, err))
-		return false;
-	PlanShape shape = trial.shape;
-	shape.no_prefetch = true;
-	DistPlan *ip;
-	if (!plan_stmt(an->snap, sl.stmts[0], sl.texts[0], an->search_path, an->params, &shape, a, &ip,
-	               err))
-		return false;
-	*plan = *ip;
 	*done = true;
-	return true;
+	return plan_with_inlined(an, a, rels, n, &trial.shape, plan, err);
 }
 
 /* plan_insert_query: the SELECT of an INSERT ... SELECT pulled through the gateway (with

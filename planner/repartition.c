@@ -4,7 +4,6 @@
  */
 #include "planner/repartition.h"
 
-#include <stdlib.h>
 #include <string.h>
 
 #include "planner/deparse.h"
@@ -35,19 +34,10 @@ key_kind(uint32_t oid)
 	}
 }
 
-static int32_t
-column_pos(const CatTable *t, const char *col)
-{
-	for (int32_t i = 0; i < t->ncolumns; i++)
-		if (strcmp(t->columns[i], col) == 0)
-			return i;
-	return -1;
-}
-
 static KeyKind
 column_kind(const CatTable *t, const char *col)
 {
-	int32_t i = column_pos(t, col);
+	int32_t i = catalog_column_index(t, col);
 	return i >= 0 && t->column_types != NULL ? key_kind(t->column_types[i]) : KEY_NONE;
 }
 
@@ -104,18 +94,12 @@ colocated_view(const Analysis *an, Arena *a, int32_t ra, const char *ca, int32_t
 		CatTable *t = ARENA_NEW(a, CatTable);
 		*t = *an->rels[rs[k]].table;
 		t->dist_column = (char *)cs[k];
-		t->dist_colpos = column_pos(t, cs[k]);
+		t->dist_colpos = catalog_column_index(t, cs[k]);
 		rels[rs[k]].table = t;
 		rels[rs[k]].group = g;
 	}
 	v.rels = rels;
 	return v;
-}
-
-static const char *
-ref_of(const ParseRel *r)
-{
-	return r->alias != NULL ? r->alias : r->name;
 }
 
 /* hash_cond: the rows of ref whose key goes to node index k of n */
@@ -125,13 +109,6 @@ hash_cond(Arena *a, const char *ref, const char *col, KeyKind kind, int32_t n, i
 	return arena_printf(a, "(pg_catalog.%s((\"%s\".\"%s\")::%s) & 2147483647) %% %d = %d",
 	                    kind == KEY_INT ? "hashint8" : "hashtext", ref, col,
 	                    kind == KEY_INT ? "int8" : "text", (int)n, (int)k);
-}
-
-static int
-cmp_int32(const void *x, const void *y)
-{
-	int32_t a = *(const int32_t *)x, b = *(const int32_t *)y;
-	return (a > b) - (a < b);
 }
 
 bool
@@ -169,20 +146,20 @@ repartition_plan(const Analysis *an, Arena *a, DistPlan *plan, bool *done, SgErr
 	if (first == NULL)
 		return true;
 
+	/* the active nodes, ascending (the snapshot keeps them sorted by id) */
 	int32_t *nodes = ARENA_NEW_ARRAY(a, int32_t, an->snap->nnodes + 1);
 	int32_t n = 0;
 	for (int32_t k = 0; k < an->snap->nnodes; k++)
 		if (an->snap->nodes[k].is_active)
 			nodes[n++] = an->snap->nodes[k].id;
-	qsort(nodes, (size_t)n, sizeof(int32_t), cmp_int32);
 	const char *ta = multistage_temp_name(a, NULL, 1), *tb = multistage_temp_name(a, NULL, 2);
 	PullStage *stages = ARENA_NEW_ARRAY(a, PullStage, 2 * n + 1);
 	for (int32_t k = 0; k < n; k++) {
 		if (!multistage_build_stage(an, a, ra, ta, nodes[k],
-		                            hash_cond(a, ref_of(&pi->rels[ra]), ca, kind, n, k),
+		                            hash_cond(a, parse_ref_name(&pi->rels[ra]), ca, kind, n, k),
 		                            &stages[2 * k], err) ||
 		    !multistage_build_stage(an, a, rb, tb, nodes[k],
-		                            hash_cond(a, ref_of(&pi->rels[rb]), cb, kind, n, k),
+		                            hash_cond(a, parse_ref_name(&pi->rels[rb]), cb, kind, n, k),
 		                            &stages[2 * k + 1], err))
 			return false;
 	}
@@ -226,8 +203,8 @@ repartition_plan(const Analysis *an, Arena *a, DistPlan *plan, bool *done, SgErr
 	note[0] = arena_printf(a,
 	                       "Repartition: %s.%s and %s.%s (est. %lld and %lld rows) hashed over %d "
 	                       "nodes, joined on each%s",
-	                       ref_of(&pi->rels[ra]), ca, ref_of(&pi->rels[rb]), cb, (long long)ea,
-	                       (long long)eb, (int)n,
+	                       parse_ref_name(&pi->rels[ra]), ca, parse_ref_name(&pi->rels[rb]), cb,
+	                       (long long)ea, (long long)eb, (int)n,
 	                       per_node ? "" : ", partial aggregates combined on the first node");
 	plan->semijoins = note;
 	plan->nsemijoins = 1;

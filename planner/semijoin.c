@@ -115,21 +115,6 @@ key_type_name(uint32_t oid)
 	}
 }
 
-static int32_t
-column_pos(const CatTable *t, const char *col)
-{
-	for (int32_t i = 0; i < t->ncolumns; i++)
-		if (strcmp(t->columns[i], col) == 0)
-			return i;
-	return -1;
-}
-
-static const char *
-ref_name(const ParseRel *r)
-{
-	return r->alias != NULL ? r->alias : r->name;
-}
-
 /* usable: may relation r take part in a reduction of an equality of level `scope`? */
 static bool
 usable(const Analysis *an, int32_t r, int32_t scope)
@@ -161,8 +146,8 @@ semijoin_choose(const Analysis *an, Arena *a, SemiJoin **out)
 		if (r1 < 0 || r2 < 0 || r1 == r2 || !usable(an, r1, eq->scope) ||
 		    !usable(an, r2, eq->scope))
 			continue;
-		int32_t p1 = column_pos(an->rels[r1].table, c1);
-		int32_t p2 = column_pos(an->rels[r2].table, c2);
+		int32_t p1 = catalog_column_index(an->rels[r1].table, c1);
+		int32_t p2 = catalog_column_index(an->rels[r2].table, c2);
 		if (p1 < 0 || p2 < 0 || strchr(c1, '"') != NULL || strchr(c2, '"') != NULL)
 			continue;
 		int64_t e1 = catalog_est_rows(an->rels[r1].table);
@@ -216,7 +201,7 @@ prefetch_plan(const Analysis *an, Arena *a, int32_t rel, const char *col, DistPl
 	                 .ncols = 1,
 	                 .cols = cols,
 	                 .push_filters = true,
-	                 .whole_row = col == NULL ? ref_name(pr) : NULL};
+	                 .whole_row = col == NULL ? parse_ref_name(pr) : NULL};
 	TaskList tl;
 	tasks_init(&tl, a);
 	const char **schemas = ARENA_NEW_ARRAY(a, const char *, g->shard_count + 1);
@@ -344,13 +329,13 @@ semijoin_condition(Arena *a, const Analysis *an, const SemiJoin *sj, const KeySe
 	const char *lit =
 	    ks != NULL
 	        ? sql_string(a, array_literal(a, ks, true))
-	        : sql_string(a, arena_printf(a, "{<keys of %s.%s>}", ref_name(s), sj->small_col));
+	        : sql_string(a, arena_printf(a, "{<keys of %s.%s>}", parse_ref_name(s), sj->small_col));
 	/* an inlined relation of its own: each node reads the keys once (a WITH query, hoisted by
 	 * the deparser), every shard's branch probes them */
 	return arena_printf(a,
 	                    "\"%s\".\"%s\" IN (SELECT sg_key FROM unnest(%s::%s[]) AS "
 	                    "sg_keys(sg_key))",
-	                    ref_name(b), sj->big_col, lit, sj->type_name);
+	                    parse_ref_name(b), sj->big_col, lit, sj->type_name);
 }
 
 const char *
@@ -362,6 +347,6 @@ semijoin_describe(Arena *a, const Analysis *an, const SemiJoin *sj, const KeySet
 	return arena_printf(a,
 	                    "Semi-join: keys of %s.%s (est. %" PRId64 " rows) sent to the fragments "
 	                    "of %s (est. %" PRId64 " rows), filtering %s.%s%s",
-	                    ref_name(s), sj->small_col, sj->est_small, ref_name(b), sj->est_big,
-	                    ref_name(b), sj->big_col, got);
+	                    parse_ref_name(s), sj->small_col, sj->est_small, parse_ref_name(b),
+	                    sj->est_big, parse_ref_name(b), sj->big_col, got);
 }

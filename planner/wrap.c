@@ -40,10 +40,7 @@ copy_columns_ok(const Analysis *an, SgError *err)
 		return true; /* the node checks */
 	for (int32_t i = 0; i < pi->copy_ncols; i++) {
 		const char *col = pi->copy_cols[i];
-		bool found = false;
-		for (int32_t k = 0; k < t->ncolumns && !found; k++)
-			found = strcmp(t->columns[k], col) == 0;
-		if (!found)
+		if (catalog_column_index(t, col) < 0)
 			return sg_error_set(err, SQLSTATE_UNDEFINED_COLUMN,
 			                    "column \"%s\" of relation \"%s\" does not exist", col, t->name);
 		for (int32_t k = 0; k < i; k++)

@@ -398,6 +398,15 @@ catalog_find_table(const CatalogSnapshot *snap, const char *schema, const char *
 }
 
 /* catalog_find_group: NULL if group_id is unknown */
+int32_t
+catalog_column_index(const CatTable *t, const char *col)
+{
+	for (int32_t i = 0; i < t->ncolumns; i++)
+		if (strcmp(t->columns[i], col) == 0)
+			return i;
+	return -1;
+}
+
 const CatGroup *
 catalog_find_group(const CatalogSnapshot *snap, int32_t group_id)
 {

@@ -75,6 +75,8 @@ typedef struct CatalogSnapshot {
 /* catalog_find_table: schema NULL means "public". NULL if not declared (a local table). */
 const CatTable *catalog_find_table(const CatalogSnapshot *snap, const char *schema,
                                    const char *name);
+/* catalog_column_index: the index of column col in t->columns, -1 when t has none of that name */
+int32_t catalog_column_index(const CatTable *t, const char *col);
 const CatGroup *catalog_find_group(const CatalogSnapshot *snap, int32_t group_id);
 const CatNode *catalog_find_node(const CatalogSnapshot *snap, int32_t node_id);
 /* catalog_first_node: the node holding local tables (lowest active id); NULL if none */
