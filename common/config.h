@@ -30,7 +30,7 @@ typedef struct Config {
 	int max_client_conn;
 	int catalog_poll_ms;           /* how often to check the catalog version */
 	int stats_interval_ms;         /* how often the tables' row estimates are re-read, 0 = only
-	                                  with the catalog */
+	                                  after a catalog change */
 	int join_broadcast_min_rows;   /* a join that is not co-located broadcasts its small side only
 	                                  when the big side is estimated at least this many rows */
 	int join_repartition_min_rows; /* ... and repartitions two large sides on the join key only

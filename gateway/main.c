@@ -324,6 +324,7 @@ main(int argc, char **argv)
 	}
 	Server srv;
 	memset(&srv, 0, sizeof(srv));
+	srv.stats_version = -1; /* the estimates are read at the first catalog poll */
 	const char *names[] = {"server_version", "TimeZone", "DateStyle", "IntervalStyle"};
 	char values[4][64];
 	if (!node_probe_parameters(cfg.metadata_node, names, 4, values, &err)) {

@@ -70,6 +70,8 @@ server_offer_catalog(Server *o, CatalogSnapshot *snap)
 void
 server_set_catalog(Server *srv, CatalogSnapshot *snap)
 {
+	if (snap != NULL && srv->catalog != NULL)
+		catalog_carry_estimates(snap, srv->catalog);
 	for (int i = 0; snap != NULL && srv->gw != NULL && i < srv->gw->nservers; i++)
 		if (srv->gw->servers[i] != srv)
 			server_offer_catalog(srv->gw->servers[i], snap);
@@ -189,21 +191,23 @@ server_now_ms(void)
 }
 
 /*
- * server_maybe_refresh_stats: every stats_interval_ms, the current
- * snapshot's row estimates are re-read in a worker (they change with the
- * data, not with the catalog version; a new snapshot reads its own)
+ * server_maybe_refresh_stats: the current snapshot's row estimates are
+ * re-read in a worker when its catalog version has not been read yet (new
+ * tables), and every stats_interval_ms (they change with the data, not with
+ * the catalog)
  */
 static void
 server_maybe_refresh_stats(Server *srv)
 {
 	uint64_t now = server_now_ms();
-	if (srv->config->stats_interval_ms <= 0 || srv->stats_running || srv->catalog == NULL ||
-	    srv->catalog->ntables == 0)
+	if (srv->stats_running || srv->catalog == NULL || srv->catalog->ntables == 0)
 		return;
-	if (srv->stats_at_ms == 0)
-		srv->stats_at_ms = now; /* the snapshot read its estimates when it was loaded */
-	if (now - srv->stats_at_ms < (uint64_t)srv->config->stats_interval_ms)
+	bool new_version = srv->catalog->version != srv->stats_version;
+	bool due = srv->config->stats_interval_ms > 0 &&
+	           now - srv->stats_at_ms >= (uint64_t)srv->config->stats_interval_ms;
+	if (!new_version && !due)
 		return;
+	srv->stats_version = srv->catalog->version;
 	StatsJob *job = calloc(1, sizeof(StatsJob));
 	if (job == NULL)
 		abort();

@@ -64,9 +64,10 @@ struct Server {
 	int64_t recovered_commits; /* in-doubt transactions resolved since start */
 	int64_t recovered_aborts;
 	bool catalog_reloading;
-	bool stats_running;   /* a statistics refresh is in a worker */
-	uint64_t stats_at_ms; /* when the last one started (monotonic) */
-	Session *sessions;    /* all sessions, doubly linked */
+	bool stats_running;    /* a statistics refresh is in a worker */
+	uint64_t stats_at_ms;  /* when the last one started (monotonic) */
+	int64_t stats_version; /* the catalog version it read for (-1: none yet) */
+	Session *sessions;     /* all sessions, doubly linked */
 	uint32_t next_pid;
 	bool stopping;
 	/* ParameterStatus values read from the metadata node at start-up */

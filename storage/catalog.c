@@ -323,8 +323,6 @@ catalog_load(const char *conninfo, SgError *err)
 		catalog_unref(snap);
 		return NULL;
 	}
-	if (snap->ntables > 0)
-		(void)catalog_stats_refresh(snap, conninfo);
 	sg_log_debug("catalog", "loaded version %lld: %d nodes, %d groups, %d tables",
 	             (long long)snap->version, snap->nnodes, snap->ngroups, snap->ntables);
 	return snap;

@@ -54,7 +54,8 @@ typedef struct CatTable {
 	int64_t est_rows;       /* row estimate from the nodes' statistics (sum over the shards for
 	                           a distributed table, one copy for a reference table), -1 unknown.
 	                           The one field that changes in a published snapshot: advisory,
-	                           read and written only with catalog_est_rows / catalog_stats_refresh
+	                           read and written only with catalog_est_rows, catalog_stats_refresh and
+	                           catalog_carry_estimates
 	                           (atomic) */
 } CatTable;
 
@@ -107,6 +108,12 @@ int64_t catalog_read_version(const char *conninfo, SgError *err);
  * the estimate unknown (-1). Returns the number of nodes that answered.
  */
 int catalog_stats_refresh(CatalogSnapshot *snap, const char *conninfo);
+/*
+ * catalog_carry_estimates: each table of `to` gets the estimate the same
+ * table (schema, name, kind and group) has in `from`, the snapshot it
+ * replaces, until the next refresh reads the nodes
+ */
+void catalog_carry_estimates(CatalogSnapshot *to, const CatalogSnapshot *from);
 /* catalog_est_rows: t's row estimate, -1 when unknown */
 int64_t catalog_est_rows(const CatTable *t);
 void catalog_ref(CatalogSnapshot *snap);

@@ -1,6 +1,10 @@
 /*
  * catalog_stats.c: row estimates of catalogued tables from the nodes'
  * statistics, for the planner's choice of a join strategy (planner/semijoin.c).
+ * Read by the gateway's stats refresh (gateway/server.c) in a worker, never
+ * by catalog_load: a catalog change (and the statement waiting for it) does
+ * not pay a connection to every node; a new snapshot starts with the
+ * estimates of the one it replaces.
  *
  * Each active node is asked once per refresh, on its own short blocking
  * connection, for its shard tables (schemas sg_g<group>_<index>) and the
@@ -113,4 +117,15 @@ int64_t
 catalog_est_rows(const CatTable *t)
 {
 	return __atomic_load_n(&t->est_rows, __ATOMIC_RELAXED);
+}
+
+void
+catalog_carry_estimates(CatalogSnapshot *to, const CatalogSnapshot *from)
+{
+	for (int32_t i = 0; i < to->ntables; i++) {
+		CatTable *t = &to->tables[i];
+		const CatTable *o = catalog_find_table(from, t->schema, t->name);
+		if (o != NULL && o->kind == t->kind && o->group_id == t->group_id)
+			__atomic_store_n(&t->est_rows, catalog_est_rows(o), __ATOMIC_RELAXED);
+	}
 }

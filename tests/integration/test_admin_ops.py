@@ -125,8 +125,7 @@ main(int argc, char **argv)
 }
 '''
 
-SOURCES = ["storage/admin.c", "storage/catalog.c", "storage/catalog_stats.c",
-           "storage/pghash.c", "storage/shardmap.c",
+SOURCES = ["storage/admin.c", "storage/catalog.c", "storage/pghash.c", "storage/shardmap.c",
            "common/arena.c", "common/error.c", "common/log.c", "common/buf.c"]
 
 

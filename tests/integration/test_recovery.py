@@ -85,8 +85,7 @@ main(int argc, char **argv)
 }
 '''
 
-SOURCES = ["txn/recovery.c", "txn/gid.c", "storage/catalog.c", "storage/catalog_stats.c",
-           "common/arena.c",
+SOURCES = ["txn/recovery.c", "txn/gid.c", "storage/catalog.c", "common/arena.c",
            "common/error.c", "common/log.c", "common/buf.c"]
 
 
