@@ -2081,6 +2081,43 @@ plan_may_change_schema(const DistPlan *p)
 
 static void session_run_plan(Session *s, DistPlan *plan);
 
+/*
+ * session_exec_ended: a helper Exec of the running statement (values,
+ * keys, rows drawn first) ended; false when it failed, and so did the
+ * statement
+ */
+static bool
+session_exec_ended(Session *s, const SgError *err)
+{
+	s->exec = NULL;
+	if (err != NULL) {
+		session_stmt_failed(s, err);
+		return false;
+	}
+	return true;
+}
+
+/*
+ * session_replan: plan the running statement again with what was drawn
+ * first (serial values, semi-join key sets) and run it
+ */
+static void
+session_replan(Session *s, const char *const *fill, int32_t nfill)
+{
+	SgError perr;
+	DistPlan *plan = NULL;
+	const PreparedStmt *eps = s->ext ? s->ext_ps : NULL;
+	const ParsedStmt *stmt = eps != NULL ? eps->stmts.stmts[0] : s->stmts.stmts[s->cur];
+	const char *text = eps != NULL ? eps->stmts.texts[0] : s->stmts.texts[s->cur];
+	if (!planner_plan_stmt_keys(s->snap, stmt, text, session_setting(s, "search_path", NULL),
+	                            s->ext ? &s->params : NULL, fill, nfill, s->keysets, s->nkeysets,
+	                            s->keys_in_block, s->arena, &plan, &perr)) {
+		session_stmt_failed(s, &perr);
+		return;
+	}
+	session_run_plan(s, plan);
+}
+
 static void
 fill_message(void *arg, char type, const char *body, size_t len)
 {
@@ -2107,23 +2144,8 @@ static void
 fill_done(void *arg, const SgError *err)
 {
 	Session *s = arg;
-	s->exec = NULL;
-	if (err != NULL) {
-		session_stmt_failed(s, err);
-		return;
-	}
-	SgError perr;
-	DistPlan *plan = NULL;
-	const PreparedStmt *eps = s->ext ? s->ext_ps : NULL;
-	const ParsedStmt *stmt = eps != NULL ? eps->stmts.stmts[0] : s->stmts.stmts[s->cur];
-	const char *text = eps != NULL ? eps->stmts.texts[0] : s->stmts.texts[s->cur];
-	if (!planner_plan_stmt_fill(s->snap, stmt, text, session_setting(s, "search_path", NULL),
-	                            s->ext ? &s->params : NULL, s->fill_values, s->nfill, s->arena,
-	                            &plan, &perr)) {
-		session_stmt_failed(s, &perr);
-		return;
-	}
-	session_run_plan(s, plan);
+	if (session_exec_ended(s, err))
+		session_replan(s, s->fill_values, s->nfill);
 }
 
 /* session_fill_start: draw the values of a serial distribution column (nextval on a node) */
@@ -2177,29 +2199,15 @@ static void
 prefetch_done(void *arg, const SgError *err)
 {
 	Session *s = arg;
-	s->exec = NULL;
-	if (err != NULL) {
-		session_stmt_failed(s, err);
+	if (!session_exec_ended(s, err))
 		return;
-	}
 	KeySet *sets = ARENA_NEW_ARRAY(s->arena, KeySet, s->nkeysets + 1);
 	if (s->nkeysets > 0)
 		memcpy(sets, s->keysets, sizeof(KeySet) * (size_t)s->nkeysets);
 	sets[s->nkeysets] = *s->keys_building;
 	s->keysets = sets;
 	s->nkeysets++;
-	SgError perr;
-	DistPlan *plan = NULL;
-	const PreparedStmt *eps = s->ext ? s->ext_ps : NULL;
-	const ParsedStmt *stmt = eps != NULL ? eps->stmts.stmts[0] : s->stmts.stmts[s->cur];
-	const char *text = eps != NULL ? eps->stmts.texts[0] : s->stmts.texts[s->cur];
-	if (!planner_plan_stmt_keys(s->snap, stmt, text, session_setting(s, "search_path", NULL),
-	                            s->ext ? &s->params : NULL, NULL, 0, s->keysets, s->nkeysets,
-	                            s->keys_in_block, s->arena, &plan, &perr)) {
-		session_stmt_failed(s, &perr);
-		return;
-	}
-	session_run_plan(s, plan);
+	session_replan(s, NULL, 0);
 }
 
 /* session_prefetch_start: fetch the key set a semi-join reduction needs */
@@ -2425,11 +2433,8 @@ insel_fill_done(void *arg, const SgError *err)
 {
 	Session *s = arg;
 	InselState *st = s->insel;
-	s->exec = NULL;
-	if (err != NULL) {
-		session_stmt_failed(s, err);
+	if (!session_exec_ended(s, err))
 		return;
-	}
 	if (st->nfill != st->fill_count) {
 		SgError e;
 		sg_error_set(&e, SQLSTATE_INTERNAL_ERROR, "%d values drawn for %d rows", (int)st->nfill,
@@ -2447,13 +2452,8 @@ insel_select_done(void *arg, const SgError *err)
 {
 	Session *s = arg;
 	InselState *st = s->insel;
-	s->exec = NULL;
-	if (st->failed)
-		err = &st->err;
-	if (err != NULL) {
-		session_stmt_failed(s, err);
+	if (!session_exec_ended(s, st->failed ? &st->err : err))
 		return;
-	}
 	SgError perr;
 	const char *sql;
 	int32_t node;
@@ -2516,12 +2516,8 @@ static void
 insel_batch_done(void *arg, const SgError *err)
 {
 	Session *s = arg;
-	s->exec = NULL;
-	if (err != NULL) {
-		session_stmt_failed(s, err);
-		return;
-	}
-	insel_next(s);
+	if (session_exec_ended(s, err))
+		insel_next(s);
 }
 
 /* insel_route: every row's shard, then the first batch */
@@ -2594,12 +2590,8 @@ static void
 insel_desc_done(void *arg, const SgError *err)
 {
 	Session *s = arg;
-	s->exec = NULL;
-	if (err != NULL) {
-		session_stmt_failed(s, err);
-		return;
-	}
-	insel_finish(s);
+	if (session_exec_ended(s, err))
+		insel_finish(s);
 }
 
 /*
@@ -2688,6 +2680,8 @@ session_run_next(Session *s)
 	const char *sp = session_setting(s, "search_path", NULL);
 	bool planned = true;
 	PreparedStmt *eps = s->ext ? s->ext_ps : NULL;
+	s->nkeysets = 0;
+	s->keys_in_block = s->txn.block != TXN_BLOCK_NONE; /* as the statement starts */
 	if (s->cached_plan != NULL) {
 		plan = s->cached_plan;
 		s->cached_plan = NULL;
@@ -2698,8 +2692,6 @@ session_run_next(Session *s)
 		planned = planner_plan_copy(s->snap, s->stmts.stmts[s->cur], s->stmts.texts[s->cur], sp,
 		                            s->arena, &plan, &is_copy, &err);
 		/* a Describe plans without fetching semi-join keys (nkeys -1) */
-		s->nkeysets = 0;
-		s->keys_in_block = s->txn.block != TXN_BLOCK_NONE; /* as the statement starts */
 		if (planned && !is_copy)
 			planned = planner_plan_stmt_keys(s->snap, s->stmts.stmts[s->cur],
 			                                 s->stmts.texts[s->cur], sp, s->ext ? &s->params : NULL,

@@ -34,7 +34,7 @@ typedef enum PlanKind {
 	PLAN_COPY_IN,      /* COPY ... FROM STDIN: see CopyPlan */
 	PLAN_FILL,         /* an INSERT leaving a serial distribution column out: run fill_sql on
 	                      fill_node (fill_count values of the column's sequence), then plan
-	                      again with them (planner_plan_stmt_fill) */
+	                      again with them (planner_plan_stmt_keys) */
 	PLAN_PREFETCH,     /* a semi-join reduction needs a key set first: run `prefetch` (its
 	                      first column's values, at most prefetch_max), then plan again with
 	                      every key set fetched so far (planner_plan_stmt_keys) */

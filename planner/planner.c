@@ -744,8 +744,8 @@ planner_plan_stmt_params(const CatalogSnapshot *snap, const ParsedStmt *stmt, co
                          const PlanParams *params, Arena *a, DistPlan **out, SgError *err)
 {
 	static const PlanParams none = {0};
-	return planner_plan_stmt_fill(snap, stmt, stmt_text, NULL, params != NULL ? params : &none,
-	                              NULL, 0, a, out, err);
+	return planner_plan_stmt_keys(snap, stmt, stmt_text, NULL, params != NULL ? params : &none,
+	                              NULL, 0, NULL, 0, false, a, out, err);
 }
 
 bool
@@ -753,16 +753,8 @@ planner_plan_stmt_sp(const CatalogSnapshot *snap, const ParsedStmt *stmt, const 
                      const char *search_path, const PlanParams *params, Arena *a, DistPlan **out,
                      SgError *err)
 {
-	return planner_plan_stmt_fill(snap, stmt, stmt_text, search_path, params, NULL, 0, a, out, err);
-}
-
-bool
-planner_plan_stmt_fill(const CatalogSnapshot *snap, const ParsedStmt *stmt, const char *stmt_text,
-                       const char *search_path, const PlanParams *params, const char *const *values,
-                       int32_t nvalues, Arena *a, DistPlan **out, SgError *err)
-{
-	return planner_plan_stmt_keys(snap, stmt, stmt_text, search_path, params, values, nvalues, NULL,
-	                              0, false, a, out, err);
+	return planner_plan_stmt_keys(snap, stmt, stmt_text, search_path, params, NULL, 0, NULL, 0,
+	                              false, a, out, err);
 }
 
 bool

@@ -76,20 +76,12 @@ SG_MUSTCHECK bool planner_plan_stmt_sp(const CatalogSnapshot *snap, const Parsed
                                        SgError *err);
 
 /*
- * planner_plan_stmt_fill: after a PLAN_FILL, plan the statement again with
- * the values fill_sql returned (text, nvalues == fill_count, in order): they
- * go into the distribution column of the rows that left it out. With values
- * NULL it is planner_plan_stmt_sp.
- */
-SG_MUSTCHECK bool planner_plan_stmt_fill(const CatalogSnapshot *snap, const ParsedStmt *stmt,
-                                         const char *stmt_text, const char *search_path,
-                                         const PlanParams *params, const char *const *values,
-                                         int32_t nvalues, Arena *a, DistPlan **out, SgError *err);
-
-/*
- * planner_plan_stmt_keys: planner_plan_stmt_fill after one or more
- * PLAN_PREFETCH: keys are every key set fetched so far for this statement
- * (each tagged with the reduction it was fetched for). The plan may ask for
+ * planner_plan_stmt_keys: planner_plan_stmt_sp with what the session drew
+ * first. After a PLAN_FILL, values are what fill_sql returned (text, nvalues
+ * == fill_count, in order): they go into the distribution column of the rows
+ * that left it out (NULL: none). After one or more PLAN_PREFETCH, keys are
+ * every key set fetched so far for this statement (each tagged with the
+ * reduction it was fetched for). The plan may ask for
  * the next key set (PLAN_PREFETCH again). nkeys -1: plan without semi-join
  * reductions, never PLAN_PREFETCH (Describe, SQL-level EXECUTE). in_block:
  * the session is inside a transaction block (no repartition: repartition.h).

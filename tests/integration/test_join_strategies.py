@@ -132,7 +132,8 @@ def setup(c):
     cur.execute("ANALYZE sj_small")
     cur.execute("ANALYZE sj_mid")
     g.close()
-    wait_until(lambda: "Semi-join" in explain(c, QUERIES[0]), timeout=30,
+    wait_until(lambda: "(est. 60 rows) sent to the fragments of b (est. 20000 rows)"
+               in explain(c, QUERIES[0]), timeout=30,
                what="the estimates reach the planner")
 
 
