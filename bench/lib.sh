@@ -138,17 +138,18 @@ run_pgbench() {
 	echo "$tps ${lat:-0} ${ntx:-0}"
 }
 
-# Start pgbouncer in transaction mode on PORT in front of 127.0.0.1:NODE_PORT,
+# Start pgbouncer in transaction mode on PORT in front of NODE_HOST:NODE_PORT
+# (NODE_HOST: 127.0.0.1 or a socket directory; default 127.0.0.1),
 # its ini, userlist, pid file and log under DIR (owned by postgres when we are
 # root: pgbouncer refuses to run as root). Prints nothing; returns 1 on failure.
-# pgbouncer_start DIR PORT NODE_PORT
+# pgbouncer_start DIR PORT NODE_PORT [NODE_HOST]
 pgbouncer_start() {
-	local dir=$1 port=$2 node_port=$3 i
+	local dir=$1 port=$2 node_port=$3 node_host=${4:-127.0.0.1} i
 	mkdir -p "$dir"
 	cat >"$dir/pgbouncer.ini" <<EOF
 ; written by bench/run-all
 [databases]
-postgres = host=127.0.0.1 port=$node_port dbname=postgres user=postgres
+postgres = host=$node_host port=$node_port dbname=postgres user=postgres
 
 [pgbouncer]
 listen_addr = 127.0.0.1

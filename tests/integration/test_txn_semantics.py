@@ -51,6 +51,7 @@ the nodes directly where it matters (rows on the shards, pg_prepared_xacts).
 import os
 import shutil
 import signal
+import subprocess
 import sys
 import tempfile
 import threading
@@ -826,6 +827,37 @@ def pool_slots_survive_client_disconnects(c):
     finally:
         fresh_gateway(c)
     ck.done()
+
+
+@test(timeout=120)
+def a_burst_of_clients_opens_only_the_backends_it_needs(c):
+    """pgbench, 8 clients for 4 s, routed autocommit reads of one key from a gateway with
+    empty pools: the node ends up with at most one backend per client, and every read
+    succeeds.
+    (Found: every queued client opened a connection of its own although a released one
+    usually served it first; 8 pgbench clients left 26 backends on a node.)"""
+    A, _B = ab()
+    a = keys(13, A)[12]
+    fresh_gateway(c)
+    script = os.path.join(os.path.dirname(WRAPPER), "burst.sql")
+    with open(script, "w") as f:
+        f.write("SELECT v FROM %s WHERE k = %d;\n" % (T, a))
+    n = c.node(A)
+    try:
+        t0 = one(n, "SELECT now()::text")
+        r = subprocess.run([os.path.join(harness.PG_BIN, "pgbench"), "-n", "-f", script,
+                            "-c", "8", "-j", "2", "-T", "4", "-h", "127.0.0.1",
+                            "-p", str(c.port), "-U", "postgres", "postgres"],
+                           capture_output=True, text=True, timeout=90)
+        assert r.returncode == 0, "pgbench failed: %s" % r.stderr.strip()
+        contains(r.stdout, "number of failed transactions: 0 ", "pgbench output")
+        opened = one(n, "SELECT count(*) FROM pg_stat_activity WHERE backend_type = "
+                        "'client backend' AND backend_start > %s::timestamptz "
+                        "AND pid <> pg_backend_pid()", (t0,))
+        log("  backends opened on node %d for 8 clients: %d" % (A, opened))
+        assert 1 <= opened <= 8, "8 clients left %d new backends on node %d" % (opened, A)
+    finally:
+        n.close()
 
 
 @test
