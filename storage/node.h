@@ -108,8 +108,13 @@ void node_set_tag(NodeConn *c, uint64_t tag);
  * statement's name if known, else NULL. node_prepared_add: remember it
  * (evicting the oldest when full: *evicted gets that name, to Close on the
  * node, else ""). node_prepared_clear: forget all (DISCARD ALL, DEALLOCATE).
+ * Each shard is a statement of its own, so one prepared statement of the
+ * client over a 32-shard table can take 32 entries: 64 held two, and pgbench's
+ * TPC-B with -M prepared (5 statements, 32 shards each) sent 2.67 Parses per
+ * transaction to the node; with 256, none once warm. Lookup is a scan of the
+ * entries in use.
  */
-#define NODE_PREPARED_MAX 64
+#define NODE_PREPARED_MAX 256
 const char *node_prepared_name(const NodeConn *c, uint64_t key);
 void node_prepared_add(NodeConn *c, uint64_t key, char *name_out, size_t cap, char *evicted,
                        size_t ecap);
