@@ -1838,7 +1838,9 @@ stmt_is_listen(const char *text)
 {
 	while (*text == ' ' || *text == '\t' || *text == '\n' || *text == '\r')
 		text++;
-	return (strncasecmp(text, "LISTEN", 6) == 0 || strncasecmp(text, "UNLISTEN", 8) == 0);
+	char c = (char)(*text | 0x20); /* cheap first test: this runs for every statement */
+	return (c == 'l' && strncasecmp(text, "LISTEN", 6) == 0) ||
+	       (c == 'u' && strncasecmp(text, "UNLISTEN", 8) == 0);
 }
 
 static void

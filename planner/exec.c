@@ -61,7 +61,8 @@ typedef struct NodeRun {
 	bool is_source;       /* a stage fragment: rows go to the merge node's COPY */
 	int *tasks;           /* indexes into tasklist, in order */
 	int ntasks;
-	int next; /* next task to send */
+	int task_inline; /* tasks points here when the phase has one task */
+	int next;        /* next task to send */
 	Participant *p;
 	bool waiting_conn;
 	bool finished;
@@ -85,6 +86,8 @@ struct Exec {
 	const ExecBind *bind; /* NULL: simple protocol */
 	NodeRun *runs;
 	int nruns;
+	NodeRun run_inline; /* runs points here when the phase has one task: a routed statement
+	                       allocates no run */
 	int running;
 	bool sent_rowdesc;
 	uint64_t count;
@@ -207,11 +210,13 @@ static void
 exec_free_runs(Exec *e)
 {
 	for (int i = 0; i < e->nruns; i++) {
-		free(e->runs[i].tasks);
+		if (e->runs[i].tasks != &e->runs[i].task_inline)
+			free(e->runs[i].tasks);
 		buf_free(&e->runs[i].rows);
 		free(e->runs[i].row_offs);
 	}
-	free(e->runs);
+	if (e->runs != &e->run_inline)
+		free(e->runs);
 	e->runs = NULL;
 	e->nruns = 0;
 }
@@ -629,6 +634,8 @@ exec_drops_prepared(const char *sql)
 {
 	while (*sql == ' ' || *sql == '\t' || *sql == '\n' || *sql == '\r')
 		sql++;
+	if ((*sql | 0x20) != 'd') /* cheap first test: this runs for every task sent */
+		return false;
 	return strncasecmp(sql, "DISCARD", 7) == 0 || strncasecmp(sql, "DEALLOCATE", 10) == 0;
 }
 
@@ -744,7 +751,12 @@ static void
 exec_build_runs(Exec *e, const Task *tasks, int ntasks, bool is_source, ExplainTaskStat *stats)
 {
 	exec_free_runs(e);
-	e->runs = exec_zalloc(((size_t)ntasks + 1) * sizeof(NodeRun));
+	if (ntasks == 1) {
+		memset(&e->run_inline, 0, sizeof(e->run_inline));
+		e->runs = &e->run_inline;
+	} else {
+		e->runs = exec_zalloc(((size_t)ntasks + 1) * sizeof(NodeRun));
+	}
 	for (int i = 0; i < ntasks; i++) {
 		int32_t id = tasks[i].node_id;
 		NodeRun *r = NULL;
@@ -758,7 +770,7 @@ exec_build_runs(Exec *e, const Task *tasks, int ntasks, bool is_source, ExplainT
 			r->tasklist = tasks;
 			r->is_source = is_source;
 			r->stats = stats;
-			r->tasks = exec_zalloc((size_t)ntasks * sizeof(int));
+			r->tasks = ntasks == 1 ? &r->task_inline : exec_zalloc((size_t)ntasks * sizeof(int));
 		}
 		r->tasks[r->ntasks++] = i;
 	}

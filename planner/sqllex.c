@@ -22,40 +22,76 @@
 
 #include <string.h>
 
-static bool
+/* character classes of the tokenizer, one table lookup per byte (this runs for every
+ * simple-protocol statement); bytes >= 0x80 start and continue identifiers */
+enum { CC_SPACE = 1, CC_IDSTART = 2, CC_DIGIT = 4, CC_IDCHAR = 8, CC_OP = 16, CC_PUNCT = 32 };
+
+#define SP CC_SPACE
+#define ID (CC_IDSTART | CC_IDCHAR)
+#define DG (CC_DIGIT | CC_IDCHAR)
+#define OP CC_OP
+#define PU CC_PUNCT
+/* clang-format off */
+static const unsigned char cc_ascii[128] = {
+	[' '] = SP, ['\t'] = SP, ['\n'] = SP, ['\r'] = SP, ['\f'] = SP, ['\v'] = SP,
+	['a'] = ID, ['b'] = ID, ['c'] = ID, ['d'] = ID, ['e'] = ID, ['f'] = ID, ['g'] = ID, ['h'] = ID, ['i'] = ID, ['j'] = ID, ['k'] = ID, ['l'] = ID, ['m'] = ID,
+	['n'] = ID, ['o'] = ID, ['p'] = ID, ['q'] = ID, ['r'] = ID, ['s'] = ID, ['t'] = ID, ['u'] = ID, ['v'] = ID, ['w'] = ID, ['x'] = ID, ['y'] = ID, ['z'] = ID,
+	['A'] = ID, ['B'] = ID, ['C'] = ID, ['D'] = ID, ['E'] = ID, ['F'] = ID, ['G'] = ID, ['H'] = ID, ['I'] = ID, ['J'] = ID, ['K'] = ID, ['L'] = ID, ['M'] = ID,
+	['N'] = ID, ['O'] = ID, ['P'] = ID, ['Q'] = ID, ['R'] = ID, ['S'] = ID, ['T'] = ID, ['U'] = ID, ['V'] = ID, ['W'] = ID, ['X'] = ID, ['Y'] = ID, ['Z'] = ID,
+	['_'] = ID, ['$'] = CC_IDCHAR,
+	['0'] = DG, ['1'] = DG, ['2'] = DG, ['3'] = DG, ['4'] = DG, ['5'] = DG, ['6'] = DG, ['7'] = DG, ['8'] = DG, ['9'] = DG,
+	['~'] = OP, ['!'] = OP, ['@'] = OP, ['#'] = OP, ['^'] = OP, ['&'] = OP, ['|'] = OP, ['`'] = OP, ['?'] = OP,
+	['+'] = OP, ['-'] = OP, ['*'] = OP, ['/'] = OP, ['%'] = OP, ['<'] = OP, ['>'] = OP, ['='] = OP,
+	['('] = PU, [')'] = PU, ['['] = PU, [']'] = PU, [','] = PU, [';'] = PU, [':'] = PU, ['.'] = PU,
+};
+/* clang-format on */
+#undef SP
+#undef ID
+#undef DG
+#undef OP
+#undef PU
+
+static inline unsigned
+cclass(char c)
+{
+	unsigned char u = (unsigned char)c;
+	return u >= 0x80 ? (unsigned)(CC_IDSTART | CC_IDCHAR) : cc_ascii[u];
+}
+
+static inline bool
 is_space(char c)
 {
-	return c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\f' || c == '\v';
+	return (cclass(c) & CC_SPACE) != 0;
 }
 
-static bool
+static inline bool
 is_ident_start(char c)
 {
-	return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || c == '_' || (unsigned char)c >= 0x80;
+	return (cclass(c) & CC_IDSTART) != 0;
 }
 
-static bool
+static inline bool
 is_digit(char c)
 {
-	return c >= '0' && c <= '9';
+	return (cclass(c) & CC_DIGIT) != 0;
 }
 
-static bool
+static inline bool
 is_ident_char(char c)
 {
-	return is_ident_start(c) || is_digit(c) || c == '$';
+	return (cclass(c) & CC_IDCHAR) != 0;
 }
 
-static bool
+static inline bool
 is_op_char(char c)
 {
-	return c != '\0' && strchr("~!@#^&|`?+-*/%<>=", c) != NULL;
+	return (cclass(c) & CC_OP) != 0;
 }
 
-static bool
+static inline bool
 is_punct(char c)
 {
-	return c != '\0' && strchr("()[],;:.", c) != NULL;
+	return (cclass(c) & CC_PUNCT) != 0;
 }
 
 bool

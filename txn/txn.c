@@ -162,10 +162,8 @@ txn_return_held(NodeConn *c)
 static void
 txn_drop_participant(Txn *t, Participant *p, bool keep_conn)
 {
-	if (p->waiter != NULL) {
+	if (p->waiter != NULL)
 		pool_cancel(p->waiter);
-		free(p->join); /* the callback that frees it will not run */
-	}
 	if (p->conn != NULL) {
 		if (keep_conn && !p->broken && txn_hold(t, p->conn))
 			; /* session pooling: the session keeps it */
@@ -174,7 +172,7 @@ txn_drop_participant(Txn *t, Participant *p, bool keep_conn)
 		else
 			pool_discard(p->conn); /* closing a connection rolls back its transaction */
 	}
-	free(p);
+	memset(p, 0, sizeof(*p)); /* kept in t->parts as a spare */
 }
 
 /* txn_keep_pinned: the pinned node's healthy connection, outside a transaction, stays */
@@ -230,6 +228,9 @@ txn_cleanup(Txn *t)
 		pool_discard(t->pinned); /* its cursors are this session's: never another's */
 		t->pinned = NULL;
 	}
+	for (int i = 0; i < t->nallocparts; i++)
+		free(t->parts[i]);
+	t->nallocparts = 0;
 	free(t->parts);
 	t->parts = NULL;
 	t->capparts = 0;
@@ -308,23 +309,15 @@ txn_begin_text(const Txn *t)
 	return t->begin_sql != NULL ? t->begin_sql : "BEGIN";
 }
 
-typedef struct JoinCtx {
-	Txn *t;
-	Participant *p;
-	TxnConnFn cb;
-	void *arg;
-} JoinCtx;
-
 static void
 txn_on_conn(NodeConn *conn, const SgError *err, void *arg)
 {
-	JoinCtx *jc = arg;
-	Participant *p = jc->p;
-	TxnConnFn cb = jc->cb;
-	void *cbarg = jc->arg;
-	free(jc);
+	Participant *p = arg;
+	TxnConnFn cb = p->join_cb;
+	void *cbarg = p->join_arg;
 	p->waiter = NULL;
-	p->join = NULL;
+	p->join_cb = NULL;
+	p->join_arg = NULL;
 	if (conn == NULL) {
 		p->broken = true;
 		cb(p, err, cbarg);
@@ -354,18 +347,22 @@ txn_participant(Txn *t, int32_t node_id, const char *host, int32_t port, TxnConn
 		cb(p, NULL, arg);
 		return;
 	}
-	if (t->nparts == t->capparts) {
-		t->capparts = t->capparts ? t->capparts * 2 : 4;
-		t->parts = realloc(t->parts, sizeof(Participant *) * (size_t)t->capparts);
-		if (t->parts == NULL)
+	if (t->nparts == t->nallocparts) {
+		if (t->nallocparts == t->capparts) {
+			t->capparts = t->capparts ? t->capparts * 2 : 4;
+			t->parts = realloc(t->parts, sizeof(Participant *) * (size_t)t->capparts);
+			if (t->parts == NULL)
+				abort();
+		}
+		t->parts[t->nallocparts] = calloc(1, sizeof(Participant));
+		if (t->parts[t->nallocparts] == NULL)
 			abort();
+		t->nallocparts++;
 	}
-	Participant *p = calloc(1, sizeof(Participant));
-	if (p == NULL)
-		abort();
+	Participant *p = t->parts[t->nparts]; /* zeroed: new, or cleared by txn_drop_participant */
 	p->node_id = node_id;
 	p->pool = poolset_get(t->pools, node_id, host, port, t->user, t->database, NULL);
-	t->parts[t->nparts++] = p;
+	t->nparts++;
 	if (t->pinned != NULL && node_id == t->pin_node) {
 		p->conn = t->pinned;
 		t->pinned = NULL;
@@ -376,20 +373,14 @@ txn_participant(Txn *t, int32_t node_id, const char *host, int32_t port, TxnConn
 		pool_discard(p->conn); /* the node closed it: its cursors are gone, as after a crash */
 		p->conn = NULL;
 	}
-	JoinCtx *jc = calloc(1, sizeof(JoinCtx));
-	if (jc == NULL)
-		abort();
-	jc->t = t;
-	jc->p = p;
-	jc->cb = cb;
-	jc->arg = arg;
+	p->join_cb = cb;
+	p->join_arg = arg;
 	NodeConn *kept = txn_take_held(t, node_id);
 	if (kept != NULL) {
-		txn_on_conn(kept, NULL, jc);
+		txn_on_conn(kept, NULL, p);
 		return;
 	}
-	p->join = jc;
-	p->waiter = pool_acquire(p->pool, txn_on_conn, jc);
+	p->waiter = pool_acquire(p->pool, txn_on_conn, p);
 }
 
 /* txn_write_settings: RESET ALL (if reset), then set_config() per setting, one Sync;

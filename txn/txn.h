@@ -38,13 +38,14 @@ typedef struct Participant {
 	NodePool *pool;
 	NodeConn *conn;     /* NULL while waiting for the pool */
 	PoolWaiter *waiter; /* pending pool_acquire */
-	void *join;         /* ... and its callback context (freed if it is cancelled) */
-	bool began;         /* BEGIN was sent */
-	bool wrote;         /* a write statement ran here in this transaction */
-	bool used_temp;     /* temporary tables were made here (multi-stage): PostgreSQL cannot
-	                       PREPARE this transaction, so in a 2PC it must be the decider */
-	bool broken;        /* connection lost: the node rolled the transaction back */
-	bool prepared;      /* 2PC: PREPARE TRANSACTION succeeded */
+	void (*join_cb)(struct Participant *p, const SgError *err, void *arg); /* ... its callback */
+	void *join_arg;
+	bool began;     /* BEGIN was sent */
+	bool wrote;     /* a write statement ran here in this transaction */
+	bool used_temp; /* temporary tables were made here (multi-stage): PostgreSQL cannot
+	                   PREPARE this transaction, so in a 2PC it must be the decider */
+	bool broken;    /* connection lost: the node rolled the transaction back */
+	bool prepared;  /* 2PC: PREPARE TRANSACTION succeeded */
 } Participant;
 
 typedef void (*TxnConnFn)(Participant *p, const SgError *err, void *arg);
@@ -75,6 +76,8 @@ typedef struct Txn {
 	TxnBlock block;
 	char *begin_sql; /* malloc'd BEGIN text sent to each participant, NULL = "BEGIN" */
 	int nparts;
+	int nallocparts; /* parts[nparts..nallocparts) are spare objects, reused by the next
+	                    statement: no allocation per statement */
 	int capparts;
 	Participant **parts;
 	TxnFinish *finish;
