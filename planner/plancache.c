@@ -181,7 +181,7 @@ plancache_lookup(PlanCache *pc, CatalogSnapshot *snap, const char *sql, const ch
 	}
 	size_t klen;
 	char *key = full_key(a, search_path, &sh, &klen);
-	uint64_t hash = sg_fnv1a(SG_FNV_INIT, key, klen);
+	uint64_t hash = sg_hash_words(SG_FNV_INIT, key, klen);
 	Entry *e = *find_slot(pc, hash, key, klen);
 	if (e == NULL) {
 		pc->stats.misses++;
@@ -321,7 +321,7 @@ plancache_learn(PlanCache *pc, CatalogSnapshot *snap, const char *sql, const cha
 		return;
 	size_t klen;
 	char *key = full_key(a, search_path, &sh, &klen);
-	uint64_t hash = sg_fnv1a(SG_FNV_INIT, key, klen);
+	uint64_t hash = sg_hash_words(SG_FNV_INIT, key, klen);
 	if (*find_slot(pc, hash, key, klen) != NULL)
 		return;
 	if (pc->nentries >= pc->capacity)

@@ -214,7 +214,7 @@ sqllex_shape(Arena *a, const char *sql, SqlShape *out)
 		return false;
 	char *key = arena_alloc(a, 2 * len + 2);
 	size_t klen = 0;
-	int32_t cap = 16, n = 0, nlit = 0;
+	int32_t cap = 64, n = 0, nlit = 0; /* TPC-B's INSERT has 27 tokens */
 	SqlTok *toks = arena_alloc(a, sizeof(SqlTok) * (size_t)cap);
 	bool space = false, ended = false;
 	size_t p = 0;
