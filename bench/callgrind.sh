@@ -64,7 +64,7 @@ say "starting one node and the gateway on port $PORT ($DIR)"
 pg() { PGOPTIONS='-c client_min_messages=warning' "$PSQL" -X -q -w -h 127.0.0.1 -p "$1" -U postgres -v ON_ERROR_STOP=1 -c "$2" postgres; }
 "$PGBENCH" -i -q -s 10 -I dtGvp -h 127.0.0.1 -p "$PORT" -U postgres postgres >"$WORK/init.log" 2>&1 ||
 	{ tail -n 5 "$WORK/init.log" >&2; exit 1; }
-for spec in pgbench_accounts:aid pgbench_branches:bid pgbench_tellers:tid pgbench_history:aid; do
+for spec in "${PGBENCH_DISTRIBUTION[@]}"; do
 	pg "$PORT" "SELECT create_distributed_table('${spec%%:*}', '${spec#*:}')" >/dev/null || exit 1
 done
 pg $((PORT + 1)) 'VACUUM ANALYZE' || exit 1
@@ -73,11 +73,7 @@ pg $((PORT + 1)) 'VACUUM ANALYZE' || exit 1
 kill "$(cat "$DIR/gateway.pid")" 2>/dev/null
 for _ in $(seq 50); do pg "$PORT" 'SELECT 1' >/dev/null 2>&1 || break; sleep 0.1; done
 
-cat >"$WORK/select-only.sql" <<'EOF'
-\set aid random(1, 100000 * :scale)
-SELECT abalance FROM pgbench_accounts WHERE aid = :aid;
-EOF
-sed -n '/tpcb-like.sql" <<.EOF./,/^EOF/p' "$REPO/bench/run-all" | sed '1d;$d' >"$WORK/tpcb-like.sql"
+write_pgbench_scripts "$WORK"
 
 # measure OUT SCRIPT MODE N: total instructions of a gateway that served N
 # transactions (after 200 of warm-up) and exited

@@ -207,3 +207,35 @@ md_cell() {
 ratio() {
 	awk -v a="$1" -v b="$2" 'BEGIN { if (a + 0 > 0 && b + 0 > 0) printf "%.2f×", a / b }'
 }
+
+# The pgbench tables and their distribution columns, as the gateway targets
+# distribute them (table:column).
+PGBENCH_DISTRIBUTION=(pgbench_accounts:aid pgbench_branches:bid pgbench_tellers:tid pgbench_history:aid)
+
+# Write the benchmark scripts into DIR: select-only.sql, tpcb-like.sql, select1.sql.
+# write_pgbench_scripts DIR
+write_pgbench_scripts() {
+	local dir=$1
+	mkdir -p "$dir"
+	# The text of pgbench's built-in select-only and tpcb-like scripts, run with
+	# -f so that pgbench does not start with `select count(*) from
+	# pgbench_branches` (a cross-shard aggregate); -s sets :scale.
+	cat >"$dir/select-only.sql" <<'EOF'
+\set aid random(1, 100000 * :scale)
+SELECT abalance FROM pgbench_accounts WHERE aid = :aid;
+EOF
+	cat >"$dir/tpcb-like.sql" <<'EOF'
+\set aid random(1, 100000 * :scale)
+\set bid random(1, 1 * :scale)
+\set tid random(1, 10 * :scale)
+\set delta random(-5000, 5000)
+BEGIN;
+UPDATE pgbench_accounts SET abalance = abalance + :delta WHERE aid = :aid;
+SELECT abalance FROM pgbench_accounts WHERE aid = :aid;
+UPDATE pgbench_tellers SET tbalance = tbalance + :delta WHERE tid = :tid;
+UPDATE pgbench_branches SET bbalance = bbalance + :delta WHERE bid = :bid;
+INSERT INTO pgbench_history (tid, bid, aid, delta, mtime) VALUES (:tid, :bid, :aid, :delta, CURRENT_TIMESTAMP);
+END;
+EOF
+	echo 'SELECT 1;' >"$dir/select1.sql"
+}

@@ -33,12 +33,15 @@ typedef enum TxnBlock {
 	TXN_BLOCK_FAILED    /* explicit block after an error: 25P02 until ROLLBACK */
 } TxnBlock;
 
-typedef struct Participant {
+typedef struct Participant Participant;
+typedef void (*TxnConnFn)(Participant *p, const SgError *err, void *arg);
+
+struct Participant {
 	int32_t node_id;
 	NodePool *pool;
 	NodeConn *conn;     /* NULL while waiting for the pool */
 	PoolWaiter *waiter; /* pending pool_acquire */
-	void (*join_cb)(struct Participant *p, const SgError *err, void *arg); /* ... its callback */
+	TxnConnFn join_cb;  /* ... its callback */
 	void *join_arg;
 	bool began;     /* BEGIN was sent */
 	bool wrote;     /* a write statement ran here in this transaction */
@@ -46,9 +49,8 @@ typedef struct Participant {
 	                   PREPARE this transaction, so in a 2PC it must be the decider */
 	bool broken;    /* connection lost: the node rolled the transaction back */
 	bool prepared;  /* 2PC: PREPARE TRANSACTION succeeded */
-} Participant;
+};
 
-typedef void (*TxnConnFn)(Participant *p, const SgError *err, void *arg);
 typedef void (*TxnDoneFn)(const SgError *err, void *arg);
 
 typedef struct TxnFinish TxnFinish; /* in-flight commit/rollback, see txn.c */
