@@ -11,8 +11,10 @@
 #   --gateway-bin PATH  default build/shardgate (a Release build with -g, as CMakeLists sets)
 #   --transactions N    default 2000 (N and 2N are run)
 #   --scenarios LIST    comma-separated from: simple, prepared, tpcb (default all)
-#   --top K             also print the K functions with the most own instructions in
-#                       each scenario's longer run (default 0)
+#   --keep DIR          copy the callgrind output files there (for callgrind_annotate
+#                       --tree=caller and the like)
+#   --top K             also print the K functions with the most own instructions
+#                       per transaction in each scenario (default 0)
 #
 # Needs valgrind (Debian package valgrind) and PostgreSQL 15. Everything runs in
 # a fresh /tmp/sg-callgrind-* directory, stopped by pid and scripts/cluster down.
@@ -25,13 +27,15 @@ GW_BIN=$REPO/build/shardgate
 NTX=2000
 SCEN=simple,prepared,tpcb
 TOP=0
+KEEP=
 while (($# > 0)); do
 	case $1 in
 	--gateway-bin) GW_BIN=${2:?}; shift 2 ;;
 	--transactions) NTX=${2:?}; shift 2 ;;
 	--scenarios) SCEN=${2:?}; shift 2 ;;
 	--top) TOP=${2:?}; shift 2 ;;
-	-h | --help) sed -n '2,18p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+	--keep) KEEP=${2:?}; shift 2 ;;
+	-h | --help) sed -n '2,20p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
 	*) echo "callgrind.sh: unknown argument $1 (see --help)" >&2; exit 2 ;;
 	esac
 done
@@ -112,9 +116,17 @@ for s in "${LIST[@]}"; do
 	a=$(measure "$WORK/$s.1" "$script" "$mode" "$NTX") || exit 1
 	b=$(measure "$WORK/$s.2" "$script" "$mode" $((2 * NTX))) || exit 1
 	echo "| $label | $(((b - a) / NTX)) |"
+	[[ -n $KEEP ]] && mkdir -p "$KEEP" && cp "$WORK/$s.1" "$WORK/$s.2" "$KEEP/"
 	if ((TOP > 0)); then
-		callgrind_annotate --auto=no "$WORK/$s.2" 2>/dev/null | grep -E '^ *[0-9,]+ \(' |
-			grep -v 'PROGRAM TOTALS' | head -n "$TOP" | sed 's/^/    /' >&2
+		# per function: instructions in the 2N run minus the N run, over N
+		for r in 1 2; do
+			callgrind_annotate --auto=no --threshold=100 "$WORK/$s.$r" 2>/dev/null |
+				grep -E '^ *[0-9,]+ \(' | grep -v 'PROGRAM TOTALS' |
+				sed -E "s/^ *([0-9,]+) \([ 0-9.]+%\) +/$r \1 /"
+		done | awk -v n="$NTX" '{ r = $1; v = $2; gsub(",", "", v); $1 = ""; $2 = ""; f = substr($0, 3)
+				c[f] += (r == 2 ? v : -v) }
+			END { for (f in c) if (c[f] > 0) printf "%8.0f  %s\n", c[f] / n, f }' |
+			sort -rn | head -n "$TOP" | sed 's/^/    /' >&2
 	fi
 done
 echo
