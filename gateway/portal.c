@@ -89,12 +89,37 @@ portal_find(PortalSet *set, const char *name)
 	return NULL;
 }
 
+/* portal_arena: the arena for a new portal: the set's spare one, or a new one sized for a
+ * Bind body of len bytes (its copy, the Portal and the parameter arrays fit) */
+static Arena *
+portal_arena(PortalSet *set, size_t len)
+{
+	Arena *a = set->spare;
+	if (a == NULL)
+		return arena_create(384 + 2 * len);
+	set->spare = NULL;
+	return a;
+}
+
+/* portal_arena_done: a portal's arena is free again; a small one is kept as the spare (a
+ * Bind comes with every prepared execution: no malloc and free for each) */
 static void
-portal_free(Portal *p)
+portal_arena_done(PortalSet *set, Arena *a)
+{
+	if (set->spare == NULL && arena_footprint(a) <= PORTAL_SPARE_MAX) {
+		arena_reset(a);
+		set->spare = a;
+	} else {
+		arena_destroy(a);
+	}
+}
+
+static void
+portal_free(PortalSet *set, Portal *p)
 {
 	buf_free(&p->rows);
 	stmt_unref(p->ps);
-	arena_destroy(p->arena);
+	portal_arena_done(set, p->arena);
 }
 
 void
@@ -104,7 +129,7 @@ portal_close(PortalSet *set, const char *name)
 		if (strcmp((*pp)->name, name) == 0) {
 			Portal *p = *pp;
 			*pp = p->next;
-			portal_free(p);
+			portal_free(set, p);
 			return;
 		}
 	}
@@ -113,25 +138,23 @@ portal_close(PortalSet *set, const char *name)
 bool
 portal_bind(PortalSet *set, const char *body, size_t len, SgError *err)
 {
-	/* the copy, the Portal and the parameter arrays fit; small enough for malloc's
-	 * thread cache (an arena per Bind: this runs for every prepared execution) */
-	Arena *a = arena_create(384 + 2 * len);
+	Arena *a = portal_arena(set, len);
 	Portal *p = ARENA_NEW(a, Portal);
 	p->arena = a;
 	const char *copy = arena_memdup(a, body, len);
 	if (!proto_read_bind(copy, len, a, &p->bind, err)) {
-		arena_destroy(a);
+		portal_arena_done(set, a);
 		return false;
 	}
 	PreparedStmt *ps = portal_find_stmt(set, p->bind.stmt);
 	if (ps == NULL) {
 		sg_error_set(err, "26000", "prepared statement \"%s\" does not exist", p->bind.stmt);
-		arena_destroy(a);
+		portal_arena_done(set, a);
 		return false;
 	}
 	if (p->bind.portal[0] != '\0' && portal_find(set, p->bind.portal) != NULL) {
 		sg_error_set(err, "42P03", "cursor \"%s\" already exists", p->bind.portal);
-		arena_destroy(a);
+		portal_arena_done(set, a);
 		return false;
 	}
 	if (p->bind.portal[0] == '\0')
@@ -150,7 +173,7 @@ portal_close_all_portals(PortalSet *set)
 	while (set->portals != NULL) {
 		Portal *p = set->portals;
 		set->portals = p->next;
-		portal_free(p);
+		portal_free(set, p);
 	}
 }
 
@@ -158,6 +181,8 @@ void
 portal_set_destroy(PortalSet *set)
 {
 	portal_close_all_portals(set);
+	arena_destroy(set->spare);
+	set->spare = NULL;
 	while (set->stmts != NULL) {
 		PreparedStmt *ps = set->stmts;
 		set->stmts = ps->next;

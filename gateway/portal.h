@@ -67,7 +67,10 @@ typedef struct Portal {
 typedef struct PortalSet {
 	PreparedStmt *stmts;
 	Portal *portals;
+	Arena *spare; /* a closed portal's arena, reset, for the next Bind */
 } PortalSet;
+
+#define PORTAL_SPARE_MAX 4096 /* larger arenas are freed, not kept as the spare */
 
 /* portal_parse: Parse message -> prepared statement (42P05 if the name is taken, 42601) */
 SG_MUSTCHECK bool portal_parse(PortalSet *set, const ParseMsg *msg, SgError *err);

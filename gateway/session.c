@@ -56,6 +56,7 @@
 #define SESS_HOLD_MAX 65536 /* output held back while a statement runs (sink_message flushes) */
 #define SESS_SMALL_MESSAGE_LIMIT 10000
 #define SESS_MAX_PIPELINED (1024 * 1024) /* input buffered while a statement runs */
+#define SESS_STACK_MESSAGE 512 /* client messages up to this size are copied to the stack */
 
 typedef enum SessState {
 	/* start-up */
@@ -3234,17 +3235,31 @@ session_message(Session *s, char type, const char *body, size_t len)
 	}
 }
 
+/* frontend message types: known ones, and those PostgreSQL limits to PQ_SMALL_MESSAGE_LIMIT
+ * (10000 bytes); a table, not strchr: this runs for every message */
+enum { MSG_KNOWN = 1, MSG_SMALL = 2 };
+/* clang-format off */
+static const unsigned char msg_class[128] = {
+	['Q'] = MSG_KNOWN, ['P'] = MSG_KNOWN, ['B'] = MSG_KNOWN, ['p'] = MSG_KNOWN, ['d'] = MSG_KNOWN,
+	['F'] = MSG_KNOWN,
+	['D'] = MSG_KNOWN | MSG_SMALL, ['E'] = MSG_KNOWN | MSG_SMALL, ['C'] = MSG_KNOWN | MSG_SMALL,
+	['S'] = MSG_KNOWN | MSG_SMALL, ['H'] = MSG_KNOWN | MSG_SMALL, ['X'] = MSG_KNOWN | MSG_SMALL,
+	['c'] = MSG_KNOWN | MSG_SMALL, ['f'] = MSG_KNOWN | MSG_SMALL,
+};
+/* clang-format on */
+
 static bool
 session_known_type(char type)
 {
-	return type != '\0' && strchr("QPBDECSHXpdcfF", type) != NULL;
+	unsigned char u = (unsigned char)type;
+	return u < 128 && (msg_class[u] & MSG_KNOWN) != 0;
 }
 
-/* messages PostgreSQL limits to PQ_SMALL_MESSAGE_LIMIT (10000 bytes) */
 static bool
 session_is_small_type(char type)
 {
-	return type != '\0' && strchr("DECSHXcf", type) != NULL;
+	unsigned char u = (unsigned char)type;
+	return u < 128 && (msg_class[u] & MSG_SMALL) != 0;
 }
 
 static void session_process_messages(Session *s);
@@ -3329,8 +3344,10 @@ session_process_messages(Session *s)
 			session_fatal(s, &err);
 			break;
 		}
-		/* copy the message out of `in`: handlers may run long and `in` keeps filling */
-		char *msg = malloc(total);
+		/* copy the message out of `in`: handlers may run long and `in` keeps filling;
+		 * most messages (a point query, a Bind) fit on the stack */
+		char small[SESS_STACK_MESSAGE];
+		char *msg = total <= sizeof(small) ? small : malloc(total);
 		if (msg == NULL)
 			abort();
 		memcpy(msg, buf_head(&s->in), total);
@@ -3344,7 +3361,8 @@ session_process_messages(Session *s)
 		} else {
 			alive = session_message(s, type, msg + 5, total - 5);
 		}
-		free(msg);
+		if (msg != small)
+			free(msg);
 		if (!alive)
 			break;
 	}

@@ -639,14 +639,15 @@ exec_drops_prepared(const char *sql)
 	return strncasecmp(sql, "DISCARD", 7) == 0 || strncasecmp(sql, "DEALLOCATE", 10) == 0;
 }
 
-/* exec_stmt_key: FNV-1a of a statement's text, parameter types and the schema epoch */
+/* exec_stmt_key: a hash of a statement's text, parameter types and the schema epoch
+ * (word at a time: this runs for every execution of a prepared statement) */
 static uint64_t
 exec_stmt_key(const char *sql, int16_t ntypes, const uint32_t *types, uint64_t epoch)
 {
-	uint64_t h = sg_fnv1a(SG_FNV_INIT, sql, strlen(sql));
-	h = sg_fnv1a(h, &epoch, sizeof(epoch));
+	uint64_t h = sg_hash_words(SG_FNV_INIT, sql, strlen(sql));
+	h = sg_hash_words(h, &epoch, sizeof(epoch));
 	if (ntypes > 0)
-		h = sg_fnv1a(h, types, sizeof(uint32_t) * (size_t)ntypes);
+		h = sg_hash_words(h, types, sizeof(uint32_t) * (size_t)ntypes);
 	return h == 0 ? 1 : h;
 }
 
@@ -657,9 +658,9 @@ run_send_next(NodeRun *r)
 	r->cur = r->tasks[r->next++];
 	r->sent_at = exec_now_us();
 	const Task *task = &r->tasklist[r->cur];
-	Buf b;
-	buf_init(&b);
-	int expect = txn_write_prelude(e->txn, r->p, &b);
+	/* written straight into the connection's output buffer */
+	Buf *b = node_request_buf(r->p->conn);
+	int expect = txn_write_prelude(e->txn, r->p, b);
 	r->skip_ready += expect;
 	const ExecBind *bind = e->bind;
 	if (exec_drops_prepared(task->sql))
@@ -669,24 +670,24 @@ run_send_next(NodeRun *r)
 	static const int16_t binary[1] = {1};
 	if (r->is_source) {
 		bool with = task->uses_params && bind != NULL;
-		proto_write_parse(&b, "", task->sql, with ? bind->ntypes : 0, with ? bind->types : NULL);
+		proto_write_parse(b, "", task->sql, with ? bind->ntypes : 0, with ? bind->types : NULL);
 		if (with)
-			proto_write_bind(&b, "", "", bind->nformats, bind->formats, bind->nparams, bind->values,
+			proto_write_bind(b, "", "", bind->nformats, bind->formats, bind->nparams, bind->values,
 			                 bind->lengths, 1, binary);
 		else
-			proto_write_bind(&b, "", "", 0, NULL, 0, none, none_len, 1, binary);
-		proto_write_execute(&b, "", 0);
-		proto_write_sync(&b);
+			proto_write_bind(b, "", "", 0, NULL, 0, none, none_len, 1, binary);
+		proto_write_execute(b, "", 0);
+		proto_write_sync(b);
 	} else if (bind != NULL && bind->describe_portal != NULL) {
-		proto_write_describe(&b, 'P', bind->describe_portal);
-		proto_write_sync(&b);
+		proto_write_describe(b, 'P', bind->describe_portal);
+		proto_write_sync(b);
 	} else if (bind != NULL && bind->describe != 0) {
-		proto_write_parse(&b, "", task->sql, bind->ntypes, bind->types);
+		proto_write_parse(b, "", task->sql, bind->ntypes, bind->types);
 		if (bind->describe == 'P')
-			proto_write_bind(&b, "", "", bind->nformats, bind->formats, bind->nparams, bind->values,
+			proto_write_bind(b, "", "", bind->nformats, bind->formats, bind->nparams, bind->values,
 			                 bind->lengths, bind->nresult, bind->result_formats);
-		proto_write_describe(&b, bind->describe, "");
-		proto_write_sync(&b);
+		proto_write_describe(b, bind->describe, "");
+		proto_write_sync(b);
 	} else if (task->nparams == 0 && bind != NULL) {
 		/* prepared once per backend connection: later executions skip the node's parse */
 		int16_t ntypes = task->uses_params ? bind->ntypes : 0;
@@ -696,36 +697,35 @@ run_send_next(NodeRun *r)
 		if (name == NULL) {
 			node_prepared_add(r->p->conn, key, fresh, sizeof(fresh), evicted, sizeof(evicted));
 			if (evicted[0] != '\0')
-				proto_write_close(&b, 'S', evicted);
-			proto_write_parse(&b, fresh, task->sql, ntypes, bind->types);
+				proto_write_close(b, 'S', evicted);
+			proto_write_parse(b, fresh, task->sql, ntypes, bind->types);
 			r->prep_key = key;
 			name = fresh;
 		}
 		if (task->uses_params)
-			proto_write_bind(&b, "", name, bind->nformats, bind->formats, bind->nparams,
+			proto_write_bind(b, "", name, bind->nformats, bind->formats, bind->nparams,
 			                 bind->values, bind->lengths, bind->nresult, bind->result_formats);
 		else
-			proto_write_bind(&b, "", name, 0, NULL, 0, none, none_len, bind->nresult,
+			proto_write_bind(b, "", name, 0, NULL, 0, none, none_len, bind->nresult,
 			                 bind->result_formats);
 		if (bind->send_row_description)
-			proto_write_describe(&b, 'P', ""); /* SQL-level EXECUTE: the client gets columns */
-		proto_write_execute(&b, "", 0);
-		proto_write_sync(&b);
+			proto_write_describe(b, 'P', ""); /* SQL-level EXECUTE: the client gets columns */
+		proto_write_execute(b, "", 0);
+		proto_write_sync(b);
 	} else if (task->nparams == 0) {
-		proto_write_query(&b, task->sql);
+		proto_write_query(b, task->sql);
 	} else {
-		proto_write_parse(&b, "", task->sql, 0, NULL);
-		proto_write_bind_text(&b, "", "", task->nparams, task->params);
-		proto_write_execute(&b, "", 0);
-		proto_write_sync(&b);
+		proto_write_parse(b, "", task->sql, 0, NULL);
+		proto_write_bind_text(b, "", "", task->nparams, task->params);
+		proto_write_execute(b, "", 0);
+		proto_write_sync(b);
 	}
 	expect++;
 	if (e->plan->is_write && !r->is_source)
 		r->p->wrote = true;
 	NodeHandler h = {run_on_message, run_on_lost, r};
 	node_set_handler(r->p->conn, &h);
-	node_send(r->p->conn, buf_head(&b), buf_avail(&b), expect);
-	buf_free(&b);
+	node_request_send(r->p->conn, expect);
 }
 
 static void

@@ -234,47 +234,52 @@ sqllex_shape(Arena *a, const char *sql, SqlShape *out)
 		if (ended)
 			return false; /* a second statement */
 		SqlTok t = {.off = (int32_t)p};
-		size_t end = p + 1;
-		if (is_ident_start(c)) {
-			while (is_ident_char(sql[end]))
-				end++;
-			if (sql[end] == '\'' || sql[end] == '"')
-				return false; /* E'', B'', X'', N'', U&"" ... */
-			t.kind = TOK_IDENT;
-		} else if (c == '"') {
-			if (!scan_quoted(sql, p, '"', &end))
-				return false;
-			t.kind = TOK_QIDENT;
-		} else if (c == '\'') {
-			if (!scan_quoted(sql, p, '\'', &end))
-				return false;
-			if (n > 0 && toks[n - 1].kind == TOK_STR)
-				return false; /* 'a' 'b' continuation */
-			t.kind = TOK_STR;
-		} else if (is_digit(c) || (c == '.' && is_digit(sql[p + 1]))) {
-			if (!scan_number(sql, p, &end, &t.kind))
-				return false;
-		} else if (is_op_char(c)) {
-			while (is_op_char(sql[end]) && !comment_start(sql, end))
-				end++;
-			t.kind = TOK_OP;
-		} else if (is_punct(c)) {
-			t.kind = TOK_PUNCT;
-			ended = c == ';';
-		} else {
-			return false; /* $, backslash, control bytes, ... */
-		}
-		t.len = (int32_t)(end - p);
 		if (space && klen > 0)
 			key[klen++] = ' ';
 		space = false;
-		if (sqllex_is_literal(t.kind)) {
-			memcpy(key + klen, literal_marker(t.kind), 2);
-			klen += 2;
-			nlit++;
+		size_t end = p + 1;
+		if (is_ident_start(c)) {
+			/* the commonest token: copied to the key as it is scanned */
+			key[klen++] = c;
+			while (is_ident_char(sql[end]))
+				key[klen++] = sql[end++];
+			if (sql[end] == '\'' || sql[end] == '"')
+				return false; /* E'', B'', X'', N'', U&"" ... */
+			t.kind = TOK_IDENT;
+			t.len = (int32_t)(end - p);
 		} else {
-			memcpy(key + klen, sql + p, (size_t)t.len);
-			klen += (size_t)t.len;
+			if (c == '"') {
+				if (!scan_quoted(sql, p, '"', &end))
+					return false;
+				t.kind = TOK_QIDENT;
+			} else if (c == '\'') {
+				if (!scan_quoted(sql, p, '\'', &end))
+					return false;
+				if (n > 0 && toks[n - 1].kind == TOK_STR)
+					return false; /* 'a' 'b' continuation */
+				t.kind = TOK_STR;
+			} else if (is_digit(c) || (c == '.' && is_digit(sql[p + 1]))) {
+				if (!scan_number(sql, p, &end, &t.kind))
+					return false;
+			} else if (is_op_char(c)) {
+				while (is_op_char(sql[end]) && !comment_start(sql, end))
+					end++;
+				t.kind = TOK_OP;
+			} else if (is_punct(c)) {
+				t.kind = TOK_PUNCT;
+				ended = c == ';';
+			} else {
+				return false; /* $, backslash, control bytes, ... */
+			}
+			t.len = (int32_t)(end - p);
+			if (sqllex_is_literal(t.kind)) {
+				memcpy(key + klen, literal_marker(t.kind), 2);
+				klen += 2;
+				nlit++;
+			} else {
+				for (size_t i = p; i < end; i++)
+					key[klen++] = sql[i];
+			}
 		}
 		if (n == cap) {
 			SqlTok *bigger = arena_alloc(a, sizeof(SqlTok) * (size_t)cap * 2);

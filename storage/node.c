@@ -343,11 +343,17 @@ node_set_handler(NodeConn *c, const NodeHandler *h)
 		c->handler = *h;
 }
 
-void
-node_send(NodeConn *c, const char *data, size_t len, int expect_ready)
+Buf *
+node_request_buf(NodeConn *c)
 {
 	SG_ASSERT(c->state == NODE_IDLE || c->state == NODE_BUSY);
-	buf_append(&c->out, data, len);
+	return &c->out;
+}
+
+void
+node_request_send(NodeConn *c, int expect_ready)
+{
+	SG_ASSERT(c->state == NODE_IDLE || c->state == NODE_BUSY);
 	c->pending_ready += expect_ready;
 	if (c->pending_ready > 0)
 		node_set_state(c, NODE_BUSY);
@@ -355,6 +361,13 @@ node_send(NodeConn *c, const char *data, size_t len, int expect_ready)
 	 * found again, and reported, by the write watch on the next loop turn */
 	(void)node_write_some(c);
 	node_update_watch(c);
+}
+
+void
+node_send(NodeConn *c, const char *data, size_t len, int expect_ready)
+{
+	buf_append(node_request_buf(c), data, len);
+	node_request_send(c, expect_ready);
 }
 
 size_t

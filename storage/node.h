@@ -5,6 +5,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "common/buf.h"
 #include "common/error.h"
 #include "common/loop.h"
 
@@ -70,6 +71,13 @@ void node_set_handler(NodeConn *c, const NodeHandler *h);
  * NODE_BUSY (appends to the pipeline).
  */
 void node_send(NodeConn *c, const char *data, size_t len, int expect_ready);
+/*
+ * The same without a copy: append the messages to node_request_buf(c) (the
+ * connection's own output buffer; write nothing else to c meanwhile), then
+ * node_request_send(c, expect_ready).
+ */
+Buf *node_request_buf(NodeConn *c);
+void node_request_send(NodeConn *c, int expect_ready);
 /* node_pause: stop (true) or resume (false) reading replies: back-pressure */
 void node_pause(NodeConn *c, bool paused);
 /* node_out_pending: bytes queued by node_send that the socket has not taken yet */
