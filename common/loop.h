@@ -7,8 +7,8 @@
 #include "common/macros.h"
 
 /*
- * Loop: one event loop (one per core, each on its own thread). The only
- * place libevent is used: everyone else registers sockets and timers here.
+ * Loop: one event loop (one per core, each on its own thread), over epoll:
+ * everyone else registers sockets and timers here.
  *
  * Watch: interest in a file descriptor; persistent until changed. Callbacks
  * run on the loop's thread. A callback may destroy its own watch.
@@ -27,7 +27,7 @@ typedef void (*WorkFn)(void *arg);
 
 Loop *loop_create(void);
 void loop_destroy(Loop *loop);
-/* loop_run runs until loop_stop(); returns false on an internal libevent failure */
+/* loop_run runs until loop_stop() (called on the loop's thread); false if epoll fails */
 bool loop_run(Loop *loop);
 void loop_stop(Loop *loop);
 /* loop_now_us: monotonic time in microseconds */
