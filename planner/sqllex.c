@@ -31,8 +31,10 @@ enum { CC_SPACE = 1, CC_IDSTART = 2, CC_DIGIT = 4, CC_IDCHAR = 8, CC_OP = 16, CC
 #define DG (CC_DIGIT | CC_IDCHAR)
 #define OP CC_OP
 #define PU CC_PUNCT
+#define ID8 ID, ID, ID, ID, ID, ID, ID, ID
+#define ID64 ID8, ID8, ID8, ID8, ID8, ID8, ID8, ID8
 /* clang-format off */
-static const unsigned char cc_ascii[128] = {
+static const unsigned char cc_table[256] = {
 	[' '] = SP, ['\t'] = SP, ['\n'] = SP, ['\r'] = SP, ['\f'] = SP, ['\v'] = SP,
 	['a'] = ID, ['b'] = ID, ['c'] = ID, ['d'] = ID, ['e'] = ID, ['f'] = ID, ['g'] = ID, ['h'] = ID, ['i'] = ID, ['j'] = ID, ['k'] = ID, ['l'] = ID, ['m'] = ID,
 	['n'] = ID, ['o'] = ID, ['p'] = ID, ['q'] = ID, ['r'] = ID, ['s'] = ID, ['t'] = ID, ['u'] = ID, ['v'] = ID, ['w'] = ID, ['x'] = ID, ['y'] = ID, ['z'] = ID,
@@ -43,6 +45,7 @@ static const unsigned char cc_ascii[128] = {
 	['~'] = OP, ['!'] = OP, ['@'] = OP, ['#'] = OP, ['^'] = OP, ['&'] = OP, ['|'] = OP, ['`'] = OP, ['?'] = OP,
 	['+'] = OP, ['-'] = OP, ['*'] = OP, ['/'] = OP, ['%'] = OP, ['<'] = OP, ['>'] = OP, ['='] = OP,
 	['('] = PU, [')'] = PU, ['['] = PU, [']'] = PU, [','] = PU, [';'] = PU, [':'] = PU, ['.'] = PU,
+	[0x80] = ID64, ID64,
 };
 /* clang-format on */
 #undef SP
@@ -50,12 +53,13 @@ static const unsigned char cc_ascii[128] = {
 #undef DG
 #undef OP
 #undef PU
+#undef ID8
+#undef ID64
 
 static inline unsigned
 cclass(char c)
 {
-	unsigned char u = (unsigned char)c;
-	return u >= 0x80 ? (unsigned)(CC_IDSTART | CC_IDCHAR) : cc_ascii[u];
+	return cc_table[(unsigned char)c];
 }
 
 static inline bool
