@@ -372,7 +372,14 @@ watch_set(Watch *w, short events)
 	                         .data.ptr = w};
 	int op = w->events == 0 ? EPOLL_CTL_ADD : events == 0 ? EPOLL_CTL_DEL : EPOLL_CTL_MOD;
 	w->events = events;
-	if (epoll_ctl(w->loop->epfd, op, w->fd, &ev) != 0 && op != EPOLL_CTL_DEL) {
+	int rc = epoll_ctl(w->loop->epfd, op, w->fd, &ev);
+	/* as libevent did: an fd closed and opened again under the same number lost (or kept)
+	 * its registration behind our back */
+	if (rc != 0 && op == EPOLL_CTL_MOD && errno == ENOENT)
+		rc = epoll_ctl(w->loop->epfd, EPOLL_CTL_ADD, w->fd, &ev);
+	else if (rc != 0 && op == EPOLL_CTL_ADD && errno == EEXIST)
+		rc = epoll_ctl(w->loop->epfd, EPOLL_CTL_MOD, w->fd, &ev);
+	if (rc != 0 && op != EPOLL_CTL_DEL) {
 		sg_log_error("loop", "epoll_ctl on fd %d: %s", w->fd, strerror(errno));
 		abort();
 	}
