@@ -66,8 +66,9 @@ config_defaults(Config *c)
 	c->max_message_size = 256u * 1024 * 1024;
 	c->max_startup_packet = 10000; /* PostgreSQL's MAX_STARTUP_PACKET_LENGTH */
 	c->client_out_limit = 1024 * 1024;
-	c->pool_size = 50;
-	c->pool_idle = 50;
+	c->pool_size =
+	    20; /* pgbouncer's default_pool_size: more backends than CPUs only add switching */
+	c->pool_idle = 20;
 	c->pool_wait_timeout_ms = 30000;
 	c->max_client_conn = 20000;
 	c->catalog_poll_ms = 1000;
