@@ -62,20 +62,15 @@ trap cleanup EXIT
 trap 'exit 130' INT TERM
 
 say "starting one node and the gateway on port $PORT ($DIR)"
-"$REPO/scripts/cluster" up --nodes 1 --port "$PORT" --dir "$DIR" --gateway-bin "$GW_BIN" \
-	--log-level warning --gateway-set loops=1 >"$WORK/cluster.log" 2>&1 ||
-	{ tail -n 5 "$WORK/cluster.log" >&2; exit 1; }
-pg() { PGOPTIONS='-c client_min_messages=warning' "$PSQL" -X -q -w -h 127.0.0.1 -p "$1" -U postgres -v ON_ERROR_STOP=1 -c "$2" postgres; }
-"$PGBENCH" -i -q -s 10 -I dtGvp -h 127.0.0.1 -p "$PORT" -U postgres postgres >"$WORK/init.log" 2>&1 ||
-	{ tail -n 5 "$WORK/init.log" >&2; exit 1; }
+one_node_pgbench "$DIR" "$PORT" "$GW_BIN" || exit 1
 for spec in "${PGBENCH_DISTRIBUTION[@]}"; do
-	pg "$PORT" "SELECT create_distributed_table('${spec%%:*}', '${spec#*:}')" >/dev/null || exit 1
+	pg_sql "$PORT" "SELECT create_distributed_table('${spec%%:*}', '${spec#*:}')" >/dev/null || exit 1
 done
-pg $((PORT + 1)) 'VACUUM ANALYZE' || exit 1
+pg_sql $((PORT + 1)) 'VACUUM ANALYZE' || exit 1
 
 # The gateway the cluster started steps aside; each measurement starts its own.
 kill "$(cat "$DIR/gateway.pid")" 2>/dev/null
-for _ in $(seq 50); do pg "$PORT" 'SELECT 1' >/dev/null 2>&1 || break; sleep 0.1; done
+for _ in $(seq 50); do pg_sql "$PORT" 'SELECT 1' >/dev/null 2>&1 || break; sleep 0.1; done
 
 write_pgbench_scripts "$WORK"
 
@@ -88,7 +83,7 @@ measure() {
 	VG_PID=$!
 	local ok=
 	for _ in $(seq 300); do
-		pg "$PORT" 'SELECT 1' >/dev/null 2>&1 && { ok=1; break; }
+		pg_sql "$PORT" 'SELECT 1' >/dev/null 2>&1 && { ok=1; break; }
 		kill -0 "$VG_PID" 2>/dev/null || break
 		sleep 0.2
 	done

@@ -239,3 +239,81 @@ END;
 EOF
 	echo 'SELECT 1;' >"$dir/select1.sql"
 }
+
+# median of the numbers given as arguments
+median() {
+	printf '%s\n' "$@" | sort -g | awk '{ v[NR] = $1 } END {
+		if (NR % 2) print v[(NR + 1) / 2]; else print (v[NR / 2] + v[NR / 2 + 1]) / 2 }'
+}
+
+CLK_TCK=$(getconf CLK_TCK)
+
+# µs of CPU per transaction from two tick counts: per_tx AFTER BEFORE TRANSACTIONS
+per_tx() {
+	awk -v a="$1" -v b="$2" -v n="$3" -v hz="$CLK_TCK" 'BEGIN { printf "%.1f", (a - b) / hz * 1e6 / n }'
+}
+
+# rotated ROUND ITEM...: the items, one per line, rotated by one more place each
+# round, so that none always runs first (or last) in a round while the machine drifts
+rotated() {
+	local round=$1 i
+	shift
+	local items=("$@")
+	for ((i = 0; i < ${#items[@]}; i++)); do
+		echo "${items[$(((i + round - 1) % ${#items[@]}))]}"
+	done
+}
+
+# paired_median EXPR "FIGURES..." "DIRECT_FIGURES...": the median over rounds of
+# the awk expression EXPR of x (a round's figure) and y (direct's in the same
+# round); rounds are recorded in order, and when one is missing on either side,
+# EXPR of the two medians
+paired_median() {
+	local expr=$1 i p
+	local -a fig dir pairs=() per=()
+	read -r -a fig <<<"$2"
+	read -r -a dir <<<"$3"
+	if ((${#fig[@]} == 0 || ${#fig[@]} != ${#dir[@]})); then
+		# shellcheck disable=SC2086
+		pairs=("$(median $2) $(median $3)")
+	else
+		for ((i = 0; i < ${#fig[@]}; i++)); do
+			pairs+=("${fig[$i]} ${dir[$i]}")
+		done
+	fi
+	for p in "${pairs[@]}"; do
+		per+=("$(awk -v x="${p% *}" -v y="${p#* }" \
+			"BEGIN { if (x + 0 > 0 && y + 0 > 0) printf \"%.6f\", $expr; else print 0 }")")
+	done
+	median "${per[@]}"
+}
+
+# paired_ratio "TPS..." "DIRECT_TPS...": a target's tps against direct's, "0.72×"
+paired_ratio() {
+	awk -v r="$(paired_median 'x / y' "$1" "$2")" 'BEGIN { if (r + 0 > 0) printf "%.2f×", r }'
+}
+
+# paired_added_us "TPS..." "DIRECT_TPS...": the latency a target adds at one
+# client (latency = 1/tps), in µs, "+8.4"
+paired_added_us() {
+	awk -v r="$(paired_median '1e6 / x - 1e6 / y' "$1" "$2")" 'BEGIN { printf "%+.1f", r }'
+}
+
+# pg_sql PORT SQL: one statement through psql as postgres, stopping on error
+pg_sql() {
+	PGOPTIONS='-c client_min_messages=warning' "$PSQL" -X -q -w -h 127.0.0.1 -p "$1" -U postgres \
+		-v ON_ERROR_STOP=1 -c "$2" postgres
+}
+
+# one_node_pgbench DIR PORT GATEWAY_BIN: a 1-node cluster under DIR (gateway on
+# PORT, one loop, node on PORT+1) with the pgbench tables of scale 10 made
+# through the gateway (not distributed); logs in DIR.cluster.log and
+# DIR.init.log, whose tail is printed on failure (returns 1)
+one_node_pgbench() {
+	local dir=$1 port=$2 bin=$3
+	"$REPO/scripts/cluster" up --nodes 1 --port "$port" --dir "$dir" --gateway-bin "$bin" \
+		--log-level warning --gateway-set loops=1 >"$dir.cluster.log" 2>&1 ||
+		{ tail -n 5 "$dir.cluster.log" >&2; return 1; }
+	"$PGBENCH" -i -q -s 10 -I dtGvp -h 127.0.0.1 -p "$port" -U postgres postgres >"$dir.init.log" 2>&1 ||
+		{ tail -n 5 "$dir.init.log" >&2; return 1; }
+}

@@ -57,14 +57,9 @@ trap cleanup EXIT
 trap 'exit 130' INT TERM
 
 say "one node and the gateway on port $PORT, pgbouncer on $BOUNCER_PORT ($WORK)"
-"$REPO/scripts/cluster" up --nodes 1 --port "$PORT" --dir "$DIR" --gateway-bin "$GW_BIN" \
-	--log-level warning --gateway-set loops=1 >"$WORK/cluster.log" 2>&1 ||
-	{ tail -n 5 "$WORK/cluster.log" >&2; exit 1; }
-pg() { PGOPTIONS='-c client_min_messages=warning' "$PSQL" -X -q -w -h 127.0.0.1 -p "$1" -U postgres -v ON_ERROR_STOP=1 -c "$2" postgres; }
-"$PGBENCH" -i -q -s 10 -I dtGvp -h 127.0.0.1 -p "$PORT" -U postgres postgres >"$WORK/init.log" 2>&1 ||
-	{ tail -n 5 "$WORK/init.log" >&2; exit 1; }
-pg $((PORT + 1)) 'VACUUM ANALYZE' || exit 1
-pg $((PORT + 1)) 'CHECKPOINT' || exit 1
+one_node_pgbench "$DIR" "$PORT" "$GW_BIN" || exit 1
+pg_sql $((PORT + 1)) 'VACUUM ANALYZE' || exit 1
+pg_sql $((PORT + 1)) 'CHECKPOINT' || exit 1
 pgbouncer_start "$WORK/pgbouncer" "$BOUNCER_PORT" $((PORT + 1)) "$DIR/run" ||
 	{ echo "same-node.sh: pgbouncer did not start" >&2; exit 1; }
 write_pgbench_scripts "$WORK"
@@ -77,16 +72,12 @@ declare -A TPORT=([direct]=$((PORT + 1)) [pgbouncer]=$BOUNCER_PORT [gateway]=$PO
 declare -A TPID=([direct]="" [pgbouncer]=$BOUNCER [gateway]=$GW)
 declare -A TPS=() PCPU=() NCPU=() # "scenario|target" -> one figure per round
 
-median() { printf '%s\n' "$@" | sort -g | awk '{ v[NR] = $1 } END { if (NR % 2) print v[(NR + 1) / 2]; else print (v[NR / 2] + v[NR / 2 + 1]) / 2 }'; }
-us_per_tx() { awk -v a="$1" -v b="$2" -v n="$3" -v hz="$(getconf CLK_TCK)" 'BEGIN { printf "%.1f", (a - b) / hz * 1e6 / n }'; }
-
 SCENARIOS=("simple|point select (-S), -M simple, 8 clients|select-only.sql"
 	"tpcb|TPC-B (default script), 8 clients|tpcb-like.sql")
 for sc in "${SCENARIOS[@]}"; do
 	IFS='|' read -r id label script <<<"$sc"
 	for ((round = 1; round <= ROUNDS; round++)); do
-		for ((i = 0; i < 3; i++)); do
-			t=${TARGETS[$(((i + round - 1) % 3))]}
+		for t in $(rotated "$round" "${TARGETS[@]}"); do
 			say "$label: $t (round $round/$ROUNDS)"
 			n0=$(pg_ticks "$PM")
 			p0=""
@@ -99,8 +90,8 @@ for sc in "${SCENARIOS[@]}"; do
 			fi
 			read -r tps _ ntx <<<"$r"
 			TPS[$id|$t]+="$tps "
-			NCPU[$id|$t]+="$(us_per_tx "$(pg_ticks "$PM")" "$n0" "$ntx") "
-			[[ -n $p0 ]] && PCPU[$id|$t]+="$(us_per_tx "$(cpu_ticks "${TPID[$t]}")" "$p0" "$ntx") "
+			NCPU[$id|$t]+="$(per_tx "$(pg_ticks "$PM")" "$n0" "$ntx") "
+			[[ -n $p0 ]] && PCPU[$id|$t]+="$(per_tx "$(cpu_ticks "${TPID[$t]}")" "$p0" "$ntx") "
 		done
 	done
 done
@@ -110,18 +101,10 @@ echo "| --- | ---: | ---: | ---: |"
 for sc in "${SCENARIOS[@]}"; do
 	IFS='|' read -r id label _ <<<"$sc"
 	row="| $label |"
-	read -r -a d <<<"${TPS[$id|direct]}"
 	for t in "${TARGETS[@]}"; do
-		read -r -a a <<<"${TPS[$id|$t]}"
 		# shellcheck disable=SC2086
 		cell=$(printf '%.0f' "$(median ${TPS[$id|$t]})")
-		if [[ $t != direct ]]; then
-			per=()
-			for ((k = 0; k < ${#a[@]}; k++)); do
-				per+=("$(awk -v x="${a[$k]}" -v y="${d[$k]}" 'BEGIN { printf "%.6f", x / y }')")
-			done
-			cell+=" ($(printf '%.2f' "$(median "${per[@]}")")×)"
-		fi
+		[[ $t == direct ]] || cell+=" ($(paired_ratio "${TPS[$id|$t]}" "${TPS[$id|direct]}"))"
 		row+=" $cell |"
 	done
 	echo "$row"

@@ -6,9 +6,10 @@
 #include <string.h>
 
 /*
- * FNV-1a, 64 bit: cheap keys for the gateway's own caches (session settings,
- * prepared statements on a connection, notices already passed on). Not
- * PostgreSQL's hash: distribution values use storage/pghash.h.
+ * FNV-1a, 64 bit: cheap keys for the gateway's own small caches (session
+ * settings, notices already passed on); statement texts, hashed on every
+ * execution, use sg_hash_words below. Not PostgreSQL's hash: distribution
+ * values use storage/pghash.h.
  */
 #define SG_FNV_INIT UINT64_C(14695981039346656037)
 
