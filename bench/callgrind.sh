@@ -62,7 +62,7 @@ trap cleanup EXIT
 trap 'exit 130' INT TERM
 
 say "starting one node and the gateway on port $PORT ($DIR)"
-one_node_pgbench "$DIR" "$PORT" "$GW_BIN" || exit 1
+one_node_pgbench "$DIR" "$PORT" "$GW_BIN" 1 || exit 1 # one client: one loop
 for spec in "${PGBENCH_DISTRIBUTION[@]}"; do
 	pg_sql "$PORT" "SELECT create_distributed_table('${spec%%:*}', '${spec#*:}')" >/dev/null || exit 1
 done

@@ -79,6 +79,23 @@ pg_ticks() {
 	echo "$sum"
 }
 
+# The machine's CPU time so far, in clock ticks over all CPUs: "IDLE STEAL
+# TOTAL" (idle includes iowait; steal is time a virtual CPU was ready to run
+# but its host ran something else, which on a VM also covers the wait for a
+# halted virtual CPU to be woken).
+machine_ticks() {
+	awk '/^cpu / { print $5 + $6, $9, $2 + $3 + $4 + $5 + $6 + $7 + $8 + $9; exit }' /proc/stat
+}
+
+# "IDLE% STEAL%" of the machine between two machine_ticks readings.
+# machine_pct "BEFORE" "AFTER"
+machine_pct() {
+	awk -v a="$1" -v b="$2" 'BEGIN {
+		split(a, x, " "); split(b, y, " "); t = y[3] - x[3]
+		if (t <= 0) { print "0 0"; exit }
+		printf "%.0f %.0f\n", 100 * (y[1] - x[1]) / t, 100 * (y[2] - x[2]) / t }'
+}
+
 # VmRSS of PID in KiB (empty when the process is gone).
 rss_kib() {
 	awk '/^VmRSS:/ { print $2 }' "/proc/$1/status" 2>/dev/null
@@ -305,14 +322,15 @@ pg_sql() {
 		-v ON_ERROR_STOP=1 -c "$2" postgres
 }
 
-# one_node_pgbench DIR PORT GATEWAY_BIN: a 1-node cluster under DIR (gateway on
-# PORT, one loop, node on PORT+1) with the pgbench tables of scale 10 made
-# through the gateway (not distributed); logs in DIR.cluster.log and
-# DIR.init.log, whose tail is printed on failure (returns 1)
+# one_node_pgbench DIR PORT GATEWAY_BIN [LOOPS]: a 1-node cluster under DIR
+# (gateway on PORT with LOOPS event loops, default 0: one per CPU; node on
+# PORT+1) with the pgbench tables of scale 10 made through the gateway (not
+# distributed); logs in DIR.cluster.log and DIR.init.log, whose tail is
+# printed on failure (returns 1)
 one_node_pgbench() {
-	local dir=$1 port=$2 bin=$3
+	local dir=$1 port=$2 bin=$3 loops=${4:-0}
 	"$REPO/scripts/cluster" up --nodes 1 --port "$port" --dir "$dir" --gateway-bin "$bin" \
-		--log-level warning --gateway-set loops=1 >"$dir.cluster.log" 2>&1 ||
+		--log-level warning --gateway-set "loops=$loops" >"$dir.cluster.log" 2>&1 ||
 		{ tail -n 5 "$dir.cluster.log" >&2; return 1; }
 	"$PGBENCH" -i -q -s 10 -I dtGvp -h 127.0.0.1 -p "$port" -U postgres postgres >"$dir.init.log" 2>&1 ||
 		{ tail -n 5 "$dir.init.log" >&2; return 1; }

@@ -128,6 +128,6 @@ for sc in "${SCENARIOS[@]}"; do
 	echo "$row"
 done
 echo
-echo "One node, local (undistributed) pgbench tables, scale 10, fsync on; pgbouncer $(pgbouncer --version 2>/dev/null | head -n1 | awk '{ print $2 }') (transaction pooling, default_pool_size 20) and the gateway (one loop) both over the node's unix socket; pgbench over TCP, 8 clients, -j 2, $DURATION s per run, $ROUNDS rounds; tps the median, ×direct the median of each round's ratio."
+echo "One node, local (undistributed) pgbench tables, scale 10, fsync on; pgbouncer $(pgbouncer --version 2>/dev/null | head -n1 | awk '{ print $2 }') (transaction pooling, default_pool_size 20) and the gateway (one event loop per CPU, its default) both over the node's unix socket; pgbench over TCP, 8 clients, -j 2, $DURATION s per run, $ROUNDS rounds; tps the median, ×direct the median of each round's ratio."
 echo
 echo "Command: \`bench/same-node.sh --gateway-bin ${GW_BIN#"$REPO"/} --rounds $ROUNDS --duration $DURATION\`; $(git -C "$REPO" rev-parse --short HEAD 2>/dev/null)"

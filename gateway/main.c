@@ -108,6 +108,47 @@ on_stop_check(void *arg)
 	loop_stop(srv->loop);
 }
 
+/* a connection accepted on one loop and handed to another (on_accept) */
+typedef struct Handoff {
+	Server *srv;
+	int fd;
+} Handoff;
+
+static void
+accept_handed(void *arg)
+{
+	Handoff *h = arg;
+	if (h->srv->stopping || h->srv->quiesced) {
+		close(h->fd);
+		__atomic_sub_fetch(&h->srv->nsessions, 1, __ATOMIC_RELAXED);
+	} else {
+		session_accept(h->srv, h->fd);
+	}
+	free(h);
+}
+
+/*
+ * least_loaded: the loop with the fewest client connections, srv on a tie.
+ * The kernel spreads connections over the loops' SO_REUSEPORT sockets by a
+ * hash of their addresses, so 8 clients land 6 and 2 as often as 4 and 4;
+ * one loop then relays most of the traffic while the other idles.
+ */
+static Server *
+least_loaded(Server *srv)
+{
+	Gateway *gw = srv->gw;
+	Server *best = srv;
+	int least = __atomic_load_n(&srv->nsessions, __ATOMIC_RELAXED);
+	for (int i = 0; i < gw->nservers; i++) {
+		int n = __atomic_load_n(&gw->servers[i]->nsessions, __ATOMIC_RELAXED);
+		if (n < least) {
+			least = n;
+			best = gw->servers[i];
+		}
+	}
+	return best;
+}
+
 static void
 on_accept(int fd, short events, void *arg)
 {
@@ -122,7 +163,18 @@ on_accept(int fd, short events, void *arg)
 		}
 		int one = 1;
 		setsockopt(c, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
-		session_accept(srv, c);
+		Server *to = least_loaded(srv);
+		__atomic_add_fetch(&to->nsessions, 1, __ATOMIC_RELAXED); /* counted from the choice */
+		if (to == srv) {
+			session_accept(srv, c);
+			continue;
+		}
+		Handoff *h = malloc(sizeof(Handoff));
+		if (h == NULL)
+			abort();
+		h->srv = to;
+		h->fd = c;
+		loop_post(to->loop, accept_handed, h);
 	}
 }
 

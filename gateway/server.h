@@ -68,6 +68,7 @@ struct Server {
 	uint64_t stats_at_ms;  /* when the last one started (monotonic) */
 	int64_t stats_version; /* the catalog version it read for (-1: none yet) */
 	Session *sessions;     /* all sessions, doubly linked */
+	int nsessions;         /* atomic: client connections given to this loop (on_accept) */
 	uint32_t next_pid;
 	bool stopping;
 	/* ParameterStatus values read from the metadata node at start-up */

@@ -374,6 +374,7 @@ session_destroy(Session *s)
 	if (s->next != NULL)
 		s->next->prev = s->prev;
 	__atomic_sub_fetch(&srv->gw->nsessions, 1, __ATOMIC_RELAXED);
+	__atomic_sub_fetch(&srv->nsessions, 1, __ATOMIC_RELAXED);
 	session_release_statement(s);
 	portal_set_destroy(&s->portals);
 	arena_destroy(s->arena);
