@@ -337,6 +337,7 @@ server_fini(Server *srv)
 	deadlock_stop(srv);
 	poolset_destroy(srv->pools);
 	plancache_destroy(srv->plans);
+	catalog_link_destroy(srv->catalog_link);
 	server_set_catalog(srv, NULL);
 	if (srv->pending_catalog != NULL)
 		catalog_unref(srv->pending_catalog);

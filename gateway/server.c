@@ -92,7 +92,7 @@ server_bump_schema_epoch(Server *srv)
 
 typedef struct ReloadJob {
 	Server *srv;
-	char conninfo[1024];
+	CatalogLink *link;    /* the server's kept one, or a new one */
 	int64_t have_version; /* -1: load unconditionally */
 	CatalogSnapshot *snap;
 	SgError err;
@@ -105,17 +105,7 @@ static void
 reload_work(void *arg)
 {
 	ReloadJob *job = arg;
-	if (job->have_version >= 0) {
-		int64_t v = catalog_read_version(job->conninfo, &job->err);
-		if (v < 0) {
-			job->failed = true;
-			return;
-		}
-		if (v == job->have_version)
-			return;
-	}
-	job->snap = catalog_load(job->conninfo, &job->err);
-	job->failed = job->snap == NULL;
+	job->failed = !catalog_link_load(job->link, job->have_version, &job->snap, &job->err);
 }
 
 static void
@@ -124,6 +114,12 @@ reload_done(void *arg)
 	ReloadJob *job = arg;
 	Server *srv = job->srv;
 	srv->catalog_reloading = false;
+	/* the polling loop keeps its link for the next poll; a loop that does not poll
+	 * reloads rarely (after DDL through it) and keeps no idle connection */
+	if (srv->catalog_link == NULL && srv->catalog_timer != NULL && !srv->stopping)
+		srv->catalog_link = job->link;
+	else
+		catalog_link_destroy(job->link);
 	if (job->failed)
 		sg_log_warning("catalog", "reload failed: %s", job->err.message);
 	if (job->snap != NULL) {
@@ -146,7 +142,12 @@ server_start_reload(Server *srv, int64_t have_version, void (*done)(void *arg), 
 	if (job == NULL)
 		abort();
 	job->srv = srv;
-	snprintf(job->conninfo, sizeof(job->conninfo), "%s", srv->config->metadata_node);
+	if (srv->catalog_link != NULL) {
+		job->link = srv->catalog_link; /* this job's alone until reload_done */
+		srv->catalog_link = NULL;
+	} else {
+		job->link = catalog_link_create(srv->config->metadata_node);
+	}
 	job->have_version = have_version;
 	job->done = done;
 	job->arg = arg;

@@ -328,13 +328,10 @@ catalog_load(const char *conninfo, SgError *err)
 	return snap;
 }
 
-/* catalog_read_version: see catalog.h */
-int64_t
-catalog_read_version(const char *conninfo, SgError *err)
+/* read_version: the catalog version over conn, or -1 with err filled */
+static int64_t
+read_version(PGconn *conn, SgError *err)
 {
-	PGconn *conn = catalog_connect(conninfo, err);
-	if (conn == NULL)
-		return -1;
 	int64_t version = -1;
 	PGresult *res = catalog_query(conn, "SELECT version FROM shardgate.version", PGRES_TUPLES_OK,
 	                              "read version", err);
@@ -346,8 +343,90 @@ catalog_read_version(const char *conninfo, SgError *err)
 			             "catalog: shardgate.version has no row");
 		PQclear(res);
 	}
+	return version;
+}
+
+/* catalog_read_version: see catalog.h */
+int64_t
+catalog_read_version(const char *conninfo, SgError *err)
+{
+	PGconn *conn = catalog_connect(conninfo, err);
+	if (conn == NULL)
+		return -1;
+	int64_t version = read_version(conn, err);
 	PQfinish(conn);
 	return version;
+}
+
+struct CatalogLink {
+	char *conninfo;
+	PGconn *conn; /* NULL until first used, and after a failure */
+};
+
+CatalogLink *
+catalog_link_create(const char *conninfo)
+{
+	CatalogLink *link = calloc(1, sizeof(CatalogLink));
+	if (link == NULL || (link->conninfo = strdup(conninfo)) == NULL)
+		abort();
+	return link;
+}
+
+void
+catalog_link_destroy(CatalogLink *link)
+{
+	if (link == NULL)
+		return;
+	if (link->conn != NULL)
+		PQfinish(link->conn);
+	free(link->conninfo);
+	free(link);
+}
+
+/* link_try: one attempt of catalog_link_load over link's connection (opened if need be) */
+static bool
+link_try(CatalogLink *link, int64_t have_version, CatalogSnapshot **out, SgError *err)
+{
+	if (link->conn == NULL && (link->conn = catalog_connect(link->conninfo, err)) == NULL)
+		return false;
+	if (have_version >= 0) {
+		int64_t v = read_version(link->conn, err);
+		if (v < 0)
+			return false;
+		if (v == have_version)
+			return true;
+	}
+	CatalogSnapshot *snap = catalog_new_empty(0);
+	if (!catalog_read_all(link->conn, snap, err)) {
+		catalog_unref(snap);
+		return false;
+	}
+	*out = snap;
+	return true;
+}
+
+/* catalog_link_load: see catalog.h */
+bool
+catalog_link_load(CatalogLink *link, int64_t have_version, CatalogSnapshot **out, SgError *err)
+{
+	*out = NULL;
+	bool kept = link->conn != NULL;
+	if (link_try(link, have_version, out, err))
+		return true;
+	if (link->conn != NULL) {
+		PQfinish(link->conn);
+		link->conn = NULL;
+	}
+	if (!kept)
+		return false;
+	memset(err, 0, sizeof(*err));
+	if (link_try(link, have_version, out, err))
+		return true;
+	if (link->conn != NULL) {
+		PQfinish(link->conn);
+		link->conn = NULL;
+	}
+	return false;
 }
 
 /* catalog_new_empty: see catalog.h. The snapshot lives in its own arena. */

@@ -100,6 +100,25 @@ CatalogSnapshot *catalog_load(const char *conninfo, SgError *err);
 /* catalog_read_version: blocking; current catalog version, or -1 with err filled */
 int64_t catalog_read_version(const char *conninfo, SgError *err);
 /*
+ * CatalogLink: a connection to the metadata node kept between catalog polls,
+ * so that a gateway polling every second does not make the node start a
+ * backend every second (a sidecar per application pod multiplies that).
+ * One user at a time; blocking, like catalog_load.
+ */
+typedef struct CatalogLink CatalogLink;
+CatalogLink *catalog_link_create(const char *conninfo);
+void catalog_link_destroy(CatalogLink *link);
+/*
+ * catalog_link_load: when the catalog version differs from have_version (or
+ * have_version < 0), reads the whole catalog into *out (refcount 1); when it
+ * is the same, *out = NULL. False with err filled on failure. The connection
+ * is opened on first use and kept; a failure closes it, and a failure on a
+ * kept connection is retried once on a new one (the node restarted between
+ * polls).
+ */
+bool catalog_link_load(CatalogLink *link, int64_t have_version, CatalogSnapshot **out,
+                       SgError *err);
+/*
  * catalog_stats_refresh: blocking. Asks every active node for the row
  * estimates of the catalogued tables it holds (pg_class.reltuples, or
  * pg_stat's n_live_tup before the first ANALYZE saw rows)

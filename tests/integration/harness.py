@@ -246,6 +246,14 @@ def expect_sqlstate(fn, sqlstates, what=""):
         what, "/".join(sqlstates)))
 
 
+def run_as_postgres(cmd):
+    """run a PostgreSQL program (initdb, pg_ctl...): as the postgres user when we are root"""
+    cmd = list(cmd)
+    if os.geteuid() == 0:
+        cmd = ["runuser", "-u", "postgres", "--"] + cmd
+    subprocess.run(cmd, check=True, capture_output=True, cwd="/")
+
+
 def wait_until(pred, timeout=10.0, interval=0.1, what="condition"):
     end = time.monotonic() + timeout
     while True:
@@ -379,10 +387,7 @@ class Cluster:
     def _start_fake_gateway(self):
         d = os.path.join(self.dir, "fakegw")
         def pg(*a):
-            cmd = list(a)
-            if os.geteuid() == 0:
-                cmd = ["runuser", "-u", "postgres", "--"] + cmd
-            subprocess.run(cmd, check=True, capture_output=True, cwd="/")
+            run_as_postgres(a)
         os.makedirs(d)
         if os.geteuid() == 0:
             shutil.chown(d, "postgres", "postgres")
