@@ -56,8 +56,7 @@ struct Server {
 	int listen_fd;
 	Watch *listen_watch;
 	Timer *catalog_timer;
-	CatalogLink
-	    *catalog_link; /* kept between polls (the polling loop); NULL while a reload has it */
+	CatalogLink *catalog_link; /* kept between polls; NULL while a reload has it */
 	Timer *stop_timer;
 	Timer *recovery_timer;
 	Timer *deadlock_timer;

@@ -307,24 +307,31 @@ catalog_read_all(PGconn *conn, CatalogSnapshot *snap, SgError *err)
 }
 
 /*
- * catalog_load: see catalog.h. The snapshot and everything in it live in a
- * new arena owned by the snapshot.
+ * load_over: the whole catalog read over conn, or NULL with err filled. The
+ * snapshot and everything in it live in a new arena owned by the snapshot.
  */
+static CatalogSnapshot *
+load_over(PGconn *conn, SgError *err)
+{
+	CatalogSnapshot *snap = catalog_new_empty(0);
+	if (!catalog_read_all(conn, snap, err)) {
+		catalog_unref(snap);
+		return NULL;
+	}
+	sg_log_debug("catalog", "loaded version %lld: %d nodes, %d groups, %d tables",
+	             (long long)snap->version, snap->nnodes, snap->ngroups, snap->ntables);
+	return snap;
+}
+
+/* catalog_load: see catalog.h */
 CatalogSnapshot *
 catalog_load(const char *conninfo, SgError *err)
 {
 	PGconn *conn = catalog_connect(conninfo, err);
 	if (conn == NULL)
 		return NULL;
-	CatalogSnapshot *snap = catalog_new_empty(0);
-	bool ok = catalog_read_all(conn, snap, err);
+	CatalogSnapshot *snap = load_over(conn, err);
 	PQfinish(conn);
-	if (!ok) {
-		catalog_unref(snap);
-		return NULL;
-	}
-	sg_log_debug("catalog", "loaded version %lld: %d nodes, %d groups, %d tables",
-	             (long long)snap->version, snap->nnodes, snap->ngroups, snap->ntables);
 	return snap;
 }
 
@@ -372,13 +379,21 @@ catalog_link_create(const char *conninfo)
 	return link;
 }
 
+/* link_close: drop link's connection (the next use opens a new one) */
+static void
+link_close(CatalogLink *link)
+{
+	if (link->conn != NULL)
+		PQfinish(link->conn);
+	link->conn = NULL;
+}
+
 void
 catalog_link_destroy(CatalogLink *link)
 {
 	if (link == NULL)
 		return;
-	if (link->conn != NULL)
-		PQfinish(link->conn);
+	link_close(link);
 	free(link->conninfo);
 	free(link);
 }
@@ -396,13 +411,8 @@ link_try(CatalogLink *link, int64_t have_version, CatalogSnapshot **out, SgError
 		if (v == have_version)
 			return true;
 	}
-	CatalogSnapshot *snap = catalog_new_empty(0);
-	if (!catalog_read_all(link->conn, snap, err)) {
-		catalog_unref(snap);
-		return false;
-	}
-	*out = snap;
-	return true;
+	*out = load_over(link->conn, err);
+	return *out != NULL;
 }
 
 /* catalog_link_load: see catalog.h */
@@ -413,19 +423,13 @@ catalog_link_load(CatalogLink *link, int64_t have_version, CatalogSnapshot **out
 	bool kept = link->conn != NULL;
 	if (link_try(link, have_version, out, err))
 		return true;
-	if (link->conn != NULL) {
-		PQfinish(link->conn);
-		link->conn = NULL;
-	}
+	link_close(link);
 	if (!kept)
 		return false;
-	memset(err, 0, sizeof(*err));
+	memset(err, 0, sizeof(*err)); /* the kept connection may have died with a restart: once more */
 	if (link_try(link, have_version, out, err))
 		return true;
-	if (link->conn != NULL) {
-		PQfinish(link->conn);
-		link->conn = NULL;
-	}
+	link_close(link);
 	return false;
 }
 
