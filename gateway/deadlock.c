@@ -54,8 +54,9 @@ static void
 deadlock_work(void *arg)
 {
 	DeadlockRound *r = arg;
+	/* one round at a time (Gateway.deadlock_round), so the round has the links alone */
 	r->ok = lockwait_collect(r->snap, r->coord->config->admin_user, "postgres", r->arena, &r->edges,
-	                         &r->nedges, &r->err);
+	                         &r->nedges, &r->err, r->coord->gw->lockwait_links);
 }
 
 static void

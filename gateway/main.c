@@ -28,6 +28,7 @@
 #include "gateway/server.h"
 #include "gateway/session.h"
 #include "planner/semijoin.h"
+#include "storage/linkset.h"
 #include "storage/node.h"
 
 static void
@@ -322,7 +323,7 @@ server_init(Server *srv, Gateway *gw, int index, CatalogSnapshot *snap)
 	srv->sessions = NULL;
 	srv->next_pid = 0;
 	PoolLimits limits = {cfg->pool_size, (uint64_t)cfg->pool_wait_timeout_ms, cfg->pool_idle};
-	srv->pools = poolset_create(srv->loop, &limits);
+	srv->pools = poolset_create(srv->loop, &limits, gw->pool_share);
 	srv->plans = plancache_create(cfg->plan_cache_size);
 	srv->listen_watch = watch_create(srv->loop, srv->listen_fd, on_accept, srv);
 	watch_set(srv->listen_watch, LOOP_READ);
@@ -338,6 +339,8 @@ server_fini(Server *srv)
 	poolset_destroy(srv->pools);
 	plancache_destroy(srv->plans);
 	catalog_link_destroy(srv->catalog_link);
+	linkset_destroy(srv->stats_links);
+	linkset_destroy(srv->recovery_links);
 	server_set_catalog(srv, NULL);
 	if (srv->pending_catalog != NULL)
 		catalog_unref(srv->pending_catalog);
@@ -407,6 +410,8 @@ main(int argc, char **argv)
 	memset(&gw, 0, sizeof(gw));
 	gw.config = &cfg;
 	gw.next_txid = 1;
+	gw.pool_share = poolshare_create();
+	gw.lockwait_links = linkset_create();
 	gw.nservers = cfg.loops > 0 ? cfg.loops : (int)sysconf(_SC_NPROCESSORS_ONLN);
 	if (gw.nservers < 1)
 		gw.nservers = 1;
@@ -459,11 +464,14 @@ main(int argc, char **argv)
 		for (int i = 0; i < gw.nservers; i++)
 			drained = loop_drain(gw.servers[i]->loop) || drained;
 	}
+	poolshare_stop(gw.pool_share); /* closing the pools below posts nothing */
 	loop_timer_destroy(srv.catalog_timer);
 	loop_timer_destroy(srv.recovery_timer);
 	srv.catalog_timer = srv.recovery_timer = NULL;
 	for (int i = 0; i < gw.nservers; i++)
 		server_fini(gw.servers[i]);
+	poolshare_destroy(gw.pool_share);
+	linkset_destroy(gw.lockwait_links);
 	for (int i = 1; i < gw.nservers; i++)
 		free(gw.servers[i]);
 	free(gw.servers);

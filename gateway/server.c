@@ -13,6 +13,7 @@
 #include <time.h>
 
 #include "common/log.h"
+#include "storage/linkset.h"
 #include "txn/recovery.h"
 
 /* server_install_catalog: snap (the caller's ref) becomes srv's, unless older than what it has */
@@ -171,7 +172,7 @@ static void
 stats_work(void *arg)
 {
 	StatsJob *job = arg;
-	(void)catalog_stats_refresh(job->snap, job->conninfo);
+	(void)catalog_stats_refresh(job->snap, job->conninfo, job->srv->stats_links);
 }
 
 static void
@@ -209,6 +210,8 @@ server_maybe_refresh_stats(Server *srv)
 	if (!new_version && !due)
 		return;
 	srv->stats_version = srv->catalog->version;
+	if (srv->stats_links == NULL)
+		srv->stats_links = linkset_create(); /* the worker's while it runs */
 	StatsJob *job = calloc(1, sizeof(StatsJob));
 	if (job == NULL)
 		abort();
@@ -287,6 +290,9 @@ server_recovery_now(Server *srv, int min_age_sec)
 	recovery_options_defaults(&job->opts);
 	job->opts.user = srv->config->admin_user;
 	job->opts.min_age_sec = min_age_sec;
+	if (srv->recovery_links == NULL)
+		srv->recovery_links = linkset_create(); /* the worker's while it runs */
+	job->opts.links = srv->recovery_links;
 	srv->recovery_running = true;
 	loop_run_in_worker(srv->loop, recovery_work, recovery_done, job);
 }

@@ -26,17 +26,19 @@ typedef struct Server Server;
  * loop per core (`loops`), each with its own Server: its sessions, backend
  * pools, plan cache and catalog reference. Loops never touch each other's
  * state; they talk by loop_post() (catalog changes, cancel requests,
- * deadlock rounds). Counters shared by all loops are atomics.
+ * deadlock rounds, pool slots given back). Counters shared by all loops are atomics.
  */
 typedef struct Gateway {
 	const Config *config;
 	int nservers;
-	Server **servers;      /* [nservers]; servers[0] runs on the main thread */
-	uint64_t next_txid;    /* atomic: 2PC transaction numbers of this process */
-	uint64_t schema_epoch; /* atomic: see Server.schema_epoch */
-	int nsessions;         /* atomic: client connections over all loops */
-	int deadlock_round;    /* atomic: 1 while a deadlock round runs (deadlock.c) */
-	int quiesced;          /* atomic: loops done with their sessions at shutdown */
+	Server **servers;        /* [nservers]; servers[0] runs on the main thread */
+	uint64_t next_txid;      /* atomic: 2PC transaction numbers of this process */
+	uint64_t schema_epoch;   /* atomic: see Server.schema_epoch */
+	int nsessions;           /* atomic: client connections over all loops */
+	int deadlock_round;      /* atomic: 1 while a deadlock round runs (deadlock.c) */
+	int quiesced;            /* atomic: loops done with their sessions at shutdown */
+	PoolShare *pool_share;   /* pool_size over the pools of all loops */
+	LinkSet *lockwait_links; /* the deadlock rounds' connections to the nodes */
 } Gateway;
 
 struct Server {
@@ -65,11 +67,13 @@ struct Server {
 	int64_t recovered_commits; /* in-doubt transactions resolved since start */
 	int64_t recovered_aborts;
 	bool catalog_reloading;
-	bool stats_running;    /* a statistics refresh is in a worker */
-	uint64_t stats_at_ms;  /* when the last one started (monotonic) */
-	int64_t stats_version; /* the catalog version it read for (-1: none yet) */
-	Session *sessions;     /* all sessions, doubly linked */
-	int nsessions;         /* atomic: client connections given to this loop (on_accept) */
+	bool stats_running;      /* a statistics refresh is in a worker */
+	LinkSet *stats_links;    /* its connections to the nodes, kept between refreshes */
+	LinkSet *recovery_links; /* the 2PC recovery's, the same */
+	uint64_t stats_at_ms;    /* when the last one started (monotonic) */
+	int64_t stats_version;   /* the catalog version it read for (-1: none yet) */
+	Session *sessions;       /* all sessions, doubly linked */
+	int nsessions;           /* atomic: client connections given to this loop (on_accept) */
 	uint32_t next_pid;
 	bool stopping;
 	/* ParameterStatus values read from the metadata node at start-up */

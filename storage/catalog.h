@@ -125,8 +125,10 @@ bool catalog_link_load(CatalogLink *link, int64_t have_version, CatalogSnapshot 
  * and stores their sums in the tables' est_rows. The metadata conninfo gives
  * the login; host and port are each node's. Nodes that do not answer leave
  * the estimate unknown (-1). Returns the number of nodes that answered.
+ * links (NULL: none) keeps the connections for the next refresh.
  */
-int catalog_stats_refresh(CatalogSnapshot *snap, const char *conninfo);
+typedef struct LinkSet LinkSet; /* storage/linkset.h */
+int catalog_stats_refresh(CatalogSnapshot *snap, const char *conninfo, LinkSet *links);
 /*
  * catalog_carry_estimates: each table of `to` gets the estimate the same
  * table (schema, name, kind and group) has in `from`, the snapshot it

@@ -6,8 +6,8 @@
  * not pay a connection to every node; a new snapshot starts with the
  * estimates of the one it replaces.
  *
- * Each active node is asked once per refresh, on its own short blocking
- * connection, for its shard tables (schemas sg_g<group>_<index>) and the
+ * Each active node is asked once per refresh, on a blocking connection kept
+ * between refreshes (a LinkSet), for its shard tables (schemas sg_g<group>_<index>) and the
  * logical tables (reference tables keep their rows there). A distributed
  * table's estimate is the sum over the nodes of its shard tables in its
  * group's schemas; a reference table's is the first answering node's copy.
@@ -25,6 +25,7 @@
 
 #include "common/log.h"
 #include "storage/catalog.h"
+#include "storage/linkset.h"
 
 static const char stats_sql[] =
     "SELECT n.nspname, c.relname, "
@@ -70,8 +71,20 @@ stats_add_row(CatalogSnapshot *snap, int64_t *sums, bool *ref_seen, const char *
 	}
 }
 
+/* stats_connect: a new connection to node with the metadata login */
+static PGconn *
+stats_connect(const char *conninfo, const CatNode *node)
+{
+	char port[16];
+	snprintf(port, sizeof(port), "%d", (int)node->port);
+	/* the metadata conninfo (login, password, options) with this node's address */
+	const char *keys[] = {"dbname", "host", "port", "connect_timeout", "application_name", NULL};
+	const char *vals[] = {conninfo, node->host, port, "2", "shardgate stats", NULL};
+	return PQconnectdbParams(keys, vals, 1);
+}
+
 int
-catalog_stats_refresh(CatalogSnapshot *snap, const char *conninfo)
+catalog_stats_refresh(CatalogSnapshot *snap, const char *conninfo, LinkSet *links)
 {
 	int64_t *sums = calloc((size_t)snap->ntables + 1, sizeof(int64_t));
 	bool *ref_seen = calloc((size_t)snap->ntables + 1, sizeof(bool));
@@ -83,13 +96,9 @@ catalog_stats_refresh(CatalogSnapshot *snap, const char *conninfo)
 		const CatNode *node = &snap->nodes[k];
 		if (!node->is_active)
 			continue;
-		char port[16];
-		snprintf(port, sizeof(port), "%d", (int)node->port);
-		/* the metadata conninfo (login, password, options) with this node's address */
-		const char *keys[] = {"dbname",           "host", "port", "connect_timeout",
-		                      "application_name", NULL};
-		const char *vals[] = {conninfo, node->host, port, "2", "shardgate stats", NULL};
-		PGconn *pg = PQconnectdbParams(keys, vals, 1);
+		PGconn *pg = linkset_take(links, node->host, node->port);
+		if (pg == NULL)
+			pg = stats_connect(conninfo, node);
 		PGresult *res = NULL;
 		if (pg != NULL && PQstatus(pg) == CONNECTION_OK)
 			res = PQexec(pg, stats_sql);
@@ -103,7 +112,7 @@ catalog_stats_refresh(CatalogSnapshot *snap, const char *conninfo)
 			sg_log_debug("catalog", "statistics of node %d not read", (int)node->id);
 		}
 		PQclear(res);
-		PQfinish(pg);
+		linkset_put(links, node->host, node->port, pg);
 	}
 	for (int32_t i = 0; i < snap->ntables; i++)
 		__atomic_store_n(&snap->tables[i].est_rows, all && answered > 0 ? sums[i] : -1,

@@ -2,7 +2,9 @@
  * lockwait.c: views across the nodes (blocking libpq, run in a worker):
  * lock-wait edges for the deadlock detector, and the in-doubt 2PC prepared
  * transactions for the operator view. Both are one short query per active
- * node (node_each_row); an unreachable node is skipped.
+ * node (node_each_row); an unreachable node is skipped. The deadlock
+ * detector's rounds (every deadlock_check_ms while a statement waits) keep
+ * their connections in a LinkSet.
  */
 #include "storage/lockwait.h"
 
@@ -12,6 +14,7 @@
 #include <string.h>
 
 #include "common/log.h"
+#include "storage/linkset.h"
 
 static const char lockwait_sql[] =
     "SELECT pid, unnest(pg_catalog.pg_blocking_pids(pid)) FROM pg_catalog.pg_stat_activity "
@@ -22,10 +25,13 @@ static const char prepared_sql[] = "SELECT gid, prepared::text FROM pg_catalog.p
 
 typedef void (*RowFn)(int32_t node_id, PGresult *res, int row, void *arg);
 
-/* node_each_row: run sql on every reachable active node; row(node, res, r, arg) per row */
+/*
+ * node_each_row: run sql on every reachable active node; row(node, res, r,
+ * arg) per row. links (NULL: none) keeps the connections for the next call.
+ */
 static void
 node_each_row(const CatalogSnapshot *snap, const char *user, const char *dbname, const char *app,
-              const char *sql, RowFn row, void *arg)
+              const char *sql, RowFn row, void *arg, LinkSet *links)
 {
 	for (int32_t i = 0; i < snap->nnodes; i++) {
 		const CatNode *node = &snap->nodes[i];
@@ -36,7 +42,9 @@ node_each_row(const CatalogSnapshot *snap, const char *user, const char *dbname,
 		const char *keys[] = {
 		    "host", "port", "user", "dbname", "connect_timeout", "application_name", NULL};
 		const char *vals[] = {node->host, port, user, dbname, "2", app, NULL};
-		PGconn *pg = PQconnectdbParams(keys, vals, 0);
+		PGconn *pg = linkset_take(links, node->host, node->port);
+		if (pg == NULL)
+			pg = PQconnectdbParams(keys, vals, 0);
 		if (PQstatus(pg) == CONNECTION_OK) {
 			PGresult *res = PQexec(pg, sql);
 			if (PQresultStatus(res) == PGRES_TUPLES_OK)
@@ -44,7 +52,7 @@ node_each_row(const CatalogSnapshot *snap, const char *user, const char *dbname,
 					row(node->id, res, r, arg);
 			PQclear(res);
 		}
-		PQfinish(pg);
+		linkset_put(links, node->host, node->port, pg);
 	}
 }
 
@@ -82,11 +90,11 @@ lockwait_row(int32_t node_id, PGresult *res, int r, void *arg)
 
 bool
 lockwait_collect(const CatalogSnapshot *snap, const char *user, const char *dbname, Arena *a,
-                 LockWait **out, int *n, SgError *err)
+                 LockWait **out, int *n, SgError *err, LinkSet *links)
 {
 	(void)err;
 	Rows rs = {a, NULL, sizeof(LockWait), 0, 0};
-	node_each_row(snap, user, dbname, "shardgate deadlock", lockwait_sql, lockwait_row, &rs);
+	node_each_row(snap, user, dbname, "shardgate deadlock", lockwait_sql, lockwait_row, &rs, links);
 	*out = rs.items;
 	*n = rs.n;
 	return true;
@@ -108,7 +116,7 @@ prepared_collect(const CatalogSnapshot *snap, const char *user, const char *dbna
 {
 	(void)err;
 	Rows rs = {a, NULL, sizeof(PreparedXact), 0, 0};
-	node_each_row(snap, user, dbname, "shardgate operator", prepared_sql, prepared_row, &rs);
+	node_each_row(snap, user, dbname, "shardgate operator", prepared_sql, prepared_row, &rs, NULL);
 	*out = rs.items;
 	*n = rs.n;
 	return true;

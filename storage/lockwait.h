@@ -24,11 +24,12 @@ typedef struct LockWait {
 /*
  * lockwait_collect: blocking (worker thread). Queries every active node of
  * snap as user/dbname and returns the wait edges in arena a. Unreachable
- * nodes are skipped (their edges are simply missing).
+ * nodes are skipped (their edges are simply missing). links (NULL: none)
+ * keeps the connections for the next round.
  */
 SG_MUSTCHECK bool lockwait_collect(const CatalogSnapshot *snap, const char *user,
                                    const char *dbname, Arena *a, LockWait **out, int *n,
-                                   SgError *err);
+                                   SgError *err, LinkSet *links);
 
 /* A prepared transaction of the gateways' 2PC (gid sg_*) waiting on a node */
 typedef struct PreparedXact {

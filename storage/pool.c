@@ -11,6 +11,12 @@
  * one warming its own caches on the node. A connection that finishes
  * connecting or is released goes to the first waiter. Waiters time out with
  * 53300. Connections know their pool through node_owner().
+ *
+ * With a PoolShare the limit counts the connections of every loop's pool of
+ * the same key (poolshare.h): a pool takes a slot before it opens, gives it
+ * back when a connection closes, and while another loop's pool waits for a
+ * slot it keeps no more than its share of the limit, and closes connections
+ * that stay idle for POOL_SHED_IDLE_MS (or broke while idle).
  */
 #include "storage/pool.h"
 
@@ -19,6 +25,7 @@
 #include <string.h>
 
 #include "common/log.h"
+#include "storage/poolshare.h"
 
 struct PoolWaiter {
 	PoolWaiter *next;
@@ -39,16 +46,28 @@ struct NodePool {
 	char *database;
 	char *conninfo;
 	NodeConn **idle;
+	uint64_t *idle_at; /* when idle[i] was parked (loop_now_us) */
 	int nidle;
+	Timer *shed_timer; /* while others wait and this pool holds idle connections */
+	bool shed_armed;
 	int total;
 	int connecting;
 	PoolWaiter *head;
 	PoolWaiter *tail;
+	QuotaMember *quota; /* NULL: the limit is this pool's alone */
 };
+
+/*
+ * While another loop's pool waits, a connection idle this long is closed so
+ * that the waiting loop can open one. Not at once: a busy loop's queue is
+ * often empty for a moment, and its next client would need a new backend.
+ */
+#define POOL_SHED_IDLE_MS 10
 
 struct PoolSet {
 	Loop *loop;
 	PoolLimits limits;
+	PoolShare *share;
 	NodePool *pools;
 };
 
@@ -62,14 +81,33 @@ xstrdup(const char *s)
 }
 
 PoolSet *
-poolset_create(Loop *loop, const PoolLimits *limits)
+poolset_create(Loop *loop, const PoolLimits *limits, PoolShare *share)
 {
 	PoolSet *ps = calloc(1, sizeof(PoolSet));
 	if (ps == NULL)
 		abort();
 	ps->loop = loop;
 	ps->limits = *limits;
+	ps->share = share;
 	return ps;
+}
+
+/* pool_idle_changed: after every change of nidle, for the other loops' view */
+static void
+pool_idle_changed(NodePool *p)
+{
+	if (p->quota != NULL)
+		quota_set_idle(p->quota, p->nidle);
+}
+
+/* pool_close: close one of the pool's connections and give its slot back */
+static void
+pool_close(NodePool *p, NodeConn *conn)
+{
+	p->total--;
+	node_destroy(conn);
+	if (p->quota != NULL)
+		quota_give(p->quota);
 }
 
 static void
@@ -86,6 +124,8 @@ waiter_unlink(PoolWaiter *w)
 		p->tail = w->prev;
 	loop_timer_destroy(w->timeout);
 	free(w);
+	if (p->head == NULL && p->quota != NULL)
+		quota_done_waiting(p->quota);
 }
 
 void
@@ -98,9 +138,12 @@ poolset_destroy(PoolSet *ps)
 		ps->pools = p->next;
 		while (p->head != NULL)
 			waiter_unlink(p->head);
-		for (int i = 0; i < p->nidle; i++)
-			node_destroy(p->idle[i]);
+		while (p->nidle > 0)
+			pool_close(p, p->idle[--p->nidle]);
+		quota_leave(p->quota);
+		loop_timer_destroy(p->shed_timer);
 		free(p->idle);
+		free(p->idle_at);
 		free(p->host);
 		free(p->user);
 		free(p->database);
@@ -127,6 +170,10 @@ conninfo_append(char *dst, size_t cap, const char *key, const char *val)
 	}
 }
 
+static void pool_retry(void *arg);
+static void pool_shed(void *arg);
+static void pool_on_shed_timer(void *arg);
+
 NodePool *
 poolset_get(PoolSet *ps, int32_t node_id, const char *host, int32_t port, const char *user,
             const char *database, const char *password)
@@ -146,7 +193,8 @@ poolset_get(PoolSet *ps, int32_t node_id, const char *host, int32_t port, const 
 	p->user = xstrdup(user);
 	p->database = xstrdup(database);
 	p->idle = calloc((size_t)ps->limits.max_idle_per_pool + 1, sizeof(NodeConn *));
-	if (p->idle == NULL)
+	p->idle_at = calloc((size_t)ps->limits.max_idle_per_pool + 1, sizeof(uint64_t));
+	if (p->idle == NULL || p->idle_at == NULL)
 		abort();
 	char ci[2048] = "";
 	char portbuf[16];
@@ -160,6 +208,13 @@ poolset_get(PoolSet *ps, int32_t node_id, const char *host, int32_t port, const 
 	p->conninfo = xstrdup(ci);
 	p->next = ps->pools;
 	ps->pools = p;
+	if (ps->share != NULL) {
+		static const QuotaHooks hooks = {pool_retry, pool_shed};
+		char key[2048];
+		snprintf(key, sizeof(key), "%d\n%s\n%d\n%s\n%s", node_id, host, port, user, database);
+		p->quota = quota_join(ps->share, key, ps->limits.max_per_pool, ps->loop, p, &hooks);
+		p->shed_timer = loop_timer_create(ps->loop, pool_on_shed_timer, p);
+	}
 	return p;
 }
 
@@ -169,14 +224,94 @@ static void pool_open(NodePool *p);
 static void
 pool_grow(NodePool *p)
 {
-	if (p->head != NULL && p->connecting == 0 && p->total < p->set->limits.max_per_pool)
+	if (p->head == NULL || p->connecting > 0)
+		return;
+	if (p->quota != NULL ? quota_take(p->quota, p->total) : p->total < p->set->limits.max_per_pool)
 		pool_open(p);
+}
+
+/* pool_retry: another loop gave a slot back (a QuotaHooks hook) */
+static void
+pool_retry(void *arg)
+{
+	pool_grow(arg);
+}
+
+/*
+ * pool_over_share: another loop's pool waits for a slot and this one holds
+ * more than its share. Only connections beyond the share move: giving one up
+ * whenever the own queue is empty for a moment would let two busy loops trade
+ * connections back and forth, a new backend on the node each time.
+ */
+static bool
+pool_over_share(const NodePool *p)
+{
+	if (p->quota == NULL)
+		return false;
+	int share = quota_share(p->quota);
+	return share >= 0 && p->total > share;
+}
+
+/* pool_arm_shed: check the idle connections in ms, unless a check is due already */
+static void
+pool_arm_shed(NodePool *p, uint64_t ms)
+{
+	if (!p->shed_armed) {
+		p->shed_armed = true;
+		loop_timer_start(p->shed_timer, ms);
+	}
+}
+
+/*
+ * pool_shed: another loop's pool waits for a slot (a hook, and the shed
+ * timer): close the idle connections that broke, that stay beyond the share,
+ * or that have been idle for POOL_SHED_IDLE_MS; check again when the next
+ * one reaches that age
+ */
+static void
+pool_shed(void *arg)
+{
+	NodePool *p = arg;
+	if (p->quota == NULL || quota_share(p->quota) < 0)
+		return; /* nobody waits (any more) */
+	uint64_t now = loop_now_us(p->set->loop);
+	uint64_t after = POOL_SHED_IDLE_MS * 1000u;
+	uint64_t next_us = 0;
+	int keep = 0;
+	for (int i = 0; i < p->nidle; i++) { /* oldest first */
+		NodeConn *conn = p->idle[i];
+		uint64_t age = now - p->idle_at[i];
+		if (node_state(conn) != NODE_IDLE || age >= after || pool_over_share(p)) {
+			pool_close(p, conn);
+			continue;
+		}
+		if (next_us == 0 || after - age < next_us)
+			next_us = after - age;
+		p->idle_at[keep] = p->idle_at[i];
+		p->idle[keep++] = conn;
+	}
+	p->nidle = keep;
+	pool_idle_changed(p);
+	if (keep > 0)
+		pool_arm_shed(p, next_us / 1000u + 1);
+}
+
+static void
+pool_on_shed_timer(void *arg)
+{
+	NodePool *p = arg;
+	p->shed_armed = false;
+	pool_shed(p);
 }
 
 /* pool_hand_over: give conn to the first waiter, or keep it idle, or close it */
 static void
 pool_hand_over(NodePool *p, NodeConn *conn)
 {
+	if (pool_over_share(p)) {
+		pool_close(p, conn);
+		return;
+	}
 	if (p->head != NULL) {
 		PoolWaiter *w = p->head;
 		PoolReadyFn ready = w->ready;
@@ -187,11 +322,14 @@ pool_hand_over(NodePool *p, NodeConn *conn)
 		return;
 	}
 	if (p->nidle < p->set->limits.max_idle_per_pool) {
+		p->idle_at[p->nidle] = loop_now_us(p->set->loop);
 		p->idle[p->nidle++] = conn;
+		pool_idle_changed(p);
+		if (p->quota != NULL && quota_share(p->quota) >= 0)
+			pool_arm_shed(p, POOL_SHED_IDLE_MS); /* another loop waits */
 		return;
 	}
-	p->total--;
-	node_destroy(conn);
+	pool_close(p, conn);
 }
 
 static void
@@ -214,14 +352,14 @@ pool_on_connected(NodeConn *conn, const SgError *err, void *arg)
 	NodePool *p = arg;
 	p->connecting--;
 	if (err != NULL) {
-		p->total--;
-		node_destroy(conn);
+		pool_close(p, conn);
 		pool_fail_waiters(p, err);
 		return;
 	}
 	pool_hand_over(p, conn);
 }
 
+/* pool_open: under the limit (the slot is taken) */
 static void
 pool_open(NodePool *p)
 {
@@ -250,12 +388,12 @@ pool_acquire(NodePool *p, PoolReadyFn ready, void *arg)
 {
 	while (p->nidle > 0) {
 		NodeConn *conn = p->idle[--p->nidle];
+		pool_idle_changed(p);
 		if (node_state(conn) == NODE_IDLE) {
 			ready(conn, NULL, arg);
 			return NULL;
 		}
-		p->total--; /* broke while idle */
-		node_destroy(conn);
+		pool_close(p, conn); /* broke while idle */
 	}
 	PoolWaiter *w = calloc(1, sizeof(PoolWaiter));
 	if (w == NULL)
@@ -290,8 +428,7 @@ pool_release(NodeConn *conn)
 	node_set_handler(conn, NULL);
 	node_pause(conn, false);
 	if (node_state(conn) != NODE_IDLE || node_txn_status(conn) != 'I') {
-		p->total--;
-		node_destroy(conn);
+		pool_close(p, conn);
 		pool_grow(p); /* a waiter may now get a fresh connection */
 		return;
 	}
@@ -303,8 +440,7 @@ pool_discard(NodeConn *conn)
 {
 	NodePool *p = node_owner(conn);
 	SG_ASSERT(p != NULL);
-	p->total--;
-	node_destroy(conn);
+	pool_close(p, conn);
 	pool_grow(p);
 }
 

@@ -7,12 +7,14 @@
 #include "common/error.h"
 #include "common/loop.h"
 #include "storage/node.h"
+#include "storage/poolshare.h"
 
 /*
  * NodePool: connections to one node for one (user, database), shared by all
  * sessions of a loop. A session leases a connection for a statement or a
  * transaction (transaction pooling) and gives it back with pool_release.
- * PoolSet: the pools of one loop, found by (node, user, database).
+ * PoolSet: the pools of one loop, found by (node, user, database). With a
+ * PoolShare, max_per_pool limits the pools of that key over all loops.
  */
 
 typedef struct NodePool NodePool;
@@ -28,7 +30,8 @@ typedef struct PoolLimits {
 	int max_idle_per_pool;    /* idle connections kept */
 } PoolLimits;
 
-PoolSet *poolset_create(Loop *loop, const PoolLimits *limits);
+/* poolset_create: share NULL: each pool has max_per_pool connections of its own */
+PoolSet *poolset_create(Loop *loop, const PoolLimits *limits, PoolShare *share);
 void poolset_destroy(PoolSet *ps);
 /*
  * poolset_get: the pool for (node_id at host:port, user, database), created on

@@ -57,6 +57,7 @@
 #include "common/arena.h"
 #include "common/buf.h"
 #include "common/log.h"
+#include "storage/linkset.h"
 #include "txn/gid.h"
 
 #define RECOVERY_ARENA_CHUNK 8192
@@ -206,6 +207,8 @@ rec_conn(Recovery *r, RecNode *n)
 		return NULL;
 	n->is_tried = true;
 	const RecoveryOptions *o = r->opts;
+	if ((n->conn = linkset_take(o->links, n->cat->host, n->cat->port)) != NULL)
+		return n->conn;
 	char port[16], timeout[16], options[96];
 	snprintf(port, sizeof(port), "%d", n->cat->port);
 	snprintf(timeout, sizeof(timeout), "%d",
@@ -664,7 +667,7 @@ recovery_run_opts(const CatalogSnapshot *snap, const RecoveryOptions *opts, Reco
 	rec_gc(&r);
 
 	for (int i = 0; i < r.nnodes; i++)
-		PQfinish(r.nodes[i].conn);
+		linkset_put(opts->links, r.nodes[i].cat->host, r.nodes[i].cat->port, r.nodes[i].conn);
 	arena_destroy(r.arena);
 
 	char line[320];

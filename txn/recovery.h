@@ -46,6 +46,7 @@ typedef struct RecoveryOptions {
 	                        * longest possible PREPARE phase of a live coordinator) */
 	int lock_timeout_ms;   /* bound on the claim's wait for an open deciding transaction */
 	int connect_timeout_sec;
+	LinkSet *links; /* NULL: connections closed after the run; else kept there for the next */
 } RecoveryOptions;
 
 #define RECOVERY_DEFAULT_GC_COMMIT_AGE_SEC 300

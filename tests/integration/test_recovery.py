@@ -85,8 +85,8 @@ main(int argc, char **argv)
 }
 '''
 
-SOURCES = ["txn/recovery.c", "txn/gid.c", "storage/catalog.c", "common/arena.c",
-           "common/error.c", "common/log.c", "common/buf.c"]
+SOURCES = ["txn/recovery.c", "txn/gid.c", "storage/catalog.c", "storage/linkset.c",
+           "common/arena.c", "common/error.c", "common/log.c", "common/buf.c"]
 
 
 def as_postgres(cmd):

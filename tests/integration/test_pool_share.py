@@ -1,0 +1,209 @@
+"""pool_size is one limit for all of the gateway's loops: a node sees at most
+pool_size backends of a (user, database) however many loops the gateway
+runs. The gateway here runs two loops with pool_size = 2, pool_idle = 2 and
+a 3 s queue timeout, in front of one node.
+
+- eight sessions, four per loop, all running statements at once, never make
+  the node hold more than two of the gateway's backends;
+- connections another loop holds idle move to a loop whose client waits:
+  at once beyond an even share of the slots, after 10 ms idle within it
+  (without that, the client would time out with 53300);
+- two loops whose clients all keep running statements split the slots, and
+  every client gets served (without that, one loop keeps both and the other's
+  clients time out)."""
+
+import os
+import sys
+import threading
+import time
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import harness  # noqa: E402
+from harness import eq, test  # noqa: E402
+
+import psycopg2  # noqa: E402
+
+LOOPS = 2
+POOL = 2
+WAIT_MS = 3000
+# Each test logs in as a role of its own, so its pools (per node, user, database) start
+# empty and nothing else the harness runs through the gateway takes their slots.
+ROLES = ("sg_ps_limit", "sg_ps_idle", "sg_ps_busy")
+
+
+def count_sql(role):
+    return ("SELECT count(*) FROM pg_stat_activity WHERE usename = '%s' "
+            "AND pid <> pg_backend_pid()" % role)
+
+
+def make_roles(c):
+    n = c.node(1)
+    for r in ROLES:
+        if not c.scalar(n, "SELECT count(*) FROM pg_roles WHERE rolname = %s", (r,)):
+            c.execute(n, "CREATE ROLE %s LOGIN SUPERUSER" % r)
+    n.close()
+
+
+def loop_of(g):
+    return g.get_backend_pid() % LOOPS
+
+
+def sessions_per_loop(c, role, per_loop):
+    """per_loop sessions of role on each loop (the gateway balances new connections)"""
+    by_loop = {k: [] for k in range(LOOPS)}
+    spare = []
+    while min(len(v) for v in by_loop.values()) < per_loop:
+        g = c.gw(user=role)
+        lst = by_loop[loop_of(g)]
+        (lst if len(lst) < per_loop else spare).append(g)
+        assert len(spare) < 20, "cannot get %d sessions on every loop" % per_loop
+    for g in spare:
+        g.close()
+    return by_loop
+
+
+def gateway_backends(c, role):
+    """the gateway's pooled connections for role on node 1"""
+    n = c.node(1)
+    try:
+        return c.scalar(n, count_sql(role))
+    finally:
+        n.close()
+
+
+class Sampler(threading.Thread):
+    """the highest count of the gateway's backends on node 1 while it runs"""
+
+    def __init__(self, c, role):
+        super().__init__()
+        self.c = c
+        self.sql = count_sql(role)
+        self.peak = 0
+        self.stop = threading.Event()
+
+    def run(self):
+        n = self.c.node(1)
+        cur = n.cursor()
+        while not self.stop.is_set():
+            cur.execute(self.sql)
+            self.peak = max(self.peak, cur.fetchone()[0])
+            time.sleep(0.02)
+        n.close()
+
+    def finish(self):
+        self.stop.set()
+        self.join(10)
+        return self.peak
+
+
+def run_all(sessions, body):
+    """body(g) in a thread per session; the errors (SQLSTATE or text) they raised"""
+    errors = []
+
+    def one(g):
+        try:
+            body(g)
+        except psycopg2.Error as e:
+            errors.append("loop %d: %s %s" % (loop_of(g), e.pgcode, str(e).strip()))
+
+    threads = [threading.Thread(target=one, args=(g,)) for g in sessions]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(60)
+    return errors
+
+
+@test
+def limit_holds_across_loops(c):
+    make_roles(c)
+    role = ROLES[0]
+    by_loop = sessions_per_loop(c, role, 4)
+    sessions = by_loop[0] + by_loop[1]
+    sampler = Sampler(c, role)
+    sampler.start()
+
+    def body(g):
+        cur = g.cursor()
+        for _ in range(3):
+            cur.execute("SELECT pg_sleep(0.3)")
+
+    errors = run_all(sessions, body)
+    peak = sampler.finish()
+    for g in sessions:
+        g.close()
+    eq(errors, [], "statements of 8 sessions on 2 loops")
+    # one limit: 2, not 2 per loop; and the pool was used to its limit
+    eq(peak, POOL, "the gateway's backends on node 1 at the busiest moment")
+
+
+@test
+def idle_connections_move_to_a_waiting_loop(c):
+    make_roles(c)
+    role = ROLES[1]
+    by_loop = sessions_per_loop(c, role, 2)
+    # loop 0's two sessions at once: its pool opens both slots, then keeps them idle
+    errors = run_all(by_loop[0], lambda g: g.cursor().execute("SELECT pg_sleep(0.3)"))
+    eq(errors, [], "loop 0's statements")
+    eq(gateway_backends(c, role), POOL, "backends after loop 0's statements")
+    # loop 1's client finds no slot free: loop 0 holds more than its share (1 of 2) and
+    # must give one up at once
+    a, b = by_loop[1]
+    t0 = time.monotonic()
+    c.execute(a, "BEGIN")
+    eq(c.scalar(a, "SELECT 41 + 1"), 42, "a transaction on loop 1")
+    took = time.monotonic() - t0
+    assert took < WAIT_MS / 2000.0, "loop 1's statement waited %.2f s for a connection" % took
+    # a holds its connection; b needs the second one, which loop 0 keeps idle within its
+    # share: an idle connection is given up when another loop waits
+    t0 = time.monotonic()
+    eq(c.scalar(b, "SELECT 43"), 43, "a second session on loop 1")
+    took = time.monotonic() - t0
+    assert took < WAIT_MS / 2000.0, "loop 1's second session waited %.2f s" % took
+    assert gateway_backends(c, role) <= POOL, "more backends than pool_size"
+    c.execute(a, "COMMIT")
+    for lst in by_loop.values():
+        for x in lst:
+            x.close()
+
+
+@test
+def busy_loops_split_the_slots(c):
+    make_roles(c)
+    role = ROLES[2]
+    by_loop = sessions_per_loop(c, role, 3)
+    done = {k: 0 for k in range(LOOPS)}
+    lock = threading.Lock()
+    run_s = 2.5 * WAIT_MS / 1000.0  # longer than a queue timeout
+    until = time.monotonic() + run_s
+    sampler = Sampler(c, role)
+    sampler.start()
+
+    def body(g):
+        cur = g.cursor()
+        while time.monotonic() < until:
+            cur.execute("SELECT pg_sleep(0.05)")
+            with lock:
+                done[loop_of(g)] += 1
+
+    # loop 0's clients first, so its pool holds both slots when loop 1's clients come
+    errors = []
+    first = threading.Thread(target=lambda: errors.extend(run_all(by_loop[0], body)))
+    first.start()
+    harness.wait_until(lambda: gateway_backends(c, role) == POOL, what="loop 0 holds both")
+    time.sleep(0.3)
+    errors.extend(run_all(by_loop[1], body))
+    first.join(30)
+    peak = sampler.finish()
+    for lst in by_loop.values():
+        for g in lst:
+            g.close()
+    eq(errors, [], "6 sessions on 2 loops, each running statements for %.1f s" % run_s)
+    assert min(done.values()) > 0, "statements per loop: %r" % done
+    assert peak <= POOL, "the gateway had %d backends on node 1" % peak
+
+
+if __name__ == "__main__":
+    harness.main(nodes=1, gateway_set=["loops=%d" % LOOPS, "pool_size=%d" % POOL,
+                                       "pool_idle=%d" % POOL,
+                                       "pool_wait_timeout_ms=%d" % WAIT_MS])
