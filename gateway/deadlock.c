@@ -4,7 +4,7 @@
  * Flow: each loop's timer -> any of its sessions busy longer than the check
  * interval? -> that loop starts a round (one round at a time per gateway) and
  * coordinates it: worker: lockwait_collect (one query per node) -> every loop
- * (loop_post) marks, for each waiting and blocking backend, which of its
+ * (server_each_loop) marks, for each waiting and blocking backend, which of its
  * sessions owns it -> the coordinator builds the wait-for graph between
  * sessions (an edge S->T when a backend of S waits for a backend of T on some
  * node), finds a cycle by depth-first search and asks the loop serving the
@@ -39,15 +39,14 @@ typedef struct DeadlockRound {
 	int nedges;
 	Owner *waiter; /* [nedges] */
 	Owner *blocker;
-	int pending; /* atomic: loops that have not marked their sessions yet */
 	SgError err;
 	bool ok;
 } DeadlockRound;
 
+/* RoundPost: deadlock_cancel's target */
 typedef struct RoundPost {
-	DeadlockRound *round;
 	Server *srv;
-	uint32_t victim; /* deadlock_cancel: the session's pid */
+	uint32_t victim; /* the session's pid */
 } RoundPost;
 
 static void
@@ -166,12 +165,9 @@ deadlock_decide(void *arg)
 
 /* deadlock_mark: on each loop, which of its sessions own the round's backends */
 static void
-deadlock_mark(void *arg)
+deadlock_mark(Server *srv, void *arg)
 {
-	RoundPost *p = arg;
-	DeadlockRound *r = p->round;
-	Server *srv = p->srv;
-	free(p);
+	DeadlockRound *r = arg;
 	for (Session *s = session_first(srv); s != NULL; s = session_next(s))
 		for (int i = 0; i < r->nedges; i++) {
 			Owner me = {srv->index, session_pid(s), session_busy_since(s)};
@@ -180,15 +176,12 @@ deadlock_mark(void *arg)
 			if (session_owns_backend(s, r->edges[i].node_id, r->edges[i].blocker))
 				r->blocker[i] = me;
 		}
-	if (__atomic_sub_fetch(&r->pending, 1, __ATOMIC_ACQ_REL) == 0)
-		loop_post(r->coord->loop, deadlock_decide, r);
 }
 
 static void
 deadlock_collected(void *arg)
 {
 	DeadlockRound *r = arg;
-	Gateway *gw = r->coord->gw;
 	if (!r->ok || r->nedges == 0 || r->coord->stopping) {
 		round_end(r);
 		return;
@@ -197,15 +190,7 @@ deadlock_collected(void *arg)
 	r->blocker = ARENA_NEW_ARRAY(r->arena, Owner, r->nedges);
 	for (int i = 0; i < r->nedges; i++)
 		r->waiter[i].server = r->blocker[i].server = -1;
-	r->pending = gw->nservers;
-	for (int k = 0; k < gw->nservers; k++) {
-		RoundPost *p = calloc(1, sizeof(RoundPost));
-		if (p == NULL)
-			abort();
-		p->round = r;
-		p->srv = gw->servers[k];
-		loop_post(p->srv->loop, deadlock_mark, p);
-	}
+	server_each_loop(r->coord, deadlock_mark, deadlock_decide, r);
 }
 
 static void

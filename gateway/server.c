@@ -310,3 +310,54 @@ server_start_recovery(Server *srv, int first_min_age_sec)
 	srv->recovery_timer = loop_timer_create(srv->loop, server_on_recovery_timer, srv);
 	server_recovery_now(srv, first_min_age_sec);
 }
+
+/* EachLoop: one server_each_loop call; EachPost: its visit of one loop */
+typedef struct EachLoop {
+	Server *origin;
+	void (*each)(Server *srv, void *arg);
+	void (*done)(void *arg);
+	void *arg;
+	int pending; /* atomic: loops still to visit */
+} EachLoop;
+
+typedef struct EachPost {
+	EachLoop *e;
+	Server *srv;
+} EachPost;
+
+static void
+each_loop_done(void *arg)
+{
+	EachLoop *e = arg;
+	e->done(e->arg);
+	free(e);
+}
+
+static void
+each_loop_visit(void *arg)
+{
+	EachPost *p = arg;
+	EachLoop *e = p->e;
+	e->each(p->srv, e->arg);
+	free(p);
+	if (__atomic_sub_fetch(&e->pending, 1, __ATOMIC_ACQ_REL) == 0)
+		loop_post(e->origin->loop, each_loop_done, e);
+}
+
+void
+server_each_loop(Server *origin, void (*each)(Server *srv, void *arg), void (*done)(void *arg),
+                 void *arg)
+{
+	Gateway *gw = origin->gw;
+	EachLoop *e = calloc(1, sizeof(EachLoop));
+	if (e == NULL)
+		abort();
+	*e = (EachLoop){origin, each, done, arg, gw->nservers};
+	for (int i = 0; i < gw->nservers; i++) {
+		EachPost *p = calloc(1, sizeof(EachPost));
+		if (p == NULL)
+			abort();
+		*p = (EachPost){e, gw->servers[i]};
+		loop_post(p->srv->loop, each_loop_visit, p);
+	}
+}

@@ -117,4 +117,12 @@ void server_start_catalog_poll(Server *srv);
  */
 void server_start_recovery(Server *srv, int first_min_age_sec);
 
+/*
+ * server_each_loop: each(srv, arg) on every loop, on that loop's thread (it
+ * reads only that loop's state), then done(arg) on origin's loop once all
+ * have run. The operator views and the deadlock detector ask the loops so.
+ */
+void server_each_loop(Server *origin, void (*each)(Server *srv, void *arg), void (*done)(void *arg),
+                      void *arg);
+
 #endif /* SG_GATEWAY_SERVER_H */

@@ -40,6 +40,7 @@
 #include "common/log.h"
 #include "common/proto.h"
 #include "gateway/copyrun.h"
+#include "gateway/gather.h"
 #include "gateway/portal.h"
 #include "gateway/scram.h"
 #include "planner/exec.h"
@@ -1535,127 +1536,111 @@ session_start_func(Session *s)
 	loop_run_in_worker(s->srv->loop, func_work, func_done, job);
 }
 
-/* TxnRow: one row of shardgate_transactions() */
-typedef struct TxnRow {
-	char pid[16], state[40], nodes[256], writers[16], ms[32];
-} TxnRow;
-
 /*
- * ListGather: shardgate_transactions() asks every loop for its sessions'
- * rows (each loop reads only its own sessions) and answers when all replied
+ * Operator views over every loop (gateway/gather.c): shardgate_transactions()
+ * and shardgate_pools(). Each loop adds the rows of its own state.
  */
-typedef struct ListGather {
-	Session *s;
-	int pending; /* atomic */
-	pthread_mutex_t mu;
-	TxnRow *rows;
-	int nrows, cap;
-} ListGather;
 
-typedef struct ListPost {
-	ListGather *g;
-	Server *srv;
-} ListPost;
-
+/* txn_collect: on each loop, its sessions holding node connections or inside a block */
 static void
-list_done(void *arg)
+txn_collect(Server *srv, Gather *g)
 {
-	ListGather *g = arg;
-	Session *s = g->s;
-	s->in_worker = false;
-	if (!s->dead) {
-		const char *names[] = {"session_pid", "state", "nodes", "writers", "running_ms"};
-		const uint32_t types[] = {23, 25, 25, 23, 20};
-		if (!s->ext)
-			proto_write_row_description(&s->out, 5, names, types);
-		for (int i = 0; i < g->nrows; i++) {
-			const TxnRow *r = &g->rows[i];
-			const char *vals[] = {r->pid, r->state, r->nodes, r->writers, r->ms};
-			const int lens[] = {-1, -1, -1, -1, -1};
-			proto_write_data_row(&s->out, 5, vals, lens);
-		}
-		char tag[32];
-		snprintf(tag, sizeof(tag), "SELECT %d", g->nrows);
-		session_complete(s, tag);
-	}
-	pthread_mutex_destroy(&g->mu);
-	free(g->rows);
-	free(g);
-	if (s->dead) {
-		session_destroy(s);
-		return;
-	}
-	session_stmt_ok(s);
-}
-
-/* list_collect: on each loop, its sessions holding node connections or inside a block */
-static void
-list_collect(void *arg)
-{
-	ListPost *lp = arg;
-	ListGather *g = lp->g;
-	Server *srv = lp->srv;
-	free(lp);
 	uint64_t now = loop_now_us(srv->loop);
 	for (Session *t = srv->sessions; t != NULL; t = t->next) {
 		if (t->dead || t->user == NULL || t->state == SESS_STARTUP || t->state == SESS_AUTH_SASL ||
 		    t->state == SESS_AUTH_SASL_CONT ||
 		    (t->txn.nparts == 0 && t->txn.block == TXN_BLOCK_NONE))
 			continue;
-		TxnRow r;
-		memset(&r, 0, sizeof(r));
-		snprintf(r.pid, sizeof(r.pid), "%u", t->pid);
-		snprintf(r.writers, sizeof(r.writers), "%d", txn_writers(&t->txn));
-		snprintf(r.ms, sizeof(r.ms), "%llu",
+		char pid[16], writers[16], ms[32], nodes[256] = "";
+		snprintf(pid, sizeof(pid), "%u", t->pid);
+		snprintf(writers, sizeof(writers), "%d", txn_writers(&t->txn));
+		snprintf(ms, sizeof(ms), "%llu",
 		         t->busy_since ? (unsigned long long)((now - t->busy_since) / 1000) : 0ull);
 		size_t n = 0;
-		for (int i = 0; i < t->txn.nparts && n + 12 < sizeof(r.nodes); i++)
-			n += (size_t)snprintf(r.nodes + n, sizeof(r.nodes) - n, "%s%d", i ? "," : "",
+		for (int i = 0; i < t->txn.nparts && n + 12 < sizeof(nodes); i++)
+			n += (size_t)snprintf(nodes + n, sizeof(nodes) - n, "%s%d", i ? "," : "",
 			                      t->txn.parts[i]->node_id);
-		snprintf(r.state, sizeof(r.state), "%s",
-		         t->txn.block == TXN_BLOCK_FAILED ? "idle in transaction (aborted)"
-		         : t->state == SESS_IDLE          ? "idle in transaction"
-		                                          : "active");
-		pthread_mutex_lock(&g->mu);
-		if (g->nrows == g->cap) {
-			int cap = g->cap ? g->cap * 2 : 16;
-			TxnRow *bigger = realloc(g->rows, sizeof(TxnRow) * (size_t)cap);
-			if (bigger == NULL)
-				abort();
-			g->rows = bigger;
-			g->cap = cap;
-		}
-		g->rows[g->nrows++] = r;
-		pthread_mutex_unlock(&g->mu);
+		const char *state = t->txn.block == TXN_BLOCK_FAILED ? "idle in transaction (aborted)"
+		                    : t->state == SESS_IDLE          ? "idle in transaction"
+		                                                     : "active";
+		const char *vals[] = {pid, state, nodes, writers, ms};
+		gather_add(g, vals);
 	}
-	if (__atomic_sub_fetch(&g->pending, 1, __ATOMIC_ACQ_REL) == 0)
-		loop_post(g->s->srv->loop, list_done, g);
+}
+
+static const char *const txn_cols[] = {"session_pid", "state", "nodes", "writers", "running_ms"};
+static const uint32_t txn_types[] = {23, 25, 25, 23, 20};
+static const GatherView txn_view = {5, txn_cols, txn_types, txn_collect};
+
+typedef struct PoolRowCtx {
+	Gather *g;
+	int loop;
+} PoolRowCtx;
+
+static void
+pool_row(const PoolInfo *pi, void *arg)
+{
+	PoolRowCtx *ctx = arg;
+	char v[7][16];
+	snprintf(v[0], sizeof(v[0]), "%d", (int)pi->node_id);
+	snprintf(v[1], sizeof(v[1]), "%d", ctx->loop);
+	snprintf(v[2], sizeof(v[2]), "%d", pi->open);
+	snprintf(v[3], sizeof(v[3]), "%d", pi->idle);
+	snprintf(v[4], sizeof(v[4]), "%d", pi->waiting);
+	snprintf(v[5], sizeof(v[5]), "%d", pi->open_all);
+	snprintf(v[6], sizeof(v[6]), "%d", pi->limit);
+	const char *vals[] = {v[0], pi->user, pi->database, v[1], v[2], v[3], v[4], v[5], v[6]};
+	gather_add(ctx->g, vals);
+}
+
+/* pools_collect: on each loop, its backend pools */
+static void
+pools_collect(Server *srv, Gather *g)
+{
+	PoolRowCtx ctx = {g, srv->index};
+	poolset_each(srv->pools, pool_row, &ctx);
+}
+
+static const char *const pools_cols[] = {"node_id", "user_name",      "database",
+                                         "loop",    "open",           "idle",
+                                         "waiting", "open_all_loops", "pool_size"};
+static const uint32_t pools_types[] = {23, 25, 25, 23, 23, 23, 23, 23, 23};
+static const GatherView pools_view = {9, pools_cols, pools_types, pools_collect};
+
+/* view_done: the gathered rows to the client, on the session's loop */
+static void
+view_done(Gather *g, void *arg)
+{
+	Session *s = arg;
+	s->in_worker = false;
+	if (s->dead) {
+		session_destroy(s);
+		return;
+	}
+	const GatherView *v = gather_view(g);
+	if (!s->ext)
+		proto_write_row_description(&s->out, v->ncols, v->names, v->types);
+	int lens[16];
+	for (int c = 0; c < v->ncols; c++)
+		lens[c] = -1;
+	for (int i = 0; i < gather_nrows(g); i++)
+		proto_write_data_row(&s->out, v->ncols, gather_row(g, i), lens);
+	char tag[32];
+	snprintf(tag, sizeof(tag), "SELECT %d", gather_nrows(g));
+	session_complete(s, tag);
+	session_stmt_ok(s);
 }
 
 /*
- * session_list_transactions: SELECT shardgate_transactions(): the
- * transactions of this gateway's sessions (every loop's) that hold node
- * connections, one row per session
+ * session_gather_view: SELECT shardgate_transactions() (the transactions of
+ * this gateway's sessions, every loop's, that hold node connections: one row
+ * per session) or shardgate_pools() (every loop's backend pools)
  */
 static void
-session_list_transactions(Session *s)
+session_gather_view(Session *s, const GatherView *view)
 {
-	Gateway *gw = s->srv->gw;
-	ListGather *g = calloc(1, sizeof(ListGather));
-	if (g == NULL)
-		abort();
-	g->s = s;
-	g->pending = gw->nservers;
-	pthread_mutex_init(&g->mu, NULL);
 	s->in_worker = true;
-	for (int i = 0; i < gw->nservers; i++) {
-		ListPost *lp = calloc(1, sizeof(ListPost));
-		if (lp == NULL)
-			abort();
-		lp->g = g;
-		lp->srv = gw->servers[i];
-		loop_post(lp->srv->loop, list_collect, lp);
-	}
+	gather_start(s->srv, view, view_done, s);
 }
 
 static const char *const plan_cache_cols[] = {"entries", "hits", "misses", "uncacheable", "learnt"};
@@ -1786,8 +1771,8 @@ session_gateway_func(Session *s)
 		session_sql_prepared(s);
 		return;
 	}
-	if (s->plan->func == GWF_LIST_ACTIVE) {
-		session_list_transactions(s);
+	if (s->plan->func == GWF_LIST_ACTIVE || s->plan->func == GWF_LIST_POOLS) {
+		session_gather_view(s, s->plan->func == GWF_LIST_ACTIVE ? &txn_view : &pools_view);
 		return;
 	}
 	if (s->plan->func == GWF_PLAN_CACHE) {
@@ -2992,10 +2977,9 @@ session_ext_describe(Session *s, const char *body, size_t len)
 				buf_append_u32(o, ps->types[i] != 0 ? ps->types[i] : 25);
 			buf_put_u32_at(o, off + 1, (uint32_t)(o->len - off - 1));
 		}
-		if (fp->func == GWF_LIST_ACTIVE) {
-			const char *names[] = {"session_pid", "state", "nodes", "writers", "running_ms"};
-			const uint32_t types[] = {23, 25, 25, 23, 20};
-			proto_write_row_description(&s->out, 5, names, types);
+		if (fp->func == GWF_LIST_ACTIVE || fp->func == GWF_LIST_POOLS) {
+			const GatherView *v = fp->func == GWF_LIST_ACTIVE ? &txn_view : &pools_view;
+			proto_write_row_description(&s->out, v->ncols, v->names, v->types);
 		} else if (fp->func == GWF_PLAN_CACHE) {
 			proto_write_row_description(&s->out, 5, plan_cache_cols, plan_cache_types);
 		} else if (fp->func == GWF_SQL_PREPARE || fp->func == GWF_SQL_EXECUTE ||

@@ -483,12 +483,13 @@ is_aggregate_name(const char *name)
 static bool
 is_gateway_func(const char *name)
 {
-	return name != NULL && (strcmp(name, "create_distributed_table") == 0 ||
-	                        strcmp(name, "create_reference_table") == 0 ||
-	                        strcmp(name, "recover_prepared_transactions") == 0 ||
-	                        strcmp(name, "shardgate_prepared_transactions") == 0 ||
-	                        strcmp(name, "shardgate_transactions") == 0 ||
-	                        strcmp(name, "shardgate_plan_cache") == 0);
+	return name != NULL &&
+	       (strcmp(name, "create_distributed_table") == 0 ||
+	        strcmp(name, "create_reference_table") == 0 ||
+	        strcmp(name, "recover_prepared_transactions") == 0 ||
+	        strcmp(name, "shardgate_prepared_transactions") == 0 ||
+	        strcmp(name, "shardgate_transactions") == 0 || strcmp(name, "shardgate_pools") == 0 ||
+	        strcmp(name, "shardgate_plan_cache") == 0);
 }
 
 /*
@@ -525,8 +526,10 @@ static void
 note_func_call(Walk *w, const PgQuery__FuncCall *fc)
 {
 	const char *name = last_name(fc->n_funcname, fc->funcname);
-	if (is_gateway_func(name))
+	if (is_gateway_func(name) && !w->info->func.mentioned) {
 		w->info->func.mentioned = true;
+		w->info->func.mentioned_name = name;
+	}
 	if (w->scope < 0)
 		return;
 	ParseScope *s = &w->info->scopes[w->scope];

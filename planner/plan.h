@@ -125,6 +125,7 @@ typedef enum GatewayFunc {
 	GWF_RECOVER_PREPARED,         /* recover_prepared_transactions(): run 2PC recovery now */
 	GWF_LIST_PREPARED,            /* shardgate_prepared_transactions(): in-doubt sg_* on nodes */
 	GWF_LIST_ACTIVE,              /* shardgate_transactions(): this gateway's transactions */
+	GWF_LIST_POOLS,               /* shardgate_pools(): this gateway's backend pools */
 	GWF_PLAN_CACHE,               /* shardgate_plan_cache(): the plan cache's counters */
 	GWF_SQL_PREPARE,              /* PREPARE name [(types)] AS query: kept by the session */
 	GWF_SQL_EXECUTE,              /* EXECUTE name [(args)]: run like a Bind + Execute */

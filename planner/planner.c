@@ -111,7 +111,8 @@ plan_gateway_func(const ParseFunc *f, DistPlan *plan, SgError *err)
 	bool is_recover = strcmp(f->name, "recover_prepared_transactions") == 0;
 	bool is_active = strcmp(f->name, "shardgate_transactions") == 0;
 	bool is_cache = strcmp(f->name, "shardgate_plan_cache") == 0;
-	if (is_recover || is_active || is_cache ||
+	bool is_pools = strcmp(f->name, "shardgate_pools") == 0;
+	if (is_recover || is_active || is_cache || is_pools ||
 	    strcmp(f->name, "shardgate_prepared_transactions") == 0) {
 		/* operator functions without arguments, answered by the gateway */
 		if (f->nargs != 0)
@@ -121,6 +122,7 @@ plan_gateway_func(const ParseFunc *f, DistPlan *plan, SgError *err)
 		plan->func = is_recover  ? GWF_RECOVER_PREPARED
 		             : is_active ? GWF_LIST_ACTIVE
 		             : is_cache  ? GWF_PLAN_CACHE
+		             : is_pools  ? GWF_LIST_POOLS
 		                         : GWF_LIST_PREPARED;
 		plan->func_result_column = f->result;
 		return true;
@@ -665,8 +667,8 @@ plan_stmt_fill(const CatalogSnapshot *snap, const ParsedStmt *stmt, const char *
 	if (pi->func.mentioned) {
 		if (!pi->func.is_simple)
 			return sg_error_set(err, SQLSTATE_FEATURE_NOT_SUPPORTED,
-			                    "create_distributed_table and create_reference_table must be "
-			                    "called alone, as SELECT fn(constant arguments)");
+			                    "%s must be called alone, as SELECT %s(constant arguments)",
+			                    pi->func.mentioned_name, pi->func.mentioned_name);
 		if (!plan_gateway_func(&pi->func, plan, err))
 			return false;
 		*out = plan;

@@ -470,3 +470,17 @@ poolset_total_connections(const PoolSet *ps)
 		n += p->total;
 	return n;
 }
+
+void
+poolset_each(const PoolSet *ps, void (*fn)(const PoolInfo *info, void *arg), void *arg)
+{
+	for (const NodePool *p = ps->pools; p != NULL; p = p->next) {
+		PoolInfo pi = {p->node_id, p->user, p->database, p->total,
+		               p->nidle,   0,       p->total,    ps->limits.max_per_pool};
+		for (const PoolWaiter *w = p->head; w != NULL; w = w->next)
+			pi.waiting++;
+		if (p->quota != NULL)
+			pi.open_all = quota_count(p->quota);
+		fn(&pi, arg);
+	}
+}

@@ -61,4 +61,18 @@ int pool_total(const NodePool *pool);
 int pool_idle(const NodePool *pool);
 int poolset_total_connections(const PoolSet *ps);
 
+/* PoolInfo: one pool as the operator view shows it */
+typedef struct PoolInfo {
+	int32_t node_id;
+	const char *user;
+	const char *database;
+	int open;     /* this loop's connections, open or opening */
+	int idle;     /* ... of them idle */
+	int waiting;  /* requests queued for one */
+	int open_all; /* the connections of every loop's pool of this key (open when not shared) */
+	int limit;    /* max_per_pool */
+} PoolInfo;
+/* poolset_each: fn(info, arg) for every pool of the set (on its loop) */
+void poolset_each(const PoolSet *ps, void (*fn)(const PoolInfo *info, void *arg), void *arg);
+
 #endif /* SG_STORAGE_POOL_H */

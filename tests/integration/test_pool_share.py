@@ -10,7 +10,9 @@ a 3 s queue timeout, in front of one node.
   (without that, the client would time out with 53300);
 - two loops whose clients all keep running statements split the slots, and
   every client gets served (without that, one loop keeps both and the other's
-  clients time out)."""
+  clients time out).
+
+shardgate_pools() shows each loop's pools and the count over all loops."""
 
 import os
 import sys
@@ -135,6 +137,20 @@ def limit_holds_across_loops(c):
     eq(errors, [], "statements of 8 sessions on 2 loops")
     # one limit: 2, not 2 per loop; and the pool was used to its limit
     eq(peak, POOL, "the gateway's backends on node 1 at the busiest moment")
+    # the operator view: this role's pool on each loop, their connections summing to the
+    # shared count, which the node sees
+    g = c.gw()
+    rows = [r for r in c.rows(g, "SELECT shardgate_pools()") if r[1] == role]
+    e = harness.expect_sqlstate(lambda: c.rows(g, "SELECT * FROM shardgate_pools()"), "0A000",
+                                "the view inside another statement")
+    assert "shardgate_pools must be called alone" in str(e), str(e)
+    eq(c.scalar(g, "SELECT 1"), 1, "the session after the error")
+    g.close()
+    eq(sorted(r[3] for r in rows), list(range(LOOPS)), "loops with a pool for %s" % role)
+    for r in rows:
+        eq((r[0], r[2], r[6], r[8]), (1, "postgres", 0, POOL), "node, database, waiting, limit")
+        eq(r[7], sum(x[4] for x in rows), "open_all_loops against the loops' open")
+    eq(rows[0][7], gateway_backends(c, role), "open_all_loops against node 1's backends")
 
 
 @test
