@@ -53,12 +53,6 @@ void
 gather_add(Gather *g, const char *const *vals)
 {
 	int nc = g->view->ncols;
-	char **row = calloc((size_t)nc, sizeof(char *));
-	if (row == NULL)
-		abort();
-	for (int c = 0; c < nc; c++)
-		if (vals[c] != NULL && (row[c] = strdup(vals[c])) == NULL)
-			abort();
 	pthread_mutex_lock(&g->mu);
 	if (g->nrows == g->cap) {
 		int cap = g->cap ? g->cap * 2 : 16;
@@ -68,10 +62,14 @@ gather_add(Gather *g, const char *const *vals)
 		g->cells = bigger;
 		g->cap = cap;
 	}
-	memcpy(g->cells + (size_t)g->nrows * (size_t)nc, row, sizeof(char *) * (size_t)nc);
+	char **row = g->cells + (size_t)g->nrows * (size_t)nc;
+	for (int c = 0; c < nc; c++) {
+		row[c] = vals[c] != NULL ? strdup(vals[c]) : NULL;
+		if (vals[c] != NULL && row[c] == NULL)
+			abort();
+	}
 	g->nrows++;
 	pthread_mutex_unlock(&g->mu);
-	free(row);
 }
 
 const GatherView *

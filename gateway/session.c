@@ -1620,11 +1620,8 @@ view_done(Gather *g, void *arg)
 	const GatherView *v = gather_view(g);
 	if (!s->ext)
 		proto_write_row_description(&s->out, v->ncols, v->names, v->types);
-	int lens[16];
-	for (int c = 0; c < v->ncols; c++)
-		lens[c] = -1;
 	for (int i = 0; i < gather_nrows(g); i++)
-		proto_write_data_row(&s->out, v->ncols, gather_row(g, i), lens);
+		proto_write_data_row(&s->out, v->ncols, gather_row(g, i), NULL); /* text values */
 	char tag[32];
 	snprintf(tag, sizeof(tag), "SELECT %d", gather_nrows(g));
 	session_complete(s, tag);

@@ -7,8 +7,9 @@
  * estimates of the one it replaces.
  *
  * Each active node is asked once per refresh, on a blocking connection kept
- * between refreshes (a LinkSet), for its shard tables (schemas sg_g<group>_<index>) and the
- * logical tables (reference tables keep their rows there). A distributed
+ * between refreshes (a LinkSet), for its shard tables (schemas
+ * sg_g<group>_<index>) and the logical tables (reference tables keep their
+ * rows there). A distributed
  * table's estimate is the sum over the nodes of its shard tables in its
  * group's schemas; a reference table's is the first answering node's copy.
  * A shard's estimate is reltuples, what the last ANALYZE (or VACUUM) saw,
