@@ -435,6 +435,34 @@ node_cancel(NodeConn *c)
 	loop_run_in_worker(c->loop, node_cancel_work, node_cancel_done, job);
 }
 
+bool
+node_can_detach(const NodeConn *c)
+{
+	return c->state == NODE_IDLE && buf_avail(&c->out) == 0 && !c->in_dispatch &&
+	       !c->destroy_pending && c->drained == NULL;
+}
+
+void
+node_detach(NodeConn *c)
+{
+	SG_ASSERT(node_can_detach(c));
+	loop_timer_destroy(c->kick); /* used only while connecting */
+	c->kick = NULL;
+	watch_destroy(c->watch);
+	c->watch = NULL;
+	c->loop = NULL;
+	c->handler = (NodeHandler){0};
+}
+
+void
+node_attach(NodeConn *c, Loop *loop)
+{
+	SG_ASSERT(c->loop == NULL);
+	c->loop = loop;
+	c->watch = watch_create(loop, c->fd, node_on_socket, c);
+	node_update_watch(c);
+}
+
 void *
 node_owner(const NodeConn *c)
 {

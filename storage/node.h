@@ -130,6 +130,18 @@ void node_prepared_clear(NodeConn *c);
 /* node_prepared_forget: its Parse failed, the node does not have it */
 void node_prepared_forget(NodeConn *c, uint64_t key);
 
+/*
+ * Moving an idle connection to another loop (the pools of two loops share a
+ * limit): node_can_detach: it is idle, has nothing queued to write and no
+ * callback of it is running; node_detach: take it off its loop (no watch,
+ * nothing runs for it) so that another thread may node_attach it to its own
+ * loop. Its session settings and prepared statements go along. node_destroy
+ * works on a detached connection too.
+ */
+bool node_can_detach(const NodeConn *c);
+void node_detach(NodeConn *c);
+void node_attach(NodeConn *c, Loop *loop);
+
 /* owner's slot: the pool keeps its bookkeeping here */
 void *node_owner(const NodeConn *c);
 void node_set_owner(NodeConn *c, void *owner);

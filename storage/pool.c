@@ -12,11 +12,14 @@
  * connecting or is released goes to the first waiter. Waiters time out with
  * 53300. Connections know their pool through node_owner().
  *
- * With a PoolShare the limit counts the connections of every loop's pool of
+ * With a PoolShare the limits count the connections of every loop's pool of
  * the same key (poolshare.h): a pool takes a slot before it opens, gives it
- * back when a connection closes, and while another loop's pool waits for a
- * slot it keeps no more than its share of the limit, and closes connections
- * that stay idle for POOL_SHED_IDLE_MS (or broke while idle).
+ * back when a connection closes, keeps one idle only within pool_idle over
+ * all loops, and while another loop's pool waits for a slot it keeps no more
+ * than its share of the limit, and gives up connections that stay idle for
+ * POOL_SHED_IDLE_MS. A connection given up moves to the waiting loop as it is
+ * (node_detach / node_attach: the same backend, its settings and prepared
+ * statements), unless that loop stopped waiting meanwhile: then it closes.
  */
 #include "storage/pool.h"
 
@@ -92,12 +95,28 @@ poolset_create(Loop *loop, const PoolLimits *limits, PoolShare *share)
 	return ps;
 }
 
-/* pool_idle_changed: after every change of nidle, for the other loops' view */
+/* pool_unpark: n idle connections were taken or closed */
 static void
-pool_idle_changed(NodePool *p)
+pool_unpark(NodePool *p, int n)
 {
-	if (p->quota != NULL)
-		quota_set_idle(p->quota, p->nidle);
+	if (p->quota != NULL && n > 0)
+		quota_unpark(p->quota, n);
+}
+
+/* pool_may_park: one more idle connection stays within pool_idle (over all loops if shared) */
+static bool
+pool_may_park(NodePool *p)
+{
+	int max = p->set->limits.max_idle_per_pool;
+	return p->nidle < max && (p->quota == NULL || quota_park(p->quota, max));
+}
+
+/* pool_park: keep conn idle (pool_may_park said yes) */
+static void
+pool_park(NodePool *p, NodeConn *conn)
+{
+	p->idle_at[p->nidle] = loop_now_us(p->set->loop);
+	p->idle[p->nidle++] = conn;
 }
 
 /* pool_close: close one of the pool's connections and give its slot back */
@@ -138,6 +157,7 @@ poolset_destroy(PoolSet *ps)
 		ps->pools = p->next;
 		while (p->head != NULL)
 			waiter_unlink(p->head);
+		pool_unpark(p, p->nidle);
 		while (p->nidle > 0)
 			pool_close(p, p->idle[--p->nidle]);
 		quota_leave(p->quota);
@@ -172,7 +192,10 @@ conninfo_append(char *dst, size_t cap, const char *key, const char *val)
 
 static void pool_retry(void *arg);
 static void pool_shed(void *arg);
+static void pool_adopt(void *owner, void *item);
+static void pool_drop(void *item);
 static void pool_on_shed_timer(void *arg);
+static void pool_hand_over(NodePool *p, NodeConn *conn);
 
 NodePool *
 poolset_get(PoolSet *ps, int32_t node_id, const char *host, int32_t port, const char *user,
@@ -209,7 +232,7 @@ poolset_get(PoolSet *ps, int32_t node_id, const char *host, int32_t port, const 
 	p->next = ps->pools;
 	ps->pools = p;
 	if (ps->share != NULL) {
-		static const QuotaHooks hooks = {pool_retry, pool_shed};
+		static const QuotaHooks hooks = {pool_retry, pool_shed, pool_adopt, pool_drop};
 		char key[2048];
 		snprintf(key, sizeof(key), "%d\n%s\n%d\n%s\n%s", node_id, host, port, user, database);
 		p->quota = quota_join(ps->share, key, ps->limits.max_per_pool, ps->loop, p, &hooks);
@@ -263,10 +286,46 @@ pool_arm_shed(NodePool *p, uint64_t ms)
 }
 
 /*
+ * pool_give_up: another loop's pool waits for a slot: hand conn (idle, not in
+ * a callback) to it, its slot along, so no backend starts on the node; close
+ * it if that pool stopped waiting meanwhile
+ */
+static void
+pool_give_up(NodePool *p, NodeConn *conn)
+{
+	node_detach(conn);
+	node_set_owner(conn, NULL);
+	if (quota_hand_off(p->quota, conn)) {
+		p->total--;
+		return;
+	}
+	pool_close(p, conn);
+}
+
+/* pool_adopt: another loop handed a connection over (a QuotaHooks hook) */
+static void
+pool_adopt(void *owner, void *item)
+{
+	NodePool *p = owner;
+	NodeConn *conn = item;
+	node_attach(conn, p->set->loop);
+	node_set_owner(conn, p);
+	p->total++;
+	pool_hand_over(p, conn);
+}
+
+/* pool_drop: a handed-over connection arrived after its pool was gone */
+static void
+pool_drop(void *item)
+{
+	node_destroy(item);
+}
+
+/*
  * pool_shed: another loop's pool waits for a slot (a hook, and the shed
- * timer): close the idle connections that broke, that stay beyond the share,
- * or that have been idle for POOL_SHED_IDLE_MS; check again when the next
- * one reaches that age
+ * timer): close the idle connections that broke, and give up those that stay
+ * beyond the share or have been idle for POOL_SHED_IDLE_MS; check again when
+ * the next one reaches that age
  */
 static void
 pool_shed(void *arg)
@@ -277,12 +336,18 @@ pool_shed(void *arg)
 	uint64_t now = loop_now_us(p->set->loop);
 	uint64_t after = POOL_SHED_IDLE_MS * 1000u;
 	uint64_t next_us = 0;
-	int keep = 0;
-	for (int i = 0; i < p->nidle; i++) { /* oldest first */
+	int keep = 0, n = p->nidle;
+	for (int i = 0; i < n; i++) { /* oldest first */
 		NodeConn *conn = p->idle[i];
 		uint64_t age = now - p->idle_at[i];
-		if (node_state(conn) != NODE_IDLE || age >= after || pool_over_share(p)) {
-			pool_close(p, conn);
+		bool broke = node_state(conn) != NODE_IDLE;
+		if (broke || age >= after || pool_over_share(p)) {
+			/* no longer idle before it may arrive on another loop, which counts idle ones */
+			pool_unpark(p, 1);
+			if (!broke && node_can_detach(conn))
+				pool_give_up(p, conn);
+			else
+				pool_close(p, conn);
 			continue;
 		}
 		if (next_us == 0 || after - age < next_us)
@@ -291,7 +356,6 @@ pool_shed(void *arg)
 		p->idle[keep++] = conn;
 	}
 	p->nidle = keep;
-	pool_idle_changed(p);
 	if (keep > 0)
 		pool_arm_shed(p, next_us / 1000u + 1);
 }
@@ -309,7 +373,18 @@ static void
 pool_hand_over(NodePool *p, NodeConn *conn)
 {
 	if (pool_over_share(p)) {
-		pool_close(p, conn);
+		if (node_can_detach(conn)) {
+			pool_give_up(p, conn);
+			return;
+		}
+		/* released from inside its own reply: give it up from the shed timer, at once */
+		if (!pool_may_park(p)) {
+			pool_close(p, conn);
+			return;
+		}
+		pool_park(p, conn);
+		p->shed_armed = true;
+		loop_timer_start(p->shed_timer, 0);
 		return;
 	}
 	if (p->head != NULL) {
@@ -321,10 +396,8 @@ pool_hand_over(NodePool *p, NodeConn *conn)
 		pool_grow(p); /* the rest of the queue */
 		return;
 	}
-	if (p->nidle < p->set->limits.max_idle_per_pool) {
-		p->idle_at[p->nidle] = loop_now_us(p->set->loop);
-		p->idle[p->nidle++] = conn;
-		pool_idle_changed(p);
+	if (pool_may_park(p)) {
+		pool_park(p, conn);
 		if (p->quota != NULL && quota_share(p->quota) >= 0)
 			pool_arm_shed(p, POOL_SHED_IDLE_MS); /* another loop waits */
 		return;
@@ -388,7 +461,7 @@ pool_acquire(NodePool *p, PoolReadyFn ready, void *arg)
 {
 	while (p->nidle > 0) {
 		NodeConn *conn = p->idle[--p->nidle];
-		pool_idle_changed(p);
+		pool_unpark(p, 1);
 		if (node_state(conn) == NODE_IDLE) {
 			ready(conn, NULL, arg);
 			return NULL;

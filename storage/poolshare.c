@@ -39,6 +39,7 @@ struct Quota {
 	int limit;
 	atomic_int count;    /* connections open or opening */
 	atomic_int nwaiting; /* members waiting for a slot */
+	atomic_int nidle;    /* idle connections over all members */
 	QuotaMember *members;
 };
 
@@ -109,6 +110,7 @@ quota_join(PoolShare *s, const char *key, int limit, Loop *loop, void *owner,
 		q->limit = limit;
 		atomic_init(&q->count, 0);
 		atomic_init(&q->nwaiting, 0);
+		atomic_init(&q->nidle, 0);
 		q->next = s->quotas;
 		s->quotas = q;
 	}
@@ -251,10 +253,78 @@ quota_done_waiting(QuotaMember *m)
 	pthread_mutex_unlock(&s->mu);
 }
 
-void
-quota_set_idle(QuotaMember *m, int n)
+bool
+quota_park(QuotaMember *m, int max)
 {
-	atomic_store_explicit(&m->nidle, n, memory_order_relaxed);
+	Quota *q = m->quota;
+	int n = atomic_load(&q->nidle);
+	while (n < max)
+		if (atomic_compare_exchange_weak(&q->nidle, &n, n + 1)) {
+			atomic_fetch_add_explicit(&m->nidle, 1, memory_order_relaxed);
+			return true;
+		}
+	return false;
+}
+
+void
+quota_unpark(QuotaMember *m, int n)
+{
+	atomic_fetch_sub(&m->quota->nidle, n);
+	atomic_fetch_sub_explicit(&m->nidle, n, memory_order_relaxed);
+}
+
+int
+quota_idle(const QuotaMember *m)
+{
+	return atomic_load(&((Quota *)m->quota)->nidle);
+}
+
+typedef struct HandOff {
+	QuotaMember *to;
+	void *item;
+} HandOff;
+
+/* run_adopt: a handed-over connection arrives on the receiving member's loop */
+static void
+run_adopt(void *arg)
+{
+	HandOff *h = arg;
+	QuotaMember *o = h->to;
+	PoolShare *s = o->quota->share;
+	pthread_mutex_lock(&s->mu);
+	void *owner = o->owner;
+	pthread_mutex_unlock(&s->mu);
+	if (owner != NULL && !atomic_load(&s->stopped)) {
+		o->hooks.adopt(owner, h->item);
+	} else {
+		o->hooks.drop(h->item);
+		quota_give(o);
+	}
+	free(h);
+}
+
+bool
+quota_hand_off(QuotaMember *m, void *item)
+{
+	Quota *q = m->quota;
+	if (atomic_load(&q->nwaiting) - (m->waiting ? 1 : 0) <= 0)
+		return false;
+	PoolShare *s = q->share;
+	QuotaMember *to = NULL;
+	pthread_mutex_lock(&s->mu);
+	if (!atomic_load(&s->stopped))
+		for (QuotaMember *o = q->members; o != NULL && to == NULL; o = o->next)
+			if (o != m && o->waiting && o->owner != NULL)
+				to = o;
+	if (to != NULL) {
+		HandOff *h = malloc(sizeof(HandOff));
+		if (h == NULL)
+			abort();
+		*h = (HandOff){to, item};
+		loop_post(to->loop, run_adopt, h);
+	}
+	pthread_mutex_unlock(&s->mu);
+	return to != NULL;
 }
 
 int

@@ -6,26 +6,28 @@
 #include "common/loop.h"
 
 /*
- * PoolShare: one connection limit (pool_size) for the pools that all loops
- * keep to the same (node, user, database), so a node sees at most pool_size
- * backends of a gateway however many loops it runs.
+ * PoolShare: one connection limit (pool_size) and one idle limit (pool_idle)
+ * for the pools that all loops keep to the same (node, user, database), so a
+ * node sees at most pool_size backends of a gateway however many loops it
+ * runs.
  *
  * Each loop's pool joins the quota of its key as a QuotaMember. It takes a
  * slot before it opens a connection (quota_take: an atomic compare-and-swap,
  * no lock) and gives it back when the connection closes (quota_give). A
  * member whose take fails is marked waiting; a slot given back while members
  * wait runs their retry hook on their own loop (loop_post), and members that
- * hold idle connections are asked to shed them (the shed hook; pool.c
- * closes those beyond its share at once and the others after a short idle
- * time). While others
- * wait, a pool keeps no more than its share (quota_share): so two loops that
- * both have more clients than slots split the slots instead of one starving
- * until its queue times out.
+ * hold idle connections are asked to give them up (the shed hook; pool.c
+ * does so at once beyond its share and after a short idle time within it).
+ * A connection given up is handed over (quota_hand_off): it moves, with its
+ * slot, to a waiting member's loop (the adopt hook), so no backend starts on
+ * the node. While others wait, a pool keeps no more than its share
+ * (quota_share): so two loops that both have more clients than slots split
+ * the slots instead of one starving until its queue times out.
  *
  * On the query path a pool reads one atomic (the count of waiting members)
- * when a connection comes back and stores its idle count (relaxed); the
- * mutex is taken only when a member starts or stops waiting and when a slot
- * is given back while members wait.
+ * when a connection comes back, and counts a connection it parks idle with a
+ * compare-and-swap; the mutex is taken only when a member starts or stops
+ * waiting, when a slot is given back while members wait, and for a hand-off.
  */
 
 typedef struct PoolShare PoolShare;
@@ -34,7 +36,11 @@ typedef struct QuotaMember QuotaMember;
 /* hooks run on the member's loop with the member's owner (its pool) */
 typedef struct QuotaHooks {
 	void (*retry)(void *owner); /* a slot came free: open a connection if still waiting */
-	void (*shed)(void *owner);  /* another loop waits: close an idle connection if over share */
+	void (*shed)(void *owner);  /* another loop waits: give up an idle connection if over share */
+	/* a connection another member handed over (quota_hand_off), with its slot */
+	void (*adopt)(void *owner, void *item);
+	/* close a handed-over connection whose member left (its slot is given back after) */
+	void (*drop)(void *item);
 } QuotaHooks;
 
 PoolShare *poolshare_create(void);
@@ -60,8 +66,22 @@ bool quota_take(QuotaMember *m, int held);
 void quota_give(QuotaMember *m);
 /* quota_done_waiting: m's queue is empty */
 void quota_done_waiting(QuotaMember *m);
-/* quota_set_idle: m holds n idle connections (read by waiting members) */
-void quota_set_idle(QuotaMember *m, int n);
+/*
+ * quota_park: m wants to keep one more connection idle: true if the idle
+ * connections of every member stay within max (pool_idle), counted now;
+ * quota_unpark: n of m's idle connections were taken or closed
+ */
+bool quota_park(QuotaMember *m, int max);
+void quota_unpark(QuotaMember *m, int n);
+/* quota_idle: idle connections over all members */
+int quota_idle(const QuotaMember *m);
+/*
+ * quota_hand_off: m gives item (an idle connection, taken off m's loop) to a
+ * member that waits for a slot: the slot goes along (the count does not
+ * change) and the adopt hook runs on that member's loop. false if no other
+ * member waits (then m still owns item and its slot).
+ */
+bool quota_hand_off(QuotaMember *m, void *item);
 /*
  * quota_share: how many connections m may keep while other members wait
  * (limit split evenly among them and m); -1 while nobody else waits

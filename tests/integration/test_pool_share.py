@@ -7,14 +7,18 @@ a 3 s queue timeout, in front of one node.
   the node hold more than two of the gateway's backends;
 - connections another loop holds idle move to a loop whose client waits:
   at once beyond an even share of the slots, after 10 ms idle within it
-  (without that, the client would time out with 53300);
+  (without that, the client would time out with 53300); they move as they
+  are, the same backends (no backend starts on the node);
 - two loops whose clients all keep running statements split the slots, and
   every client gets served (without that, one loop keeps both and the other's
-  clients time out).
+  clients time out), passing backends between them rather than starting new
+  ones;
+- pool_idle, too, counts over all loops.
 
 shardgate_pools() shows each loop's pools and the count over all loops."""
 
 import os
+import signal
 import sys
 import threading
 import time
@@ -30,12 +34,17 @@ POOL = 2
 WAIT_MS = 3000
 # Each test logs in as a role of its own, so its pools (per node, user, database) start
 # empty and nothing else the harness runs through the gateway takes their slots.
-ROLES = ("sg_ps_limit", "sg_ps_idle", "sg_ps_busy")
+ROLES = ("sg_ps_limit", "sg_ps_idle", "sg_ps_busy", "sg_ps_idlecap")
 
 
 def count_sql(role):
     return ("SELECT count(*) FROM pg_stat_activity WHERE usename = '%s' "
             "AND pid <> pg_backend_pid()" % role)
+
+
+def pids_sql(role):
+    return ("SELECT pid FROM pg_stat_activity WHERE usename = '%s' "
+            "AND pid <> pg_backend_pid() ORDER BY pid" % role)
 
 
 def make_roles(c):
@@ -73,14 +82,25 @@ def gateway_backends(c, role):
         n.close()
 
 
+def backend_pids(c, role):
+    """the node's process ids of the gateway's connections for role on node 1"""
+    n = c.node(1)
+    try:
+        return [r[0] for r in c.rows(n, pids_sql(role))]
+    finally:
+        n.close()
+
+
 class Sampler(threading.Thread):
-    """the highest count of the gateway's backends on node 1 while it runs"""
+    """the highest count of the gateway's backends on node 1 while it runs, and every
+    backend pid seen"""
 
     def __init__(self, c, role):
         super().__init__()
         self.c = c
-        self.sql = count_sql(role)
+        self.sql = pids_sql(role)
         self.peak = 0
+        self.pids = set()
         self.stop = threading.Event()
 
     def run(self):
@@ -88,7 +108,9 @@ class Sampler(threading.Thread):
         cur = n.cursor()
         while not self.stop.is_set():
             cur.execute(self.sql)
-            self.peak = max(self.peak, cur.fetchone()[0])
+            pids = [r[0] for r in cur.fetchall()]
+            self.peak = max(self.peak, len(pids))
+            self.pids.update(pids)
             time.sleep(0.02)
         n.close()
 
@@ -161,7 +183,8 @@ def idle_connections_move_to_a_waiting_loop(c):
     # loop 0's two sessions at once: its pool opens both slots, then keeps them idle
     errors = run_all(by_loop[0], lambda g: g.cursor().execute("SELECT pg_sleep(0.3)"))
     eq(errors, [], "loop 0's statements")
-    eq(gateway_backends(c, role), POOL, "backends after loop 0's statements")
+    before = backend_pids(c, role)
+    eq(len(before), POOL, "backends after loop 0's statements")
     # loop 1's client finds no slot free: loop 0 holds more than its share (1 of 2) and
     # must give one up at once
     a, b = by_loop[1]
@@ -176,7 +199,8 @@ def idle_connections_move_to_a_waiting_loop(c):
     eq(c.scalar(b, "SELECT 43"), 43, "a second session on loop 1")
     took = time.monotonic() - t0
     assert took < WAIT_MS / 2000.0, "loop 1's second session waited %.2f s" % took
-    assert gateway_backends(c, role) <= POOL, "more backends than pool_size"
+    # loop 0 handed its connections over as they were: the same two backends, none started
+    eq(backend_pids(c, role), before, "node 1's backends for loop 1's sessions")
     c.execute(a, "COMMIT")
     for lst in by_loop.values():
         for x in lst:
@@ -217,6 +241,47 @@ def busy_loops_split_the_slots(c):
     eq(errors, [], "6 sessions on 2 loops, each running statements for %.1f s" % run_s)
     assert min(done.values()) > 0, "statements per loop: %r" % done
     assert peak <= POOL, "the gateway had %d backends on node 1" % peak
+    # the slots moved between the loops with their backends: no backend started after the
+    # first two
+    eq(len(sampler.pids), POOL, "backends node 1 started for the gateway")
+
+
+def restart_gateway_with(c, setting):
+    """stop the gateway (by its pid) and start it again with one setting changed"""
+    pid = c.gateway_pid()
+    os.kill(pid, signal.SIGTERM)
+    harness.wait_until(lambda: not c.gateway_alive(), timeout=20, what="the gateway stopped")
+    c.script("up", "--dir", c.dir, "--gateway-bin", harness.SG_BIN, "--gateway-set", setting)
+    harness.wait_until(c._gw_answers, timeout=30, what="the restarted gateway")
+
+
+@test
+def pool_idle_counts_over_all_loops(c):
+    make_roles(c)
+    role = ROLES[3]
+    # pool_idle below pool_size, which the other tests here need equal
+    restart_gateway_with(c, "pool_idle=1")
+    try:
+        by_loop = sessions_per_loop(c, role, 1)
+        # a transaction on each loop holds one of the 2 slots; when both end, both
+        # connections are idle: pool_idle 1 over all loops keeps one (per loop, each loop's
+        # pool would keep its own, 2 in all)
+        a, b = by_loop[0][0], by_loop[1][0]
+        for g in (a, b):
+            c.execute(g, "BEGIN")
+            eq(c.scalar(g, "SELECT 1"), 1, "a transaction on loop %d" % loop_of(g))
+        eq(gateway_backends(c, role), POOL, "backends while both transactions are open")
+        for g in (a, b):
+            c.execute(g, "COMMIT")
+        harness.wait_until(lambda: gateway_backends(c, role) <= 1, timeout=5,
+                           what="one backend left idle")
+        rows = [r for r in c.rows(a, "SELECT shardgate_pools()") if r[1] == role]
+        eq(sum(r[5] for r in rows), 1, "idle connections in the loops' pools")
+        eq(sum(r[4] for r in rows), 1, "open connections in the loops' pools")
+        for g in (a, b):
+            g.close()
+    finally:
+        restart_gateway_with(c, "pool_idle=%d" % POOL)
 
 
 if __name__ == "__main__":

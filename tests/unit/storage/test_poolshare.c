@@ -11,7 +11,11 @@
 typedef struct Owner {
 	int retries;
 	int sheds;
+	int adopted;
+	void *last_item;
 } Owner;
+
+static int dropped; /* items dropped: their member had left */
 
 static void
 on_retry(void *owner)
@@ -25,7 +29,21 @@ on_shed(void *owner)
 	((Owner *)owner)->sheds++;
 }
 
-static const QuotaHooks hooks = {on_retry, on_shed};
+static void
+on_adopt(void *owner, void *item)
+{
+	((Owner *)owner)->adopted++;
+	((Owner *)owner)->last_item = item;
+}
+
+static void
+on_drop(void *item)
+{
+	(void)item;
+	dropped++;
+}
+
+static const QuotaHooks hooks = {on_retry, on_shed, on_adopt, on_drop};
 
 typedef struct Fixture {
 	PoolShare *share;
@@ -144,7 +162,8 @@ test_wait_asks_idle_holders_to_shed(void)
 	setup(&f, 2);
 	CU_ASSERT_TRUE(quota_take(f.m1, 0));
 	CU_ASSERT_TRUE(quota_take(f.m1, 1));
-	quota_set_idle(f.m1, 2);
+	CU_ASSERT_TRUE(quota_park(f.m1, 5));
+	CU_ASSERT_TRUE(quota_park(f.m1, 5));
 	CU_ASSERT_FALSE(quota_take(f.m2, 0));
 	CU_ASSERT_TRUE(loop_drain(f.loop1));
 	CU_ASSERT_EQUAL(f.o1.sheds, 1);
@@ -185,6 +204,57 @@ test_nothing_posted_after_stop_or_leave(void)
 	teardown(&f);
 }
 
+static void
+test_idle_limit_over_members(void)
+{
+	Fixture f;
+	setup(&f, 4);
+	/* pool_idle 2 for both members together */
+	CU_ASSERT_TRUE(quota_park(f.m1, 2));
+	CU_ASSERT_TRUE(quota_park(f.m2, 2));
+	CU_ASSERT_EQUAL(quota_idle(f.m1), 2);
+	CU_ASSERT_FALSE(quota_park(f.m1, 2));
+	CU_ASSERT_FALSE(quota_park(f.m2, 2));
+	/* one of m1's is taken: the room is anyone's */
+	quota_unpark(f.m1, 1);
+	CU_ASSERT_TRUE(quota_park(f.m2, 2));
+	CU_ASSERT_EQUAL(quota_idle(f.m2), 2);
+	quota_unpark(f.m2, 2);
+	CU_ASSERT_EQUAL(quota_idle(f.m1), 0);
+	teardown(&f);
+}
+
+static void
+test_hand_off_to_the_waiting_member(void)
+{
+	Fixture f;
+	setup(&f, 2);
+	int conn_a, conn_b;
+	CU_ASSERT_TRUE(quota_take(f.m1, 0));
+	CU_ASSERT_TRUE(quota_take(f.m1, 1));
+	/* nobody waits: m1 keeps its connection */
+	CU_ASSERT_FALSE(quota_hand_off(f.m1, &conn_a));
+	CU_ASSERT_FALSE(quota_take(f.m2, 0)); /* m2 waits */
+	/* a member never hands to itself */
+	CU_ASSERT_FALSE(quota_hand_off(f.m2, &conn_a));
+	CU_ASSERT_TRUE(quota_hand_off(f.m1, &conn_a));
+	/* the slot went along: the count is unchanged, and nothing ran on m1's loop */
+	CU_ASSERT_EQUAL(quota_count(f.m1), 2);
+	CU_ASSERT_FALSE(loop_drain(f.loop1));
+	CU_ASSERT_TRUE(loop_drain(f.loop2));
+	CU_ASSERT_EQUAL(f.o2.adopted, 1);
+	CU_ASSERT_PTR_EQUAL(f.o2.last_item, &conn_a);
+	/* handed to a member that left before it arrived: dropped, and the slot given back */
+	CU_ASSERT_TRUE(quota_hand_off(f.m1, &conn_b));
+	dropped = 0;
+	quota_leave(f.m2);
+	CU_ASSERT_TRUE(loop_drain(f.loop2));
+	CU_ASSERT_EQUAL(f.o2.adopted, 1);
+	CU_ASSERT_EQUAL(dropped, 1);
+	CU_ASSERT_EQUAL(quota_count(f.m1), 1);
+	teardown(&f);
+}
+
 void sg_register_tests(void);
 
 void
@@ -196,4 +266,7 @@ sg_register_tests(void)
 	CU_add_test(s, "a slot given back wakes the waiting loop", test_give_wakes_the_waiting_loop);
 	CU_add_test(s, "a waiting pool asks idle holders to shed", test_wait_asks_idle_holders_to_shed);
 	CU_add_test(s, "nothing posted after stop or leave", test_nothing_posted_after_stop_or_leave);
+	CU_add_test(s, "pool_idle over all members", test_idle_limit_over_members);
+	CU_add_test(s, "an idle connection handed to the waiting member",
+	            test_hand_off_to_the_waiting_member);
 }
