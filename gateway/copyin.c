@@ -29,10 +29,11 @@
  */
 #include "gateway/copyin.h"
 
-#include <ctype.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+
+#include "common/copytext.h"
 
 #ifndef SQLSTATE_BAD_COPY_FILE_FORMAT
 #define SQLSTATE_BAD_COPY_FILE_FORMAT "22P04"
@@ -478,76 +479,12 @@ key_space(CopySplitter *s, size_t n)
 	return s->keybuf;
 }
 
-static int
-hexval(char c)
-{
-	if (isdigit((unsigned char)c))
-		return c - '0';
-	return tolower((unsigned char)c) - 'a' + 10;
-}
-
 /* decode_text: CopyReadAttributesText's de-escaping of raw field [p, e) into keybuf */
 static size_t
 decode_text(CopySplitter *s, const char *p, const char *e)
 {
 	char *out = key_space(s, (size_t)(e - p));
-	size_t n = 0;
-	while (p < e) {
-		char c = *p++;
-		if (c == '\\') {
-			if (p >= e)
-				break; /* a trailing backslash is dropped */
-			c = *p++;
-			switch (c) {
-			case '0':
-			case '1':
-			case '2':
-			case '3':
-			case '4':
-			case '5':
-			case '6':
-			case '7': {
-				int val = c - '0';
-				if (p < e && *p >= '0' && *p <= '7') {
-					val = (val << 3) + (*p++ - '0');
-					if (p < e && *p >= '0' && *p <= '7')
-						val = (val << 3) + (*p++ - '0');
-				}
-				c = (char)(val & 0377);
-				break;
-			}
-			case 'x':
-				if (p < e && isxdigit((unsigned char)*p)) {
-					int val = hexval(*p++);
-					if (p < e && isxdigit((unsigned char)*p))
-						val = (val << 4) + hexval(*p++);
-					c = (char)(val & 0xff);
-				}
-				break;
-			case 'b':
-				c = '\b';
-				break;
-			case 'f':
-				c = '\f';
-				break;
-			case 'n':
-				c = '\n';
-				break;
-			case 'r':
-				c = '\r';
-				break;
-			case 't':
-				c = '\t';
-				break;
-			case 'v':
-				c = '\v';
-				break;
-			default:
-				break; /* any other byte after a backslash is itself */
-			}
-		}
-		out[n++] = c;
-	}
+	size_t n = copy_text_decode(p, (size_t)(e - p), out);
 	out[n] = '\0';
 	return n;
 }

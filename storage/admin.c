@@ -43,6 +43,7 @@
 #include <strings.h>
 
 #include "common/buf.h"
+#include "common/copytext.h"
 #include "common/log.h"
 #include "storage/pghash.h"
 #include "storage/shardmap.h"
@@ -452,18 +453,6 @@ admin_lock_local(AdminOp *op, AdminColumn **cols_out, int *ncols_out, SgError *e
 
 /* ---------- COPY text format ---------- */
 
-static int
-admin_hexval(char c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	return -1;
-}
-
 /* admin_copy_field: see admin.h. Decoding follows PostgreSQL's CopyReadAttributesText. */
 bool
 admin_copy_field(Arena *a, const char *line, size_t len, int index, char **value, bool *is_null)
@@ -489,50 +478,7 @@ admin_copy_field(Arena *a, const char *line, size_t len, int index, char **value
 		return true;
 	}
 	char *out = arena_alloc(a, n + 1);
-	size_t o = 0;
-	for (size_t i = 0; i < n; i++) {
-		char c = s[i];
-		if (c != '\\' || i + 1 == n) {
-			out[o++] = c;
-			continue;
-		}
-		c = s[++i];
-		if (c >= '0' && c <= '7') {
-			int v = c - '0';
-			for (int k = 0; k < 2 && i + 1 < n && s[i + 1] >= '0' && s[i + 1] <= '7'; k++)
-				v = (v << 3) + (s[++i] - '0');
-			out[o++] = (char)(v & 0xff);
-		} else if (c == 'x' && i + 1 < n && admin_hexval(s[i + 1]) >= 0) {
-			int v = admin_hexval(s[++i]);
-			if (i + 1 < n && admin_hexval(s[i + 1]) >= 0)
-				v = (v << 4) + admin_hexval(s[++i]);
-			out[o++] = (char)v;
-		} else {
-			switch (c) {
-			case 'b':
-				c = '\b';
-				break;
-			case 'f':
-				c = '\f';
-				break;
-			case 'n':
-				c = '\n';
-				break;
-			case 'r':
-				c = '\r';
-				break;
-			case 't':
-				c = '\t';
-				break;
-			case 'v':
-				c = '\v';
-				break;
-			default:
-				break; /* any other escaped character stands for itself */
-			}
-			out[o++] = c;
-		}
-	}
+	size_t o = copy_text_decode(s, n, out);
 	out[o] = '\0';
 	*value = out;
 	return true;

@@ -126,7 +126,7 @@ main(int argc, char **argv)
 '''
 
 SOURCES = ["storage/admin.c", "storage/catalog.c", "storage/pghash.c", "storage/shardmap.c",
-           "common/arena.c", "common/error.c", "common/log.c", "common/buf.c"]
+           "common/arena.c", "common/error.c", "common/log.c", "common/buf.c", "common/copytext.c"]
 
 
 def as_postgres(cmd):
