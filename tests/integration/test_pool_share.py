@@ -13,7 +13,10 @@ a 3 s queue timeout, in front of one node.
   every client gets served (without that, one loop keeps both and the other's
   clients time out), passing backends between them rather than starting new
   ones;
-- pool_idle, too, counts over all loops.
+- pool_idle, too, counts over all loops;
+- a restart of the node while the loops compete for the slots (and hand
+  connections over) is an error for the statements it touches: every
+  session goes on, and the pools fill again within the limit.
 
 shardgate_pools() shows each loop's pools and the count over all loops."""
 
@@ -34,7 +37,7 @@ POOL = 2
 WAIT_MS = 3000
 # Each test logs in as a role of its own, so its pools (per node, user, database) start
 # empty and nothing else the harness runs through the gateway takes their slots.
-ROLES = ("sg_ps_limit", "sg_ps_idle", "sg_ps_busy", "sg_ps_idlecap")
+ROLES = ("sg_ps_limit", "sg_ps_idle", "sg_ps_busy", "sg_ps_idlecap", "sg_ps_restart")
 
 
 def count_sql(role):
@@ -282,6 +285,68 @@ def pool_idle_counts_over_all_loops(c):
             g.close()
     finally:
         restart_gateway_with(c, "pool_idle=%d" % POOL)
+
+
+
+def pg_ctl(c, *args):
+    harness.run_as_postgres([os.path.join(harness.PG_BIN, "pg_ctl")] + list(args) +
+                            ["-D", os.path.join(c.dir, "node1")])
+
+
+@test
+def node_restart_while_loops_compete(c):
+    make_roles(c)
+    role = ROLES[4]
+    by_loop = sessions_per_loop(c, role, 3)
+    sessions = by_loop[0] + by_loop[1]
+    codes = []
+    closed = []
+    lock = threading.Lock()
+    stop = threading.Event()
+    done = {id(g): 0 for g in sessions}
+
+    def body(g):
+        cur = g.cursor()
+        while not stop.is_set():
+            try:
+                cur.execute("SELECT pg_sleep(0.02)")
+                with lock:
+                    done[id(g)] += 1
+            except psycopg2.Error as e:
+                if g.closed:
+                    with lock:
+                        closed.append("loop %d: %s" % (loop_of(g), str(e).strip()))
+                    return
+                with lock:
+                    codes.append(e.pgcode)
+                time.sleep(0.05)
+
+    threads = [threading.Thread(target=body, args=(g,)) for g in sessions]
+    for t in threads:
+        t.start()
+    try:
+        time.sleep(1.0)  # the loops share the two slots by now
+        pg_ctl(c, "stop", "-m", "fast", "-w")
+        time.sleep(0.5)
+        pg_ctl(c, "start", "-w", "-l", os.path.join(c.dir, "node1.log"))
+        with lock:
+            before = dict(done)
+        # every session runs statements again once the node is back
+        harness.wait_until(lambda: all(done[k] > before[k] for k in done), timeout=15,
+                           what="every session's statements after the restart")
+    finally:
+        stop.set()
+        for t in threads:
+            t.join(30)
+    eq(closed, [], "client sessions the gateway closed")
+    assert c.gateway_alive(), "the gateway died"
+    # the statements the restart touched failed as PostgreSQL's clients see it: the node's
+    # shutdown (57P01), a lost connection (08006), or a node not yet accepting (57P03)
+    assert set(codes) <= {"57P01", "08006", "57P03"}, "errors during the restart: %r" % codes
+    assert gateway_backends(c, role) <= POOL, "more backends than pool_size after the restart"
+    for g in sessions:
+        eq(c.scalar(g, "SELECT 7"), 7, "a statement after the restart")
+        g.close()
 
 
 if __name__ == "__main__":
