@@ -526,10 +526,8 @@ static void
 note_func_call(Walk *w, const PgQuery__FuncCall *fc)
 {
 	const char *name = last_name(fc->n_funcname, fc->funcname);
-	if (is_gateway_func(name) && !w->info->func.mentioned) {
-		w->info->func.mentioned = true;
-		w->info->func.mentioned_name = name;
-	}
+	if (is_gateway_func(name) && w->info->func.mentioned == NULL)
+		w->info->func.mentioned = name;
 	if (w->scope < 0)
 		return;
 	ParseScope *s = &w->info->scopes[w->scope];

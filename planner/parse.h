@@ -125,11 +125,10 @@ typedef struct ParseRel {
 
 /* ParseFunc: SELECT create_distributed_table(...) / create_reference_table(...) */
 typedef struct ParseFunc {
-	bool mentioned;             /* one of the gateway functions is called anywhere */
-	const char *mentioned_name; /* the first of them */
-	bool is_simple;             /* the statement is exactly SELECT fn(args) with nothing else */
-	const char *name;           /* function name, lower case as parsed */
-	const char *result;         /* result column name (alias or function name) */
+	const char *mentioned; /* the first gateway function called anywhere, or NULL */
+	bool is_simple;        /* the statement is exactly SELECT fn(args) with nothing else */
+	const char *name;      /* function name, lower case as parsed */
+	const char *result;    /* result column name (alias or function name) */
 	int32_t nargs;
 	const char **arg_names; /* [nargs], NULL for positional */
 	ParseValue *args;       /* [nargs] */

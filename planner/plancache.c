@@ -286,7 +286,7 @@ learn(const CatalogSnapshot *snap, const char *sql, const char *search_path, con
 	if (!analyze_stmt(snap, stmt, sql, search_path, NULL, a, &an, &err))
 		return;
 	const ParseInfo *pi = &an.pi;
-	if (pi->func.mentioned)
+	if (pi->func.mentioned != NULL)
 		return;
 	bool dml = pi->kind == PARSE_INSERT || pi->kind == PARSE_UPDATE || pi->kind == PARSE_DELETE;
 	if (pi->kind != PARSE_SELECT && !dml)

@@ -664,11 +664,11 @@ plan_stmt_fill(const CatalogSnapshot *snap, const ParsedStmt *stmt, const char *
 		*out = plan;
 		return true;
 	}
-	if (pi->func.mentioned) {
+	if (pi->func.mentioned != NULL) {
 		if (!pi->func.is_simple)
 			return sg_error_set(err, SQLSTATE_FEATURE_NOT_SUPPORTED,
 			                    "%s must be called alone, as SELECT %s(constant arguments)",
-			                    pi->func.mentioned_name, pi->func.mentioned_name);
+			                    pi->func.mentioned, pi->func.mentioned);
 		if (!plan_gateway_func(&pi->func, plan, err))
 			return false;
 		*out = plan;

@@ -128,7 +128,7 @@ learn_routing(PreparedRoute *r, CatalogSnapshot *snap, const char *search_path,
 		return;
 	int32_t rel;
 	const ParseValue *v = analyze_single_pin(&an, &rel);
-	if (v == NULL || v->kind != PV_PARAM || an.pi.func.mentioned)
+	if (v == NULL || v->kind != PV_PARAM || an.pi.func.mentioned != NULL)
 		return;
 	const CatGroup *g = an.rels[rel].group;
 	char **sqls = calloc((size_t)g->shard_count, sizeof(char *));

@@ -486,6 +486,16 @@ class Cluster:
         self.script("up", "--dir", self.dir, "--gateway-bin", SG_BIN)
         wait_until(self._gw_answers, timeout=30, what="restarted gateway")
 
+    def restart_node(self, k, down_s=0.0):
+        """pg_ctl stop -m fast, then start, of node k (its data dir and log under the
+        cluster directory), down_s seconds apart"""
+        data = os.path.join(self.dir, "node%d" % k)
+        pg_ctl = os.path.join(PG_BIN, "pg_ctl")
+        run_as_postgres([pg_ctl, "stop", "-m", "fast", "-w", "-D", data])
+        time.sleep(down_s)
+        run_as_postgres([pg_ctl, "start", "-w", "-D", data, "-l",
+                         os.path.join(self.dir, "node%d.log" % k)])
+
     def gateway_pid(self):
         try:
             with open(os.path.join(self.dir, "gateway.pid")) as f:

@@ -135,16 +135,10 @@ def deadlock_rounds_keep_their_connections(c):
     assert waited, "the blocked UPDATE did not finish"
 
 
-def pg_ctl(c, *args):
-    harness.run_as_postgres([os.path.join(harness.PG_BIN, "pg_ctl")] + list(args) +
-                            ["-D", os.path.join(c.dir, "node1")])
-
-
 @test
 def poll_follows_a_restart_of_node1(c):
     before = poll_backends(c)
-    pg_ctl(c, "stop", "-m", "fast", "-w")
-    pg_ctl(c, "start", "-w", "-l", os.path.join(c.dir, "node1.log"))
+    c.restart_node(1)
     # a change made on node 1 itself, as another gateway's DDL would make it
     version = node1_sql(c, "UPDATE shardgate.version SET version = version + 1 "
                            "RETURNING version")[0][0]

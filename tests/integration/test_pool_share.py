@@ -40,11 +40,6 @@ WAIT_MS = 3000
 ROLES = ("sg_ps_limit", "sg_ps_idle", "sg_ps_busy", "sg_ps_idlecap", "sg_ps_restart")
 
 
-def count_sql(role):
-    return ("SELECT count(*) FROM pg_stat_activity WHERE usename = '%s' "
-            "AND pid <> pg_backend_pid()" % role)
-
-
 def pids_sql(role):
     return ("SELECT pid FROM pg_stat_activity WHERE usename = '%s' "
             "AND pid <> pg_backend_pid() ORDER BY pid" % role)
@@ -76,15 +71,6 @@ def sessions_per_loop(c, role, per_loop):
     return by_loop
 
 
-def gateway_backends(c, role):
-    """the gateway's pooled connections for role on node 1"""
-    n = c.node(1)
-    try:
-        return c.scalar(n, count_sql(role))
-    finally:
-        n.close()
-
-
 def backend_pids(c, role):
     """the node's process ids of the gateway's connections for role on node 1"""
     n = c.node(1)
@@ -92,6 +78,11 @@ def backend_pids(c, role):
         return [r[0] for r in c.rows(n, pids_sql(role))]
     finally:
         n.close()
+
+
+def gateway_backends(c, role):
+    """the gateway's pooled connections for role on node 1"""
+    return len(backend_pids(c, role))
 
 
 class Sampler(threading.Thread):
@@ -287,12 +278,6 @@ def pool_idle_counts_over_all_loops(c):
         restart_gateway_with(c, "pool_idle=%d" % POOL)
 
 
-
-def pg_ctl(c, *args):
-    harness.run_as_postgres([os.path.join(harness.PG_BIN, "pg_ctl")] + list(args) +
-                            ["-D", os.path.join(c.dir, "node1")])
-
-
 @test
 def node_restart_while_loops_compete(c):
     make_roles(c)
@@ -326,9 +311,7 @@ def node_restart_while_loops_compete(c):
         t.start()
     try:
         time.sleep(1.0)  # the loops share the two slots by now
-        pg_ctl(c, "stop", "-m", "fast", "-w")
-        time.sleep(0.5)
-        pg_ctl(c, "start", "-w", "-l", os.path.join(c.dir, "node1.log"))
+        c.restart_node(1, down_s=0.5)
         with lock:
             before = dict(done)
         # every session runs statements again once the node is back
