@@ -698,6 +698,31 @@ string_const(Arena *a, const char *v)
 	return n;
 }
 
+/* default_values_select: `VALUES ()`, one row of no items, in a (for INSERT ... DEFAULT VALUES) */
+static PgQuery__Node *
+default_values_select(Arena *a)
+{
+	PgQuery__List *empty = ARENA_NEW(a, PgQuery__List);
+	pg_query__list__init(empty);
+	PgQuery__Node *row = ARENA_NEW(a, PgQuery__Node);
+	pg_query__node__init(row);
+	row->node_case = PG_QUERY__NODE__NODE_LIST;
+	row->list = empty;
+	PgQuery__Node **rows = ARENA_NEW_ARRAY(a, PgQuery__Node *, 1);
+	rows[0] = row;
+	PgQuery__SelectStmt *s = ARENA_NEW(a, PgQuery__SelectStmt);
+	pg_query__select_stmt__init(s);
+	s->op = PG_QUERY__SET_OPERATION__SETOP_NONE;
+	s->limit_option = PG_QUERY__LIMIT_OPTION__LIMIT_OPTION_DEFAULT;
+	s->n_values_lists = 1;
+	s->values_lists = rows;
+	PgQuery__Node *n = ARENA_NEW(a, PgQuery__Node);
+	pg_query__node__init(n);
+	n->node_case = PG_QUERY__NODE__NODE_SELECT_STMT;
+	n->select_stmt = s;
+	return n;
+}
+
 /* filled_row: a copy of VALUES row node `row` with v at pos (replacing or appending), in a */
 static PgQuery__Node *
 filled_row(Arena *a, const PgQuery__Node *row, int32_t pos, const char *v)
@@ -706,7 +731,8 @@ filled_row(Arena *a, const PgQuery__Node *row, int32_t pos, const char *v)
 	const PgQuery__List *l = row->list;
 	size_t n = l->n_items > (size_t)pos ? l->n_items : (size_t)pos + 1;
 	PgQuery__Node **items = ARENA_NEW_ARRAY(a, PgQuery__Node *, n + 1);
-	memcpy(items, l->items, sizeof(PgQuery__Node *) * l->n_items);
+	if (l->n_items > 0) /* DEFAULT VALUES: an empty row */
+		memcpy(items, l->items, sizeof(PgQuery__Node *) * l->n_items);
 	items[pos] = string_const(a, v);
 	PgQuery__List *nl = ARENA_NEW(a, PgQuery__List);
 	pg_query__list__init(nl);
@@ -728,7 +754,12 @@ deparse_insert_rows(Arena *a, const ParsedStmt *stmt, const ParseInfo *info,
 	SG_ASSERT(top->node_case == PG_QUERY__NODE__NODE_INSERT_STMT);
 	PgQuery__InsertStmt *ins = top->insert_stmt;
 	PgQuery__Node *sel = ins->select_stmt;
-	SG_ASSERT(sel != NULL && sel->node_case == PG_QUERY__NODE__NODE_SELECT_STMT);
+	bool default_values = sel == NULL;
+	if (default_values) { /* DEFAULT VALUES: a VALUES list of one empty row, filled below */
+		SG_ASSERT(fill != NULL && fill->add_column);
+		ins->select_stmt = sel = default_values_select(a);
+	}
+	SG_ASSERT(sel->node_case == PG_QUERY__NODE__NODE_SELECT_STMT);
 	PgQuery__SelectStmt *s = sel->select_stmt;
 	size_t old_n = s->n_values_lists, old_ncols = ins->n_cols;
 	PgQuery__Node **old = s->values_lists, **old_cols = ins->cols;
@@ -745,7 +776,8 @@ deparse_insert_rows(Arena *a, const ParsedStmt *stmt, const ParseInfo *info,
 	if (fill != NULL && fill->add_column) {
 		PgQuery__Node *col = res_target_node(a, NULL, fill->column);
 		PgQuery__Node **cols = ARENA_NEW_ARRAY(a, PgQuery__Node *, old_ncols + 2);
-		memcpy(cols, old_cols, sizeof(PgQuery__Node *) * old_ncols);
+		if (old_ncols > 0) /* none after DEFAULT VALUES */
+			memcpy(cols, old_cols, sizeof(PgQuery__Node *) * old_ncols);
 		cols[old_ncols] = col;
 		ins->cols = cols;
 		ins->n_cols = old_ncols + 1;
@@ -757,6 +789,8 @@ deparse_insert_rows(Arena *a, const ParsedStmt *stmt, const ParseInfo *info,
 	s->n_values_lists = old_n;
 	ins->cols = old_cols;
 	ins->n_cols = old_ncols;
+	if (default_values)
+		ins->select_stmt = NULL;
 	return ok;
 }
 

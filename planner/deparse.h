@@ -34,6 +34,7 @@ SG_MUSTCHECK bool deparse_stmt(Arena *a, const ParsedStmt *stmt, const ParseInfo
  * INSERT that left it out (serial / identity): values[r] (text, NULL: row r
  * keeps its own) replaces item pos of row r, or is appended when pos is the
  * row's length; add_column appends `column` to the INSERT's column list.
+ * An INSERT ... DEFAULT VALUES becomes a VALUES row of the one drawn value.
  */
 typedef struct DeparseFill {
 	const char *column;

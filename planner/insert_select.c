@@ -47,6 +47,7 @@
 #include "planner/deparse_insert.h"
 #include "planner/parse.h"
 #include "planner/planner.h"
+#include "planner/router.h"
 #include "planner/tasks.h"
 #include "storage/pghash.h"
 #include "storage/shardmap.h"
@@ -61,7 +62,8 @@ typedef enum InselTarget { INSEL_DISTRIBUTED, INSEL_REFERENCE, INSEL_LOCAL } Ins
 typedef struct InsertSelect InsertSelect;
 struct InsertSelect {
 	const CatalogSnapshot *snap;
-	const ParsedStmt *stmt; /* the client's INSERT ... SELECT */
+	const ParsedStmt *stmt;   /* the client's INSERT ... SELECT */
+	ParseOverriding override; /* its OVERRIDING clause */
 	InselTarget kind;
 	const CatTable *table; /* distributed / reference */
 	const CatGroup *group; /* distributed */
@@ -111,6 +113,13 @@ insert_select_plan(const Analysis *an, Arena *a, InsertSelectPlanFn plan_select,
 	if (first == NULL)
 		return sg_error_set(err, SQLSTATE_CONNECTION_FAILURE, "no active storage node");
 	is->first_node = first->id;
+	is->override = pi->insert_override;
+	if (is->kind == INSEL_DISTRIBUTED && is->table->dist_identity != '\0' &&
+	    pi->insert_override == PARSE_OVERRIDING_USER)
+		return sg_error_set(err, SQLSTATE_FEATURE_NOT_SUPPORTED,
+		                    "OVERRIDING USER VALUE on the identity distribution column \"%s\" is "
+		                    "not supported",
+		                    is->table->dist_column);
 	if (is->kind == INSEL_DISTRIBUTED)
 		for (int32_t i = 0; i < pi->nset_cols; i++)
 			if (strcmp(pi->set_cols[i], is->table->dist_column) == 0)
@@ -207,9 +216,16 @@ planner_insert_select_fill(const DistPlan *plan, int32_t ncols, int32_t nrows, A
 	*node_id = is->first_node;
 	if (!check_counts(is, ncols, err))
 		return false;
-	if (is->kind != INSEL_DISTRIBUTED || column_position(is, ncols) >= 0)
+	if (is->kind != INSEL_DISTRIBUTED)
 		return true;
 	const CatTable *t = is->table;
+	for (int32_t i = 0; i < ncols && is->override != PARSE_OVERRIDING_SYSTEM; i++) {
+		const char *col = insert_always_column(t, is->ncols_written, is->cols_written, i);
+		if (col != NULL)
+			return generated_always(col, err);
+	}
+	if (column_position(is, ncols) >= 0)
+		return true;
 	if (t->dist_sequence == NULL)
 		return sg_error_set(err, SQLSTATE_FEATURE_NOT_SUPPORTED,
 		                    "INSERT ... SELECT into a distributed table needs a value for the "

@@ -902,9 +902,21 @@ inspect_insert(Arena *a, ParseInfo *pi, const PgQuery__InsertStmt *s)
 		pi->insert_cols[i] = s->cols[i]->node_case == PG_QUERY__NODE__NODE_RES_TARGET
 		                         ? s->cols[i]->res_target->name
 		                         : "";
+	pi->insert_override =
+	    s->override == PG_QUERY__OVERRIDING_KIND__OVERRIDING_SYSTEM_VALUE ? PARSE_OVERRIDING_SYSTEM
+	    : s->override == PG_QUERY__OVERRIDING_KIND__OVERRIDING_USER_VALUE ? PARSE_OVERRIDING_USER
+	                                                                      : PARSE_OVERRIDING_NONE;
 	const PgQuery__Node *sel = s->select_stmt;
 	if (sel == NULL) {
+		/* one row of no items, into which the router may fill the distribution column */
 		pi->insert_default_values = true;
+		pi->insert_nrows = 1;
+		pi->insert_row_len = ARENA_NEW_ARRAY(a, int32_t, 1);
+		pi->insert_rows = ARENA_NEW_ARRAY(a, ParseValue *, 1);
+		pi->insert_rows[0] = ARENA_NEW_ARRAY(a, ParseValue, 1);
+		pi->insert_row_nparams = ARENA_NEW_ARRAY(a, int32_t, 1);
+		pi->insert_row_params = ARENA_NEW_ARRAY(a, int32_t *, 1);
+		pi->insert_row_params[0] = ARENA_NEW_ARRAY(a, int32_t, 1);
 		return;
 	}
 	const PgQuery__SelectStmt *ss =

@@ -141,6 +141,13 @@ typedef enum ParseAlterKind {
 	PARSE_ALTER_DROP_COLUMN
 } ParseAlterKind;
 
+/* ParseOverriding: an INSERT's OVERRIDING clause */
+typedef enum ParseOverriding {
+	PARSE_OVERRIDING_NONE,
+	PARSE_OVERRIDING_USER,  /* OVERRIDING USER VALUE */
+	PARSE_OVERRIDING_SYSTEM /* OVERRIDING SYSTEM VALUE */
+} ParseOverriding;
+
 typedef struct ParseName {
 	const char *schema; /* NULL when not written */
 	const char *name;
@@ -174,8 +181,9 @@ typedef struct ParseInfo {
 	bool insert_select_star;     /* ... and that target list is exactly `*` */
 	int32_t insert_select_n;     /* its target list, reduced (PV_COLUMN for plain columns) */
 	ParseValue *insert_select_values;
-	bool insert_default_values; /* INSERT ... DEFAULT VALUES */
-	int32_t insert_ncols;       /* 0: no column list */
+	bool insert_default_values;      /* INSERT ... DEFAULT VALUES: one row of no items */
+	ParseOverriding insert_override; /* its OVERRIDING clause */
+	int32_t insert_ncols;            /* 0: no column list */
 	const char **insert_cols;
 	int32_t insert_nrows;
 	int32_t *insert_row_len;     /* [nrows] */

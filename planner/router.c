@@ -78,6 +78,49 @@ missing_value(const CatTable *t, SgError *err)
 	return false;
 }
 
+const char *
+insert_always_column(const CatTable *t, int32_t ncols, const char *const *cols, int32_t pos)
+{
+	if (t->column_identity == NULL)
+		return NULL;
+	if (ncols == 0)
+		return pos < t->ncolumns && t->column_identity[pos] == 'a' ? t->columns[pos] : NULL;
+	if (pos >= ncols)
+		return NULL;
+	for (int32_t c = 0; c < t->ncolumns; c++)
+		if (strcmp(t->columns[c], cols[pos]) == 0)
+			return t->column_identity[c] == 'a' ? t->columns[c] : NULL;
+	return NULL;
+}
+
+bool
+generated_always(const char *column, SgError *err)
+{
+	sg_error_set(err, SQLSTATE_GENERATED_ALWAYS,
+	             "cannot insert a non-DEFAULT value into column \"%s\"", column);
+	sg_error_detail(err, "Column \"%s\" is an identity column defined as GENERATED ALWAYS.",
+	                column);
+	sg_error_hint(err, "Use OVERRIDING SYSTEM VALUE to override.");
+	return false;
+}
+
+/* check_always: no VALUES item goes to a GENERATED ALWAYS column without OVERRIDING SYSTEM VALUE */
+static bool
+check_always(const ParseInfo *pi, const CatTable *t, SgError *err)
+{
+	if (pi->insert_override == PARSE_OVERRIDING_SYSTEM)
+		return true;
+	for (int32_t r = 0; r < pi->insert_nrows; r++)
+		for (int32_t i = 0; i < pi->insert_row_len[r]; i++) {
+			if (pi->insert_rows[r][i].kind == PV_DEFAULT)
+				continue;
+			const char *col = insert_always_column(t, pi->insert_ncols, pi->insert_cols, i);
+			if (col != NULL)
+				return generated_always(col, err);
+		}
+	return true;
+}
+
 /* dist_column_position: index of the distribution column in each VALUES row, -1 if absent */
 static int32_t
 dist_column_position(const ParseInfo *pi, const CatTable *t)
@@ -259,10 +302,17 @@ router_insert(const Analysis *an, Arena *a, DistPlan *plan, SgError *err)
 		if (strcmp(pi->set_cols[i], t->dist_column) == 0)
 			return sg_error_set(err, SQLSTATE_FEATURE_NOT_SUPPORTED,
 			                    "modifying the distribution column is not supported");
-	int32_t pos = dist_column_position(pi, t);
+	int32_t pos = pi->insert_default_values ? -1 : dist_column_position(pi, t);
 	DeparseFill fill_spec;
 	const DeparseFill *fill = NULL;
-	if (!pi->insert_default_values && t->dist_sequence != NULL) {
+	if (t->dist_identity != '\0' && pi->insert_override == PARSE_OVERRIDING_USER)
+		return sg_error_set(err, SQLSTATE_FEATURE_NOT_SUPPORTED,
+		                    "OVERRIDING USER VALUE on the identity distribution column \"%s\" is "
+		                    "not supported",
+		                    t->dist_column);
+	if (!check_always(pi, t, err))
+		return false;
+	if (t->dist_sequence != NULL) {
 		bool done;
 		if (!insert_fill(an, a, t, &pos, plan, &fill_spec, &done, err))
 			return false;
@@ -271,7 +321,7 @@ router_insert(const Analysis *an, Arena *a, DistPlan *plan, SgError *err)
 		if (fill_spec.values != NULL)
 			fill = &fill_spec;
 	}
-	if (pi->insert_default_values || pos < 0) {
+	if (pos < 0) {
 		missing_value(t, err);
 		if (pi->insert_ncols == 0 && !pi->insert_default_values && t->ncolumns == 0)
 			sg_error_detail(err,

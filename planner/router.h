@@ -30,5 +30,16 @@ SG_MUSTCHECK bool router_try(const Analysis *an, Arena *a, DistPlan *plan, bool 
  * that is not of the column's type.
  */
 SG_MUSTCHECK bool router_insert(const Analysis *an, Arena *a, DistPlan *plan, SgError *err);
+/*
+ * insert_always_column: the column of distributed table t that item pos of
+ * an INSERT's rows goes to (its column list cols[ncols], or none: t's
+ * columns in order) when that column is an identity GENERATED ALWAYS, else
+ * NULL. A value for it needs OVERRIDING SYSTEM VALUE; the shard tables have a
+ * plain default instead of the identity, so the gateway checks that.
+ */
+const char *insert_always_column(const CatTable *t, int32_t ncols, const char *const *cols,
+                                 int32_t pos);
+/* generated_always: sets PostgreSQL's 428C9 error for a value given to that column; false */
+bool generated_always(const char *column, SgError *err);
 
 #endif /* SG_PLANNER_ROUTER_H */

@@ -225,8 +225,9 @@ catalog_read_columns(PGconn *conn, CatalogSnapshot *snap, SgError *err)
 	    conn,
 	    "SELECT t.schema_name, t.table_name, a.attname, a.atttypid, "
 	    "       count(*) OVER (PARTITION BY t.schema_name, t.table_name), "
-	    "       CASE WHEN a.attidentity <> 'a' THEN pg_catalog.pg_get_serial_sequence("
-	    "           pg_catalog.format('%I.%I', n.nspname, c.relname), a.attname) END "
+	    "       pg_catalog.pg_get_serial_sequence("
+	    "           pg_catalog.format('%I.%I', n.nspname, c.relname), a.attname), "
+	    "       a.attidentity "
 	    "FROM shardgate.tables t "
 	    "JOIN pg_catalog.pg_namespace n ON n.nspname = t.schema_name "
 	    "JOIN pg_catalog.pg_class c ON c.relnamespace = n.oid AND c.relname = t.table_name "
@@ -248,6 +249,7 @@ catalog_read_columns(PGconn *conn, CatalogSnapshot *snap, SgError *err)
 			int32_t ncols = catalog_int32(res, i, 4);
 			cur->columns = ARENA_NEW_ARRAY(snap->arena, char *, ncols > 0 ? ncols : 1);
 			cur->column_types = ARENA_NEW_ARRAY(snap->arena, uint32_t, ncols > 0 ? ncols : 1);
+			cur->column_identity = ARENA_NEW_ARRAY(snap->arena, char, ncols > 0 ? ncols : 1);
 			cur->ncolumns = 0;
 		}
 		const char *attname = PQgetvalue(res, i, 2);
@@ -256,8 +258,10 @@ catalog_read_columns(PGconn *conn, CatalogSnapshot *snap, SgError *err)
 			cur->dist_type = (uint32_t)strtoul(PQgetvalue(res, i, 3), NULL, 10);
 			if (!PQgetisnull(res, i, 5))
 				cur->dist_sequence = arena_strdup(snap->arena, PQgetvalue(res, i, 5));
+			cur->dist_identity = PQgetvalue(res, i, 6)[0];
 		}
 		cur->column_types[cur->ncolumns] = (uint32_t)strtoul(PQgetvalue(res, i, 3), NULL, 10);
+		cur->column_identity[cur->ncolumns] = PQgetvalue(res, i, 6)[0];
 		cur->columns[cur->ncolumns++] = arena_strdup(snap->arena, attname);
 	}
 	PQclear(res);

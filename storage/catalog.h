@@ -47,10 +47,14 @@ typedef struct CatTable {
 	int32_t ncolumns;   /* user-visible columns in attnum order (dropped excluded) */
 	char **columns;
 	uint32_t *column_types; /* [ncolumns]: pg_type oid of each column; NULL = unknown */
+	char *column_identity;  /* [ncolumns]: pg_attribute.attidentity ('a', 'd', '\0'); NULL =
+	                           unknown. A shard table has a plain default where its shell has
+	                           an identity, so the gateway enforces GENERATED ALWAYS */
 	int32_t dist_colpos;    /* index of dist_column in columns, -1 if not distributed */
-	char *dist_sequence;    /* the schema-qualified sequence of a serial / identity BY DEFAULT
+	char *dist_sequence;    /* the schema-qualified sequence of a serial / identity
 	                           distribution column (the gateway draws values for INSERTs that
 	                           leave it out), NULL otherwise */
+	char dist_identity;     /* column_identity of dist_column */
 	int64_t est_rows;       /* row estimate from the nodes' statistics (sum over the shards for
 	                           a distributed table, one copy for a reference table), -1 unknown.
 	                           The one field that changes in a published snapshot: advisory,

@@ -17,7 +17,7 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import psycopg2  # noqa: E402
 
 import harness  # noqa: E402
-from harness import eq, test, shard_rows, shell_counts, insert_rows  # noqa: E402
+from harness import eq, expect_sqlstate, test, shard_rows, shell_counts, insert_rows  # noqa: E402
 
 
 def check_hash_placement(c, table, keytype, schema="public"):
@@ -273,6 +273,79 @@ def serial_distribution_column_filled_by_gateway(c):
     cur.execute("INSERT INTO ser_i (v) VALUES (1), (2) RETURNING v")
     eq(cur.fetchall(), [(1,), (2,)], "identity BY DEFAULT")
     cur.execute("DROP TABLE ser_d, ser_i")
+
+
+@test
+def identity_always_and_default_values(c):
+    """A GENERATED ALWAYS identity distribution column is filled by the gateway
+    like a serial one, and a GENERATED ALWAYS column (distribution column or
+    not) refuses a value given without OVERRIDING SYSTEM VALUE with
+    PostgreSQL's 428C9 (its message, detail and hint), although the shard
+    tables hold a plain default; INSERT ... DEFAULT VALUES fills the
+    distribution column and takes every other default. Each row lands on its
+    id's shard (a routed read finds it)."""
+    g = c.gw()
+    cur = g.cursor()
+    cur.execute("CREATE TABLE ida (v int DEFAULT 7, id bigint GENERATED ALWAYS AS IDENTITY "
+                "PRIMARY KEY, note text DEFAULT 'dflt')")
+    cur.execute("SELECT create_distributed_table('ida', 'id')")
+    cur.execute("INSERT INTO ida (v) VALUES (1), (2) RETURNING v, note")
+    eq(cur.fetchall(), [(1, "dflt"), (2, "dflt")], "column left out")
+    cur.execute("INSERT INTO ida DEFAULT VALUES RETURNING v, note")
+    eq(cur.fetchall(), [(7, "dflt")], "DEFAULT VALUES")
+    cur.execute("INSERT INTO ida VALUES (3, DEFAULT, 'x') RETURNING v, note")
+    eq(cur.fetchall(), [(3, "x")], "explicit DEFAULT")
+    cur.execute("INSERT INTO ida (v) SELECT 4 RETURNING v")
+    eq(cur.fetchall(), [(4,)], "INSERT ... SELECT leaving it out")
+    cur.execute("INSERT INTO ida OVERRIDING SYSTEM VALUE VALUES (5, 100000) RETURNING id")
+    eq(cur.fetchall(), [(100000,)], "OVERRIDING SYSTEM VALUE keeps the value")
+    cur.execute("INSERT INTO ida (id, v) OVERRIDING SYSTEM VALUE SELECT 100001, 6")
+    for sql in ("INSERT INTO ida VALUES (8, 42)",
+                "INSERT INTO ida VALUES (8, DEFAULT), (9, 43)",
+                "INSERT INTO ida (id, v) SELECT 44, 10"):
+        e = expect_sqlstate(lambda: cur.execute(sql), "428C9", sql)
+        eq(e.diag.message_primary, 'cannot insert a non-DEFAULT value into column "id"', sql)
+        eq(e.diag.message_detail,
+           'Column "id" is an identity column defined as GENERATED ALWAYS.', sql)
+        eq(e.diag.message_hint, "Use OVERRIDING SYSTEM VALUE to override.", sql)
+    expect_sqlstate(lambda: cur.execute("INSERT INTO ida OVERRIDING USER VALUE VALUES (1, 5)"),
+                    "0A000", "OVERRIDING USER VALUE would move the row off its shard")
+    cur.execute("SELECT id, v, note FROM ida ORDER BY v")
+    rows = cur.fetchall()
+    eq([r[1] for r in rows], [1, 2, 3, 4, 5, 6, 7], "rows")
+    eq(len(set(r[0] for r in rows)), 7, "ids distinct")
+    for rid, v, note in rows:
+        cur.execute("SELECT v, note FROM ida WHERE id = %s", (rid,))
+        eq(cur.fetchall(), [(v, note)], "routed read of id %d" % rid)
+    cur.execute("CREATE TABLE dfv (id bigserial PRIMARY KEY, at timestamptz DEFAULT now(), "
+                "n int DEFAULT 1)")
+    cur.execute("SELECT create_distributed_table('dfv', 'id')")
+    for _ in range(3):
+        cur.execute("INSERT INTO dfv DEFAULT VALUES RETURNING id, n")
+    cur.execute("SELECT id, n, at IS NOT NULL FROM dfv")
+    rows = cur.fetchall()
+    eq(len(set(r[0] for r in rows)), 3, "serial ids distinct")
+    eq(set((r[1], r[2]) for r in rows), {(1, True)}, "other defaults taken")
+    for rid, _, _ in rows:
+        cur.execute("SELECT count(*) FROM dfv WHERE id = %s", (rid,))
+        eq(cur.fetchall(), [(1,)], "routed read of id %d" % rid)
+    cur.execute("CREATE TABLE dfn (k int PRIMARY KEY, v int DEFAULT 1)")
+    cur.execute("SELECT create_distributed_table('dfn', 'k')")
+    expect_sqlstate(lambda: cur.execute("INSERT INTO dfn DEFAULT VALUES"), "0A000",
+                    "DEFAULT VALUES without a sequence on the distribution column")
+    cur.execute("CREATE TABLE gax (k int PRIMARY KEY, n bigint GENERATED ALWAYS AS IDENTITY, "
+                "v int)")
+    cur.execute("SELECT create_distributed_table('gax', 'k')")
+    for sql in ("INSERT INTO gax VALUES (1, 55, 1)", "INSERT INTO gax (v, n, k) VALUES (1, 55, 1)",
+                "INSERT INTO gax SELECT 4, 5, 6"):
+        e = expect_sqlstate(lambda: cur.execute(sql), "428C9", sql)
+        eq(e.diag.message_primary, 'cannot insert a non-DEFAULT value into column "n"', sql)
+    cur.execute("INSERT INTO gax VALUES (2, DEFAULT, 1)")
+    cur.execute("INSERT INTO gax (k, v) VALUES (3, 1)")
+    cur.execute("INSERT INTO gax (k, n, v) OVERRIDING SYSTEM VALUE VALUES (4, 900, 1)")
+    cur.execute("SELECT k, n = 900 FROM gax ORDER BY k")
+    eq(cur.fetchall(), [(2, False), (3, False), (4, True)], "identity not the distribution column")
+    cur.execute("DROP TABLE ida, dfv, dfn, gax")
 
 
 if __name__ == "__main__":
