@@ -203,24 +203,57 @@ refuse_local_mix(const Analysis *an, SgError *err)
 }
 
 /*
- * hide_shard_schemas: a SELECT reading pg_namespace reads the view
- * shardgate.pg_namespace instead (sql/catalog.sql: the same rows without the
- * shard schemas sg_g<g>_<i>), so catalog browsing shows the logical schemas
+ * The catalog views a SELECT reads through shardgate's views of the same
+ * rows without the shard schemas sg_g<g>_<i> and their tables (sql/catalog.sql),
+ * so catalog browsing shows the logical schemas and tables. A pg_catalog view
+ * may be named without its schema, an information_schema view may not.
  */
+static const struct {
+	const char *schema, *name, *view;
+	bool newer; /* created with has_table_views, not has_namespace_view */
+} hidden_views[] = {
+    {"pg_catalog", "pg_namespace", "pg_namespace", false},
+    {"pg_catalog", "pg_tables", "pg_tables", true},
+    {"information_schema", "schemata", "info_schemata", true},
+    {"information_schema", "tables", "info_tables", true},
+};
+
+/* hidden_view: shardgate's view in place of relation r, or NULL */
+static const char *
+hidden_view(const CatalogSnapshot *snap, const ParseRel *r)
+{
+	if (r->is_cte_ref)
+		return NULL;
+	for (size_t k = 0; k < sizeof(hidden_views) / sizeof(hidden_views[0]); k++) {
+		if (strcmp(r->name, hidden_views[k].name) != 0)
+			continue;
+		bool pg = strcmp(hidden_views[k].schema, "pg_catalog") == 0;
+		if (r->schema != NULL ? strcmp(r->schema, hidden_views[k].schema) != 0 : !pg)
+			continue;
+		/* a cluster set up before the view existed */
+		if (hidden_views[k].newer ? !snap->has_table_views : !snap->has_namespace_view)
+			return NULL;
+		return hidden_views[k].view;
+	}
+	return NULL;
+}
+
+/* hide_shard_schemas: the SELECT reads the views above in place of the catalog's */
 static bool
 hide_shard_schemas(const Analysis *an, Arena *a, DistPlan *plan, SgError *err)
 {
 	const ParseInfo *pi = &an->pi;
-	if (!an->snap->has_namespace_view)
-		return true; /* a cluster set up before the view existed */
 	DeparseRename *ren = ARENA_NEW_ARRAY(a, DeparseRename, pi->nrels + 1);
 	int32_t n = 0;
 	for (int32_t i = 0; i < pi->nrels; i++) {
 		const ParseRel *r = &pi->rels[i];
-		if (r->is_cte_ref || strcmp(r->name, "pg_namespace") != 0 ||
-		    (r->schema != NULL && strcmp(r->schema, "pg_catalog") != 0))
+		const char *view = hidden_view(an->snap, r);
+		if (view == NULL)
 			continue;
-		ren[n++] = (DeparseRename){.rel = i, .schema = "shardgate", .keep_alias = false};
+		ren[n++] = (DeparseRename){.rel = i,
+		                           .schema = "shardgate",
+		                           .keep_alias = strcmp(view, r->name) != 0,
+		                           .relname = strcmp(view, r->name) != 0 ? view : NULL};
 	}
 	if (n == 0)
 		return true;

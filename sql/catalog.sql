@@ -11,8 +11,18 @@ CREATE SCHEMA IF NOT EXISTS shardgate;
 -- JDBC getSchemas and ORM reflection do not list the shard schemas.
 CREATE OR REPLACE VIEW shardgate.pg_namespace AS
     SELECT * FROM pg_catalog.pg_namespace WHERE nspname !~ '^sg_g[0-9]+_[0-9]+$';
+-- The same for the other catalog views that list schemas or tables by schema
+-- (information_schema.schemata and .tables, pg_catalog.pg_tables): a client
+-- listing every table does not see each shard table.
+CREATE OR REPLACE VIEW shardgate.pg_tables AS
+    SELECT * FROM pg_catalog.pg_tables WHERE schemaname !~ '^sg_g[0-9]+_[0-9]+$';
+CREATE OR REPLACE VIEW shardgate.info_schemata AS
+    SELECT * FROM information_schema.schemata WHERE schema_name !~ '^sg_g[0-9]+_[0-9]+$';
+CREATE OR REPLACE VIEW shardgate.info_tables AS
+    SELECT * FROM information_schema.tables WHERE table_schema !~ '^sg_g[0-9]+_[0-9]+$';
 GRANT USAGE ON SCHEMA shardgate TO PUBLIC;
-GRANT SELECT ON shardgate.pg_namespace TO PUBLIC;
+GRANT SELECT ON shardgate.pg_namespace, shardgate.pg_tables, shardgate.info_schemata,
+    shardgate.info_tables TO PUBLIC;
 
 -- Catalog version: bumped by every catalog change; gateways reload on change.
 CREATE TABLE IF NOT EXISTS shardgate.version (

@@ -287,7 +287,8 @@ catalog_read_all(PGconn *conn, CatalogSnapshot *snap, SgError *err)
 	PQclear(res);
 	res = catalog_query(conn,
 	                    "SELECT version, "
-	                    "pg_catalog.to_regclass('shardgate.pg_namespace') IS NOT NULL "
+	                    "pg_catalog.to_regclass('shardgate.pg_namespace') IS NOT NULL, "
+	                    "pg_catalog.to_regclass('shardgate.info_tables') IS NOT NULL "
 	                    "FROM shardgate.version",
 	                    PGRES_TUPLES_OK, "read version", err);
 	if (res == NULL)
@@ -299,6 +300,7 @@ catalog_read_all(PGconn *conn, CatalogSnapshot *snap, SgError *err)
 	}
 	snap->version = strtoll(PQgetvalue(res, 0, 0), NULL, 10);
 	snap->has_namespace_view = strcmp(PQgetvalue(res, 0, 1), "t") == 0;
+	snap->has_table_views = strcmp(PQgetvalue(res, 0, 2), "t") == 0;
 	PQclear(res);
 	if (!catalog_read_nodes(conn, snap, err) || !catalog_read_groups(conn, snap, err) ||
 	    !catalog_read_tables(conn, snap, err) || !catalog_read_columns(conn, snap, err))

@@ -67,6 +67,8 @@ typedef struct CatalogSnapshot {
 	int64_t version;
 	bool has_namespace_view; /* shardgate.pg_namespace exists (sql/catalog.sql): catalog browsing
 	                            reads it instead of pg_namespace, without the shard schemas */
+	bool has_table_views;    /* shardgate.pg_tables, .info_schemata and .info_tables exist: the
+	                            same for pg_tables, information_schema.schemata and .tables */
 	int32_t nnodes;          /* sorted by id */
 	CatNode *nodes;
 	int32_t ngroups;

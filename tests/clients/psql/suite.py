@@ -105,6 +105,21 @@ def _():
     lacks(out, "sg_g")
 
 
+@S.case("catalog", "information_schema.schemata, information_schema.tables and pg_tables list "
+                   "no shard schema or shard table")
+def _():
+    out = ok("""SELECT 'schemata', count(*) FROM information_schema.schemata WHERE schema_name ~ '^sg_g'
+   UNION ALL SELECT 'public', count(*) FROM information_schema.schemata
+             WHERE schema_name = 'public';
+SELECT 'tables', count(*) FROM information_schema.tables WHERE table_name = 'psql_t';
+SELECT 'pg_tables', count(*) FROM pg_tables WHERE tablename = 'psql_t';
+SELECT 'aliased', tables.table_schema FROM information_schema.tables
+ WHERE tables.table_name = 'psql_t';
+""", args=("-A", "-t"))
+    eq(out.split(), ["schemata|0", "public|1", "tables|1", "pg_tables|1", "aliased|public"],
+       "catalog rows")
+
+
 @S.case("catalog", r"\l and \conninfo")
 def _():
     out = ok("\\l\n\\conninfo\n")

@@ -8,7 +8,7 @@ sequences and catalog functions.
 
 Tables: pg2_items (distributed by id), pg2_orders (distributed by item_id,
 co-located with pg2_items), pg2_ser (distributed by k, with bigserial and
-identity columns: the known sequence gap), pg2_local (local table).
+identity columns: values unique across the nodes), pg2_local (local table).
 """
 
 import datetime
