@@ -755,6 +755,8 @@ deparse_insert_rows(Arena *a, const ParsedStmt *stmt, const ParseInfo *info,
 	PgQuery__InsertStmt *ins = top->insert_stmt;
 	PgQuery__Node *sel = ins->select_stmt;
 	bool default_values = sel == NULL;
+	if (default_values && fill == NULL) /* DEFAULT VALUES as written, the table renamed */
+		return deparse_stmt_cached(a, stmt, info, renames, nrenames, nrows == 1, out, err);
 	if (default_values) { /* DEFAULT VALUES: a VALUES list of one empty row, filled below */
 		SG_ASSERT(fill != NULL && fill->add_column);
 		ins->select_stmt = sel = default_values_select(a);

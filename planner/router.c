@@ -321,7 +321,12 @@ router_insert(const Analysis *an, Arena *a, DistPlan *plan, SgError *err)
 		if (fill_spec.values != NULL)
 			fill = &fill_spec;
 	}
-	if (pos < 0) {
+	/* a distribution column without a default is NULL where the INSERT leaves it out: the row
+	   goes to the NULL shard, whose node refuses it if the column is NOT NULL (23502), as
+	   PostgreSQL does */
+	bool absent_is_null = t->dist_sequence == NULL && !t->dist_has_default && t->ncolumns > 0;
+	static const ParseValue null_value = {.kind = PV_NULL, .location = -1};
+	if (pos < 0 && !absent_is_null) {
 		missing_value(t, err);
 		if (pi->insert_ncols == 0 && !pi->insert_default_values && t->ncolumns == 0)
 			sg_error_detail(err,
@@ -334,13 +339,16 @@ router_insert(const Analysis *an, Arena *a, DistPlan *plan, SgError *err)
 	int32_t *row_shard = ARENA_NEW_ARRAY(a, int32_t, pi->insert_nrows + 1);
 	int32_t *rows_in_shard = ARENA_NEW_ARRAY(a, int32_t, g->shard_count);
 	for (int32_t r = 0; r < pi->insert_nrows; r++) {
-		if (pos >= pi->insert_row_len[r] && (fill == NULL || fill->values[r] == NULL))
+		bool absent = pos < 0 || pos >= pi->insert_row_len[r];
+		if (absent && (fill == NULL || fill->values[r] == NULL) && !absent_is_null)
 			return missing_value(t, err);
-		const ParseValue *v = &pi->insert_rows[r][pos];
+		const ParseValue *v = absent ? &null_value : &pi->insert_rows[r][pos];
 		ParseValue filled = {.kind = PV_CONST, .location = -1};
 		if (fill != NULL && fill->values[r] != NULL) {
 			filled.text = fill->values[r];
 			v = &filled;
+		} else if (v->kind == PV_DEFAULT && absent_is_null) {
+			v = &null_value;
 		}
 		if (v->kind != PV_CONST && v->kind != PV_NULL && v->kind != PV_PARAM)
 			return missing_value(t, err);

@@ -227,7 +227,7 @@ catalog_read_columns(PGconn *conn, CatalogSnapshot *snap, SgError *err)
 	    "       count(*) OVER (PARTITION BY t.schema_name, t.table_name), "
 	    "       pg_catalog.pg_get_serial_sequence("
 	    "           pg_catalog.format('%I.%I', n.nspname, c.relname), a.attname), "
-	    "       a.attidentity "
+	    "       a.attidentity, a.atthasdef "
 	    "FROM shardgate.tables t "
 	    "JOIN pg_catalog.pg_namespace n ON n.nspname = t.schema_name "
 	    "JOIN pg_catalog.pg_class c ON c.relnamespace = n.oid AND c.relname = t.table_name "
@@ -259,6 +259,7 @@ catalog_read_columns(PGconn *conn, CatalogSnapshot *snap, SgError *err)
 			if (!PQgetisnull(res, i, 5))
 				cur->dist_sequence = arena_strdup(snap->arena, PQgetvalue(res, i, 5));
 			cur->dist_identity = PQgetvalue(res, i, 6)[0];
+			cur->dist_has_default = strcmp(PQgetvalue(res, i, 7), "t") == 0;
 		}
 		cur->column_types[cur->ncolumns] = (uint32_t)strtoul(PQgetvalue(res, i, 3), NULL, 10);
 		cur->column_identity[cur->ncolumns] = PQgetvalue(res, i, 6)[0];

@@ -55,6 +55,7 @@ typedef struct CatTable {
 	                           distribution column (the gateway draws values for INSERTs that
 	                           leave it out), NULL otherwise */
 	char dist_identity;     /* column_identity of dist_column */
+	bool dist_has_default;  /* dist_column has a default (pg_attribute.atthasdef) */
 	int64_t est_rows;       /* row estimate from the nodes' statistics (sum over the shards for
 	                           a distributed table, one copy for a reference table), -1 unknown.
 	                           The one field that changes in a published snapshot: advisory,

@@ -329,10 +329,27 @@ def identity_always_and_default_values(c):
     for rid, _, _ in rows:
         cur.execute("SELECT count(*) FROM dfv WHERE id = %s", (rid,))
         eq(cur.fetchall(), [(1,)], "routed read of id %d" % rid)
+    # no default at all: the value is NULL, as on PostgreSQL (the NULL shard, or 23502)
     cur.execute("CREATE TABLE dfn (k int PRIMARY KEY, v int DEFAULT 1)")
     cur.execute("SELECT create_distributed_table('dfn', 'k')")
-    expect_sqlstate(lambda: cur.execute("INSERT INTO dfn DEFAULT VALUES"), "0A000",
-                    "DEFAULT VALUES without a sequence on the distribution column")
+    for sql in ("INSERT INTO dfn DEFAULT VALUES", "INSERT INTO dfn (v) VALUES (2)",
+                "INSERT INTO dfn VALUES (DEFAULT, 3)"):
+        e = expect_sqlstate(lambda: cur.execute(sql), "23502", sql)
+        eq(e.diag.column_name, "k", sql)
+    cur.execute("CREATE TABLE dfz (k int, v int DEFAULT 1)")
+    cur.execute("SELECT create_distributed_table('dfz', 'k')")
+    cur.execute("INSERT INTO dfz DEFAULT VALUES")
+    cur.execute("INSERT INTO dfz (v) VALUES (2), (3)")
+    cur.execute("INSERT INTO dfz VALUES (DEFAULT, 4), (10, 5)")
+    cur.execute("SELECT k, v FROM dfz ORDER BY v")
+    eq(cur.fetchall(), [(None, 1), (None, 2), (None, 3), (None, 4), (10, 5)], "NULL keys")
+    cur.execute("SELECT count(*) FROM dfz WHERE k IS NULL")
+    eq(cur.fetchall(), [(4,)], "NULL keys found")
+    # a default the gateway cannot evaluate: refused rather than routed wrong
+    cur.execute("CREATE TABLE dfc (k int DEFAULT 5, v int)")
+    cur.execute("SELECT create_distributed_table('dfc', 'k')")
+    expect_sqlstate(lambda: cur.execute("INSERT INTO dfc (v) VALUES (1)"), "0A000",
+                    "a default other than a sequence")
     cur.execute("CREATE TABLE gax (k int PRIMARY KEY, n bigint GENERATED ALWAYS AS IDENTITY, "
                 "v int)")
     cur.execute("SELECT create_distributed_table('gax', 'k')")
@@ -345,7 +362,7 @@ def identity_always_and_default_values(c):
     cur.execute("INSERT INTO gax (k, n, v) OVERRIDING SYSTEM VALUE VALUES (4, 900, 1)")
     cur.execute("SELECT k, n = 900 FROM gax ORDER BY k")
     eq(cur.fetchall(), [(2, False), (3, False), (4, True)], "identity not the distribution column")
-    cur.execute("DROP TABLE ida, dfv, dfn, gax")
+    cur.execute("DROP TABLE ida, dfv, dfn, dfz, dfc, gax")
 
 
 if __name__ == "__main__":

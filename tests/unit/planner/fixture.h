@@ -62,7 +62,8 @@ build_snapshot(void)
 	                          .ncolumns = 2,
 	                          .columns = str_array(a, 2, (const char *[]){"id", "v"}),
 	                          .column_types = type_array(a, 2, (uint32_t[]){PG_OID_INT4, 25}),
-	                          .dist_colpos = 0};
+	                          .dist_colpos = 0,
+	                          .dist_has_default = true /* one the gateway cannot evaluate */};
 	s->tables[1] = (CatTable){.schema = arena_strdup(a, "public"),
 	                          .name = arena_strdup(a, "u"),
 	                          .kind = TABLE_DISTRIBUTED,

@@ -679,6 +679,25 @@ static const PlanCase insert_cases[] = {
      "INSERT",
      1,
      {{1, "INSERT INTO sg_g1_0.t AS t VALUES (NULL, 'n')"}}},
+    /* u.id has no default: left out, it is NULL (the NULL shard), as on PostgreSQL */
+    {"INSERT INTO u (w) VALUES (7)",
+     NULL,
+     COMBINE_RELAY,
+     "INSERT",
+     1,
+     {{1, "INSERT INTO sg_g1_0.u AS u (w) VALUES (7)"}}},
+    {"INSERT INTO u VALUES (DEFAULT, 8)",
+     NULL,
+     COMBINE_RELAY,
+     "INSERT",
+     1,
+     {{1, "INSERT INTO sg_g1_0.u AS u VALUES (DEFAULT, 8)"}}},
+    {"INSERT INTO u DEFAULT VALUES",
+     NULL,
+     COMBINE_RELAY,
+     "INSERT",
+     1,
+     {{1, "INSERT INTO sg_g1_0.u AS u DEFAULT VALUES"}}},
 };
 
 static const PlanCase ddl_cases[] = {
