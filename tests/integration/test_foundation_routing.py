@@ -8,6 +8,7 @@ IN lists and OR on the key, and an UPDATE of the distribution column (moved
 correctly or refused with 0A000).
 """
 
+import io
 import os
 import sys
 import uuid
@@ -341,15 +342,25 @@ def identity_always_and_default_values(c):
     cur.execute("INSERT INTO dfz DEFAULT VALUES")
     cur.execute("INSERT INTO dfz (v) VALUES (2), (3)")
     cur.execute("INSERT INTO dfz VALUES (DEFAULT, 4), (10, 5)")
+    cur.copy_expert("COPY dfz (v) FROM STDIN", io.StringIO("6\n7\n"))
+    cur.copy_expert("COPY dfz (v) FROM STDIN (FORMAT csv)", io.StringIO("8\n"))
     cur.execute("SELECT k, v FROM dfz ORDER BY v")
-    eq(cur.fetchall(), [(None, 1), (None, 2), (None, 3), (None, 4), (10, 5)], "NULL keys")
+    eq(cur.fetchall(), [(None, 1), (None, 2), (None, 3), (None, 4), (10, 5), (None, 6), (None, 7),
+                        (None, 8)], "NULL keys")
     cur.execute("SELECT count(*) FROM dfz WHERE k IS NULL")
-    eq(cur.fetchall(), [(4,)], "NULL keys found")
+    eq(cur.fetchall(), [(7,)], "NULL keys found")
+    e = expect_sqlstate(lambda: cur.copy_expert("COPY dfn (v) FROM STDIN", io.StringIO("1\n")),
+                        "23502", "COPY leaving out a NOT NULL key")
+    eq(e.diag.column_name, "k", "COPY 23502 column")
+    expect_sqlstate(lambda: cur.copy_expert("COPY dfv (n) FROM STDIN", io.StringIO("1\n")),
+                    "0A000", "COPY leaving out a serial key (not drawn yet)")
     # a default the gateway cannot evaluate: refused rather than routed wrong
     cur.execute("CREATE TABLE dfc (k int DEFAULT 5, v int)")
     cur.execute("SELECT create_distributed_table('dfc', 'k')")
     expect_sqlstate(lambda: cur.execute("INSERT INTO dfc (v) VALUES (1)"), "0A000",
                     "a default other than a sequence")
+    expect_sqlstate(lambda: cur.copy_expert("COPY dfc (v) FROM STDIN", io.StringIO("1\n")),
+                    "0A000", "COPY: a default other than a sequence")
     cur.execute("CREATE TABLE gax (k int PRIMARY KEY, n bigint GENERATED ALWAYS AS IDENTITY, "
                 "v int)")
     cur.execute("SELECT create_distributed_table('gax', 'k')")
