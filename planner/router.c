@@ -108,8 +108,9 @@ generated_always(const char *column, SgError *err)
 static bool
 check_always(const ParseInfo *pi, const CatTable *t, SgError *err)
 {
-	if (pi->insert_override == PARSE_OVERRIDING_SYSTEM)
-		return true;
+	if (pi->insert_override == PARSE_OVERRIDING_SYSTEM || t->column_identity == NULL ||
+	    memchr(t->column_identity, 'a', (size_t)t->ncolumns) == NULL)
+		return true; /* no GENERATED ALWAYS column: the common case costs one scan */
 	for (int32_t r = 0; r < pi->insert_nrows; r++)
 		for (int32_t i = 0; i < pi->insert_row_len[r]; i++) {
 			if (pi->insert_rows[r][i].kind == PV_DEFAULT)
