@@ -262,6 +262,21 @@ string_node(Arena *a, const char *s)
 	return n;
 }
 
+/* list_node: a List node of items[n] (not copied), in a */
+static PgQuery__Node *
+list_node(Arena *a, PgQuery__Node **items, size_t n)
+{
+	PgQuery__List *l = ARENA_NEW(a, PgQuery__List);
+	pg_query__list__init(l);
+	l->items = items;
+	l->n_items = n;
+	PgQuery__Node *ln = ARENA_NEW(a, PgQuery__Node);
+	pg_query__node__init(ln);
+	ln->node_case = PG_QUERY__NODE__NODE_LIST;
+	ln->list = l;
+	return ln;
+}
+
 bool
 deparse_drop_objects(Arena *a, const ParsedStmt *stmt, const ParseName *names, int32_t n,
                      char **out, SgError *err)
@@ -271,17 +286,12 @@ deparse_drop_objects(Arena *a, const ParsedStmt *stmt, const ParseName *names, i
 	PgQuery__DropStmt *d = top->drop_stmt;
 	PgQuery__Node **objs = ARENA_NEW_ARRAY(a, PgQuery__Node *, n + 1);
 	for (int32_t i = 0; i < n; i++) {
-		PgQuery__List *l = ARENA_NEW(a, PgQuery__List);
-		pg_query__list__init(l);
-		l->items = ARENA_NEW_ARRAY(a, PgQuery__Node *, 2);
+		PgQuery__Node **parts = ARENA_NEW_ARRAY(a, PgQuery__Node *, 2);
+		size_t k = 0;
 		if (names[i].schema != NULL)
-			l->items[l->n_items++] = string_node(a, names[i].schema);
-		l->items[l->n_items++] = string_node(a, names[i].name);
-		PgQuery__Node *ln = ARENA_NEW(a, PgQuery__Node);
-		pg_query__node__init(ln);
-		ln->node_case = PG_QUERY__NODE__NODE_LIST;
-		ln->list = l;
-		objs[i] = ln;
+			parts[k++] = string_node(a, names[i].schema);
+		parts[k++] = string_node(a, names[i].name);
+		objs[i] = list_node(a, parts, k);
 	}
 	size_t old_n = d->n_objects;
 	PgQuery__Node **old = d->objects;
@@ -702,25 +712,11 @@ string_const(Arena *a, const char *v)
 static PgQuery__Node *
 default_values_select(Arena *a)
 {
-	PgQuery__List *empty = ARENA_NEW(a, PgQuery__List);
-	pg_query__list__init(empty);
-	PgQuery__Node *row = ARENA_NEW(a, PgQuery__Node);
-	pg_query__node__init(row);
-	row->node_case = PG_QUERY__NODE__NODE_LIST;
-	row->list = empty;
-	PgQuery__Node **rows = ARENA_NEW_ARRAY(a, PgQuery__Node *, 1);
-	rows[0] = row;
-	PgQuery__SelectStmt *s = ARENA_NEW(a, PgQuery__SelectStmt);
-	pg_query__select_stmt__init(s);
-	s->op = PG_QUERY__SET_OPERATION__SETOP_NONE;
-	s->limit_option = PG_QUERY__LIMIT_OPTION__LIMIT_OPTION_DEFAULT;
+	PgQuery__SelectStmt *s = new_select(a);
+	s->values_lists = ARENA_NEW_ARRAY(a, PgQuery__Node *, 1);
+	s->values_lists[0] = list_node(a, NULL, 0);
 	s->n_values_lists = 1;
-	s->values_lists = rows;
-	PgQuery__Node *n = ARENA_NEW(a, PgQuery__Node);
-	pg_query__node__init(n);
-	n->node_case = PG_QUERY__NODE__NODE_SELECT_STMT;
-	n->select_stmt = s;
-	return n;
+	return select_node(a, s);
 }
 
 /* filled_row: a copy of VALUES row node `row` with v at pos (replacing or appending), in a */
@@ -734,15 +730,7 @@ filled_row(Arena *a, const PgQuery__Node *row, int32_t pos, const char *v)
 	if (l->n_items > 0) /* DEFAULT VALUES: an empty row */
 		memcpy(items, l->items, sizeof(PgQuery__Node *) * l->n_items);
 	items[pos] = string_const(a, v);
-	PgQuery__List *nl = ARENA_NEW(a, PgQuery__List);
-	pg_query__list__init(nl);
-	nl->n_items = n;
-	nl->items = items;
-	PgQuery__Node *out = ARENA_NEW(a, PgQuery__Node);
-	pg_query__node__init(out);
-	out->node_case = PG_QUERY__NODE__NODE_LIST;
-	out->list = nl;
-	return out;
+	return list_node(a, items, n);
 }
 
 bool
@@ -1503,16 +1491,10 @@ deparse_drop_temps(Arena *a, const ParsedStmt *stmt, const char *const *temps, i
 	d->objects = ARENA_NEW_ARRAY(a, PgQuery__Node *, n + 1);
 	d->n_objects = 0;
 	for (int32_t i = 0; i < n; i++) {
-		PgQuery__List *l = ARENA_NEW(a, PgQuery__List);
-		pg_query__list__init(l);
-		l->items = ARENA_NEW_ARRAY(a, PgQuery__Node *, 2);
-		l->items[l->n_items++] = string_node(a, "pg_temp");
-		l->items[l->n_items++] = string_node(a, temps[i]);
-		PgQuery__Node *ln = ARENA_NEW(a, PgQuery__Node);
-		pg_query__node__init(ln);
-		ln->node_case = PG_QUERY__NODE__NODE_LIST;
-		ln->list = l;
-		d->objects[d->n_objects++] = ln;
+		PgQuery__Node **parts = ARENA_NEW_ARRAY(a, PgQuery__Node *, 2);
+		parts[0] = string_node(a, "pg_temp");
+		parts[1] = string_node(a, temps[i]);
+		d->objects[d->n_objects++] = list_node(a, parts, 2);
 	}
 	return deparse_node(a, stmt->version, top, out, err);
 }

@@ -114,12 +114,8 @@ insert_select_plan(const Analysis *an, Arena *a, InsertSelectPlanFn plan_select,
 		return sg_error_set(err, SQLSTATE_CONNECTION_FAILURE, "no active storage node");
 	is->first_node = first->id;
 	is->override = pi->insert_override;
-	if (is->kind == INSEL_DISTRIBUTED && is->table->dist_identity != '\0' &&
-	    pi->insert_override == PARSE_OVERRIDING_USER)
-		return sg_error_set(err, SQLSTATE_FEATURE_NOT_SUPPORTED,
-		                    "OVERRIDING USER VALUE on the identity distribution column \"%s\" is "
-		                    "not supported",
-		                    is->table->dist_column);
+	if (is->kind == INSEL_DISTRIBUTED && !check_overriding_user(is->table, is->override, err))
+		return false;
 	if (is->kind == INSEL_DISTRIBUTED)
 		for (int32_t i = 0; i < pi->nset_cols; i++)
 			if (strcmp(pi->set_cols[i], is->table->dist_column) == 0)

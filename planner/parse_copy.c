@@ -248,10 +248,8 @@ planner_plan_copy(const CatalogSnapshot *snap, const ParsedStmt *stmt, const cha
 	for (int32_t i = 0; i < cp->ncolumns; i++)
 		if (strcmp(cp->columns[i], t->dist_column) == 0)
 			cp->key_column = i;
-	/* left out without any default, the column is NULL in every row (key_column -1: the NULL
-	   shard, whose node refuses the rows with 23502 if it is NOT NULL), as PostgreSQL has it */
-	bool absent_is_null = t->dist_sequence == NULL && !t->dist_has_default && t->ncolumns > 0;
-	if (cp->key_column < 0 && !absent_is_null)
+	/* left out without any default, it is NULL in every row: key_column -1 keeps every key NULL */
+	if (cp->key_column < 0 && !catalog_dist_null_when_absent(t))
 		return sg_error_set(err, SQLSTATE_FEATURE_NOT_SUPPORTED,
 		                    "COPY into the distributed table \"%s\" must include its distribution "
 		                    "column \"%s\"",

@@ -104,6 +104,17 @@ generated_always(const char *column, SgError *err)
 	return false;
 }
 
+bool
+check_overriding_user(const CatTable *t, ParseOverriding override, SgError *err)
+{
+	if (override != PARSE_OVERRIDING_USER || !catalog_dist_is_identity(t))
+		return true;
+	return sg_error_set(err, SQLSTATE_FEATURE_NOT_SUPPORTED,
+	                    "OVERRIDING USER VALUE on the identity distribution column \"%s\" is not "
+	                    "supported",
+	                    t->dist_column);
+}
+
 /* check_always: no VALUES item goes to a GENERATED ALWAYS column without OVERRIDING SYSTEM VALUE */
 static bool
 check_always(const ParseInfo *pi, const CatTable *t, SgError *err)
@@ -306,12 +317,7 @@ router_insert(const Analysis *an, Arena *a, DistPlan *plan, SgError *err)
 	int32_t pos = pi->insert_default_values ? -1 : dist_column_position(pi, t);
 	DeparseFill fill_spec;
 	const DeparseFill *fill = NULL;
-	if (t->dist_identity != '\0' && pi->insert_override == PARSE_OVERRIDING_USER)
-		return sg_error_set(err, SQLSTATE_FEATURE_NOT_SUPPORTED,
-		                    "OVERRIDING USER VALUE on the identity distribution column \"%s\" is "
-		                    "not supported",
-		                    t->dist_column);
-	if (!check_always(pi, t, err))
+	if (!check_overriding_user(t, pi->insert_override, err) || !check_always(pi, t, err))
 		return false;
 	if (t->dist_sequence != NULL) {
 		bool done;
@@ -322,10 +328,7 @@ router_insert(const Analysis *an, Arena *a, DistPlan *plan, SgError *err)
 		if (fill_spec.values != NULL)
 			fill = &fill_spec;
 	}
-	/* a distribution column without a default is NULL where the INSERT leaves it out: the row
-	   goes to the NULL shard, whose node refuses it if the column is NOT NULL (23502), as
-	   PostgreSQL does */
-	bool absent_is_null = t->dist_sequence == NULL && !t->dist_has_default && t->ncolumns > 0;
+	bool absent_is_null = catalog_dist_null_when_absent(t);
 	static const ParseValue null_value = {.kind = PV_NULL, .location = -1};
 	if (pos < 0 && !absent_is_null) {
 		missing_value(t, err);

@@ -41,5 +41,11 @@ const char *insert_always_column(const CatTable *t, int32_t ncols, const char *c
                                  int32_t pos);
 /* generated_always: sets PostgreSQL's 428C9 error for a value given to that column; false */
 bool generated_always(const char *column, SgError *err);
+/*
+ * check_overriding_user: OVERRIDING USER VALUE on t, whose distribution
+ * column is an identity, is refused (0A000): PostgreSQL would replace the
+ * given values with the sequence's, which the gateway does not do
+ */
+bool check_overriding_user(const CatTable *t, ParseOverriding override, SgError *err);
 
 #endif /* SG_PLANNER_ROUTER_H */

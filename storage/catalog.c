@@ -258,7 +258,6 @@ catalog_read_columns(PGconn *conn, CatalogSnapshot *snap, SgError *err)
 			cur->dist_type = (uint32_t)strtoul(PQgetvalue(res, i, 3), NULL, 10);
 			if (!PQgetisnull(res, i, 5))
 				cur->dist_sequence = arena_strdup(snap->arena, PQgetvalue(res, i, 5));
-			cur->dist_identity = PQgetvalue(res, i, 6)[0];
 			cur->dist_has_default = strcmp(PQgetvalue(res, i, 7), "t") == 0;
 		}
 		cur->column_types[cur->ncolumns] = (uint32_t)strtoul(PQgetvalue(res, i, 3), NULL, 10);
@@ -515,6 +514,19 @@ catalog_find_node(const CatalogSnapshot *snap, int32_t node_id)
 }
 
 /* catalog_first_node: see catalog.h; does not assume the nodes are sorted. */
+bool
+catalog_dist_null_when_absent(const CatTable *t)
+{
+	return t->dist_sequence == NULL && !t->dist_has_default && t->ncolumns > 0;
+}
+
+bool
+catalog_dist_is_identity(const CatTable *t)
+{
+	return t->column_identity != NULL && t->dist_colpos >= 0 &&
+	       t->column_identity[t->dist_colpos] != '\0';
+}
+
 const CatNode *
 catalog_first_node(const CatalogSnapshot *snap)
 {

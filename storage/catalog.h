@@ -54,7 +54,6 @@ typedef struct CatTable {
 	char *dist_sequence;    /* the schema-qualified sequence of a serial / identity
 	                           distribution column (the gateway draws values for INSERTs that
 	                           leave it out), NULL otherwise */
-	char dist_identity;     /* column_identity of dist_column */
 	bool dist_has_default;  /* dist_column has a default (pg_attribute.atthasdef) */
 	int64_t est_rows;       /* row estimate from the nodes' statistics (sum over the shards for
 	                           a distributed table, one copy for a reference table), -1 unknown.
@@ -87,6 +86,16 @@ const CatTable *catalog_find_table(const CatalogSnapshot *snap, const char *sche
 int32_t catalog_column_index(const CatTable *t, const char *col);
 const CatGroup *catalog_find_group(const CatalogSnapshot *snap, int32_t group_id);
 const CatNode *catalog_find_node(const CatalogSnapshot *snap, int32_t node_id);
+/*
+ * catalog_dist_null_when_absent: distributed table t's distribution column
+ * has no default at all, so a row that leaves it out holds NULL (the NULL
+ * shard, whose node refuses it with 23502 when the column is NOT NULL), as
+ * PostgreSQL has it. False also when t's columns are unknown.
+ */
+bool catalog_dist_null_when_absent(const CatTable *t);
+/* catalog_dist_is_identity: t's distribution column is an identity column */
+bool catalog_dist_is_identity(const CatTable *t);
+
 /* catalog_first_node: the node holding local tables (lowest active id); NULL if none */
 const CatNode *catalog_first_node(const CatalogSnapshot *snap);
 /* catalog_shard_schema: "sg_g<group>_<index>", allocated in a */
